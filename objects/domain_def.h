@@ -1,0 +1,271 @@
+/* domain_def.h — the persistent definition of a domain (a VM), as a plain
+ * struct that mirrors the subset of libvirt's domain XML virtfs supports.
+ *
+ * Contract:
+ *  - domain_def_parse() and domain_def_format() are pure: no I/O, no globals.
+ *    libxml2 is confined to domain_xml.c.
+ *  - Parsing fills defaults that make the definition canonical (UUID, MAC
+ *    addresses, currentMemory = memory, vcpu current = count, units in KiB),
+ *    so format(parse(x)) is a fixed point: parse(format(parse(x))) formats to
+ *    the same text.
+ *  - Every string is owned by the struct; DomainDef is freed with
+ *    domain_def_free() (NULL-tolerant) or g_autoptr(DomainDef).
+ *  - Optional numbers use 0 or a *_set flag, as noted per field.
+ */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "objects/enum_table.h"
+
+/* <domain type='...'> */
+typedef enum {
+  DOMAIN_VIRT_QEMU,
+  DOMAIN_VIRT_KVM,
+} DomainVirtType;
+ENUM_TABLE_DECL(domain_virt_type, DomainVirtType)
+
+/* on_poweroff / on_reboot / on_crash */
+typedef enum {
+  DOMAIN_LIFECYCLE_DESTROY,
+  DOMAIN_LIFECYCLE_RESTART,
+  DOMAIN_LIFECYCLE_PRESERVE,
+  DOMAIN_LIFECYCLE_RENAME_RESTART,
+} DomainLifecycleAction;
+ENUM_TABLE_DECL(domain_lifecycle_action, DomainLifecycleAction)
+
+/* <address type='...'> on a device; DEVICE_ADDRESS_NONE when absent. */
+typedef enum {
+  DEVICE_ADDRESS_NONE,
+  DEVICE_ADDRESS_PCI,
+  DEVICE_ADDRESS_DRIVE,
+  DEVICE_ADDRESS_ISA,
+} DeviceAddressType;
+ENUM_TABLE_DECL(device_address_type, DeviceAddressType)
+
+typedef struct {
+  DeviceAddressType type;
+  /* pci */
+  unsigned domain, bus, slot, function;
+  bool multifunction;
+  /* drive */
+  unsigned controller, drive_bus, target, unit;
+  /* isa */
+  unsigned iobase, irq;
+  bool iobase_set, irq_set;
+} DeviceAddress;
+
+/* <os><boot dev='...'/> */
+typedef enum {
+  DOMAIN_BOOT_HD,
+  DOMAIN_BOOT_CDROM,
+  DOMAIN_BOOT_NETWORK,
+  DOMAIN_BOOT_FD,
+} DomainBootDev;
+ENUM_TABLE_DECL(domain_boot_dev, DomainBootDev)
+
+#define DOMAIN_MAX_BOOT_DEVS 4
+
+typedef struct {
+  char *type;     /* "hvm" */
+  char *arch;     /* "x86_64" */
+  char *machine;  /* "pc", "q35", "pc-i440fx-7.2", ... */
+  DomainBootDev boot[DOMAIN_MAX_BOOT_DEVS];
+  size_t nboot;
+  bool bootmenu_set, bootmenu;
+  char *kernel, *initrd, *cmdline; /* direct kernel boot, NULL if absent */
+} DomainOs;
+
+typedef struct {
+  bool acpi, apic, pae;
+} DomainFeatures;
+
+typedef enum {
+  DOMAIN_CPU_MODE_NONE,            /* no <cpu> element */
+  DOMAIN_CPU_MODE_CUSTOM,
+  DOMAIN_CPU_MODE_HOST_MODEL,
+  DOMAIN_CPU_MODE_HOST_PASSTHROUGH,
+  DOMAIN_CPU_MODE_MAXIMUM,
+} DomainCpuMode;
+ENUM_TABLE_DECL(domain_cpu_mode, DomainCpuMode)
+
+typedef struct {
+  DomainCpuMode mode;
+  char *model;                       /* custom mode only, may be NULL */
+  unsigned sockets, dies, cores, threads; /* 0 = no <topology> */
+} DomainCpu;
+
+typedef enum {
+  DOMAIN_CLOCK_UTC,
+  DOMAIN_CLOCK_LOCALTIME,
+} DomainClockOffset;
+ENUM_TABLE_DECL(domain_clock_offset, DomainClockOffset)
+
+/* ---- devices ---- */
+
+typedef enum { DISK_TYPE_FILE, DISK_TYPE_BLOCK, DISK_TYPE_VOLUME } DiskType;
+ENUM_TABLE_DECL(disk_type, DiskType)
+typedef enum { DISK_DEVICE_DISK, DISK_DEVICE_CDROM } DiskDevice;
+ENUM_TABLE_DECL(disk_device, DiskDevice)
+typedef enum { DISK_FORMAT_RAW, DISK_FORMAT_QCOW2 } DiskFormat;
+ENUM_TABLE_DECL(disk_format, DiskFormat)
+typedef enum { DISK_BUS_VIRTIO, DISK_BUS_IDE, DISK_BUS_SATA, DISK_BUS_SCSI } DiskBus;
+ENUM_TABLE_DECL(disk_bus, DiskBus)
+
+typedef struct {
+  DiskType type;
+  DiskDevice device;
+  DiskFormat format;          /* <driver name='qemu' type='raw|qcow2'/> */
+  char *source;               /* file path (file) or device path (block); NULL = empty cdrom */
+  char *source_pool;          /* type='volume' */
+  char *source_volume;        /* type='volume' */
+  char *target_dev;           /* "vda", "hdc", "sda" */
+  DiskBus target_bus;
+  bool readonly, shareable;
+  char *serial;
+  unsigned boot_order;        /* 0 = no <boot order=.../> */
+  DeviceAddress address;
+} DomainDisk;
+
+typedef enum {
+  CONTROLLER_USB, CONTROLLER_IDE, CONTROLLER_PCI, CONTROLLER_SATA,
+  CONTROLLER_SCSI, CONTROLLER_VIRTIO_SERIAL,
+} ControllerType;
+ENUM_TABLE_DECL(controller_type, ControllerType)
+
+typedef struct {
+  ControllerType type;
+  unsigned index;
+  char *model;                /* validated per type; NULL when absent */
+  DeviceAddress address;
+} DomainController;
+
+typedef enum { INTERFACE_USER, INTERFACE_NETWORK, INTERFACE_BRIDGE } InterfaceType;
+ENUM_TABLE_DECL(interface_type, InterfaceType)
+
+typedef struct {
+  InterfaceType type;
+  char mac[18];               /* "52:54:00:xx:xx:xx", always filled after parse */
+  char *source;               /* network name or bridge name; NULL for user */
+  char *model;                /* "virtio", "e1000", "rtl8139"; NULL = hypervisor default */
+  char *target_dev;           /* tap name: live state only, never persisted */
+  unsigned boot_order;
+  DeviceAddress address;
+} DomainInterface;
+
+typedef enum { CHARDEV_PTY, CHARDEV_FILE, CHARDEV_UNIX } ChardevType;
+ENUM_TABLE_DECL(chardev_type, ChardevType)
+
+/* <serial> and <console>: both are character devices. */
+typedef struct {
+  ChardevType type;
+  char *source_path;          /* file or unix socket path; pty: live pty path or NULL */
+  bool unix_listen;           /* unix: mode='bind' (true) or 'connect' */
+  unsigned target_port;
+  char *target_type;          /* serial: "isa-serial"; console: "serial" or "virtio" */
+} DomainChardev;
+
+typedef struct {
+  char *listen;               /* address, NULL = 127.0.0.1 */
+  int port;                   /* -1 = autoport */
+} DomainGraphicsVnc;
+
+typedef enum { VIDEO_VGA, VIDEO_CIRRUS, VIDEO_VIRTIO, VIDEO_QXL, VIDEO_BOCHS, VIDEO_NONE } VideoModel;
+ENUM_TABLE_DECL(video_model, VideoModel)
+
+typedef struct {
+  VideoModel model;
+  unsigned vram;              /* KiB, 0 = default */
+  unsigned heads;             /* 0 = default */
+  DeviceAddress address;
+} DomainVideo;
+
+typedef enum { INPUT_MOUSE, INPUT_KEYBOARD, INPUT_TABLET } InputType;
+ENUM_TABLE_DECL(input_type, InputType)
+typedef enum { INPUT_BUS_PS2, INPUT_BUS_USB, INPUT_BUS_VIRTIO } InputBus;
+ENUM_TABLE_DECL(input_bus, InputBus)
+
+typedef struct {
+  InputType type;
+  InputBus bus;
+  DeviceAddress address;
+} DomainInput;
+
+typedef enum { MEMBALLOON_VIRTIO, MEMBALLOON_NONE } MemballoonModel;
+ENUM_TABLE_DECL(memballoon_model, MemballoonModel)
+
+typedef struct {
+  bool present;               /* false: no <memballoon> element */
+  MemballoonModel model;
+  unsigned stats_period;      /* seconds, 0 = off */
+  DeviceAddress address;
+} DomainMemballoon;
+
+typedef struct {
+  char *backend;              /* <backend model='random'>PATH</backend>, default /dev/urandom */
+  DeviceAddress address;
+} DomainRng;
+
+typedef struct {
+  unsigned id;                /* <audio id='1' type='none'/> */
+} DomainAudio;
+
+typedef struct DomainDef {
+  DomainVirtType virt_type;
+  char *name;
+  char uuid[37];              /* canonical lowercase, always filled after parse */
+  char *title;
+  char *description;
+
+  uint64_t memory_kib;        /* <memory> */
+  uint64_t current_memory_kib;/* <currentMemory>, = memory when absent */
+  unsigned vcpus;             /* <vcpu>N</vcpu> */
+  unsigned vcpus_current;     /* current='..', = vcpus when absent */
+  bool vcpu_placement_auto;   /* placement='auto' (default static) */
+
+  DomainOs os;
+  DomainFeatures features;
+  DomainCpu cpu;
+  DomainClockOffset clock;
+
+  DomainLifecycleAction on_poweroff, on_reboot, on_crash;
+
+  char *emulator;             /* NULL = the daemon's configured QEMU */
+
+  GPtrArray *disks;           /* DomainDisk* */
+  GPtrArray *controllers;     /* DomainController* */
+  GPtrArray *interfaces;      /* DomainInterface* */
+  GPtrArray *serials;         /* DomainChardev* */
+  GPtrArray *consoles;        /* DomainChardev* */
+  GPtrArray *graphics;        /* DomainGraphicsVnc* */
+  GPtrArray *videos;          /* DomainVideo* */
+  GPtrArray *inputs;          /* DomainInput* */
+  GPtrArray *rngs;            /* DomainRng* */
+  GPtrArray *audios;          /* DomainAudio* */
+  DomainMemballoon memballoon;
+} DomainDef;
+
+/* A new definition with the defaults `mkdir domains/NAME` gives: a fresh
+ * UUID, 1 vCPU, 512 MiB, a pty serial port with a serial console, virt type
+ * kvm if `kvm_available` else qemu. Never fails. */
+DomainDef *domain_def_new_default(const char *name, bool kvm_available);
+
+/* Parses libvirt domain XML of at most `len` bytes (not NUL-terminated
+ * necessarily). Returns 0 and stores a new DomainDef in *ret_def, or -EINVAL
+ * (malformed, unsupported element/attribute, invalid value) or -EFBIG (over
+ * the size cap) with a human sentence naming the element and line in
+ * *ret_error (caller frees). Never touches the network or the filesystem. */
+int domain_def_parse(const char *xml, size_t len, DomainDef **ret_def, char **ret_error);
+
+/* Formats the canonical XML (2-space indent, stable order, trailing newline).
+ * `live` includes live-only state (interface target dev, pty paths, id when
+ * id >= 0). Returns a newly allocated string. */
+char *domain_def_format(const DomainDef *def, bool live, int id);
+
+/* Deep copy. */
+DomainDef *domain_def_copy(const DomainDef *def);
+
+void domain_def_free(DomainDef *def);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DomainDef, domain_def_free)
