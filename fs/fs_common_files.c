@@ -1,0 +1,79 @@
+/* fs_common_files.c — config.xml, uuid, autostart and error, the same for
+ * every kind of object; see fs_common_files.h. */
+#include "fs/fs_common_files.h"
+
+#include <errno.h>
+
+#include "objects/values.h"
+
+void *fs_obj_copy_def(Obj *obj) {
+  g_mutex_lock(&obj->lock);
+  void *def = obj->type->copy(obj->def);
+  g_mutex_unlock(&obj->lock);
+  return def;
+}
+
+int fs_config_read(FsContext *ctx, Obj *obj, GString *out) {
+  g_mutex_lock(&obj->lock);
+  g_string_append(out, obj->def_xml);
+  g_mutex_unlock(&obj->lock);
+  return 0;
+}
+
+int fs_config_write(FsContext *ctx, Obj *obj, const char *data, size_t len, char **ret_error) {
+  void *def = NULL;
+  g_autofree char *error = NULL;
+  int r = obj->type->parse(data, len, &def, &error);
+  if (r < 0) {
+    *ret_error = g_strdup_printf("config.xml: %s", error);
+    return r;
+  }
+  r = registry_update(ctx->registry, obj, &def, &error);
+  if (def)
+    obj->type->free(def);
+  if (r < 0)
+    *ret_error = g_strdup_printf("config.xml: %s", error);
+  return r;
+}
+
+int fs_uuid_read(FsContext *ctx, Obj *obj, GString *out) {
+  g_mutex_lock(&obj->lock);
+  const char *uuid = obj->type->get_uuid ? obj->type->get_uuid(obj->def) : NULL;
+  g_string_append_printf(out, "%s\n", uuid ? uuid : "");
+  g_mutex_unlock(&obj->lock);
+  return 0;
+}
+
+int fs_autostart_read(FsContext *ctx, Obj *obj, GString *out) {
+  g_mutex_lock(&obj->lock);
+  g_string_append(out, obj->autostart ? "1\n" : "0\n");
+  g_mutex_unlock(&obj->lock);
+  return 0;
+}
+
+int fs_autostart_write(FsContext *ctx, Obj *obj, const char *data, size_t len, char **ret_error) {
+  bool on;
+  if (value_parse_bool(data, &on) < 0) {
+    *ret_error = g_strdup_printf("autostart: '%s' is not 1 or 0 (yes/no, true/false, on/off)",
+                                 data);
+    return -EINVAL;
+  }
+  g_autofree char *error = NULL;
+  int r = registry_set_autostart(ctx->registry, obj, on, &error);
+  if (r < 0)
+    *ret_error = g_strdup_printf("autostart: %s", error);
+  return r;
+}
+
+int fs_error_read(FsContext *ctx, Obj *obj, GString *out) {
+  g_mutex_lock(&obj->lock);
+  if (obj->error)
+    g_string_append_printf(out, "%s\n", obj->error);
+  g_mutex_unlock(&obj->lock);
+  return 0;
+}
+
+int fs_error_write(FsContext *ctx, Obj *obj, const char *data, size_t len, char **ret_error) {
+  obj_clear_error(obj);
+  return 0;
+}

@@ -1,0 +1,19 @@
+/* fs_common_files.h — handlers shared by the file tables of every kind:
+ * config.xml, uuid, autostart and error. */
+#pragma once
+
+#include "fs/fs_files.h"
+
+int fs_config_read(FsContext *ctx, Obj *obj, GString *out);
+/* Parses with the kind's parser and replaces the definition through the
+ * registry (same name required, unique UUID, identical content a no-op). */
+int fs_config_write(FsContext *ctx, Obj *obj, const char *data, size_t len, char **ret_error);
+int fs_uuid_read(FsContext *ctx, Obj *obj, GString *out);
+int fs_autostart_read(FsContext *ctx, Obj *obj, GString *out);
+int fs_autostart_write(FsContext *ctx, Obj *obj, const char *data, size_t len, char **ret_error);
+int fs_error_read(FsContext *ctx, Obj *obj, GString *out);
+/* Any write (an empty one included) clears the error. */
+int fs_error_write(FsContext *ctx, Obj *obj, const char *data, size_t len, char **ret_error);
+
+/* Copies the object's definition under its lock (free with type->free). */
+void *fs_obj_copy_def(Obj *obj);

@@ -1,0 +1,29 @@
+/* fs_context.h — what the FUSE callbacks are given as private data: the
+ * registry plus the daemon's settings and drivers. Created once in main.c;
+ * everything in it is read-only after start except through its own locks. */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "objects/registry.h"
+
+struct fuse;
+typedef struct QemuDriver QemuDriver;
+
+typedef struct FsContext {
+  Registry *registry;
+  struct fuse *fuse;        /* set once mounted; used for poll wake-ups */
+  char *state_dir;
+  char *run_dir;
+  uid_t owner_uid;          /* owner of every served file and directory */
+  gid_t owner_gid;          /* its group: --group or the owner's */
+  bool group_writable;      /* --group given: the group may change things */
+  bool kvm_available;
+  bool privileged;          /* running as root (system mode) */
+  int state_timeout_ms;     /* how long a write to `state` waits */
+  QemuDriver *qemu;         /* NULL until the QEMU driver is started */
+  GMutex pollers_lock;      /* protects pollers */
+  GHashTable *pollers;      /* FsHandle* of open event streams, for poll() */
+} FsContext;

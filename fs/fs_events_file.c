@@ -1,0 +1,99 @@
+/* fs_events_file.c — /virt/events: each reader sees the events that happen
+ * after it opened the file, one line each; reads block until there is one,
+ * poll() reports readability. Interrupted readers (Ctrl-C) are noticed
+ * within EVENTS_WAIT_SLICE_US. */
+#include <errno.h>
+#include <fuse.h>
+#include <poll.h>
+
+#include "fs/fs_files.h"
+#include "fs/fs_events_notify.h"
+#include "fs/fs_handle.h"
+
+#define EVENTS_WAIT_SLICE_US (200 * 1000)
+
+typedef struct {
+  uint64_t seq;
+} EventsReader;
+
+static int events_open(FsContext *ctx, Obj *obj, FsHandle *h, int flags) {
+  EventsReader *r = g_new0(EventsReader, 1);
+  r->seq = event_bus_next_seq(registry_events(ctx->registry));
+  h->stream = r;
+  g_mutex_lock(&ctx->pollers_lock);
+  if (ctx->pollers)
+    g_hash_table_add(ctx->pollers, h);
+  g_mutex_unlock(&ctx->pollers_lock);
+  return 0;
+}
+
+static int events_read(FsContext *ctx, FsHandle *h, size_t size, GString *out) {
+  EventsReader *r = h->stream;
+  EventBus *bus = registry_events(ctx->registry);
+  for (;;) {
+    g_mutex_lock(&h->lock);
+    int n = event_bus_read(bus, &r->seq, out, size, EVENTS_WAIT_SLICE_US);
+    g_mutex_unlock(&h->lock);
+    if (n > 0)
+      return 0;
+    if (fuse_interrupted())
+      return -EINTR;
+  }
+}
+
+static unsigned events_poll(FsContext *ctx, FsHandle *h) {
+  EventsReader *r = h->stream;
+  return r->seq < event_bus_next_seq(registry_events(ctx->registry)) ? POLLIN : 0;
+}
+
+static void events_release(FsContext *ctx, FsHandle *h) {
+  g_mutex_lock(&ctx->pollers_lock);
+  if (ctx->pollers)
+    g_hash_table_remove(ctx->pollers, h);
+  g_mutex_unlock(&ctx->pollers_lock);
+  g_free(h->stream);
+  h->stream = NULL;
+}
+
+static const FsStreamOps events_ops = {
+  .open = events_open,
+  .read = events_read,
+  .poll = events_poll,
+  .release = events_release,
+};
+
+const FsFile fs_events_file = {"events", FS_FILE_STREAM, 0444, NULL, NULL, &events_ops};
+
+/* Called by the event bus after each event, on the emitting thread. */
+static void notify_pollers(void *data) {
+  FsContext *ctx = data;
+  g_mutex_lock(&ctx->pollers_lock);
+  GHashTableIter it;
+  gpointer key;
+  g_hash_table_iter_init(&it, ctx->pollers);
+  while (g_hash_table_iter_next(&it, &key, NULL)) {
+    FsHandle *h = key;
+    g_mutex_lock(&h->lock);
+    if (h->poll_handle) {
+      fuse_notify_poll(h->poll_handle);
+      fuse_pollhandle_destroy(h->poll_handle);
+      h->poll_handle = NULL;
+    }
+    g_mutex_unlock(&h->lock);
+  }
+  g_mutex_unlock(&ctx->pollers_lock);
+}
+
+void fs_events_notify_init(FsContext *ctx) {
+  g_mutex_init(&ctx->pollers_lock);
+  ctx->pollers = g_hash_table_new(g_direct_hash, g_direct_equal);
+  event_bus_set_notify(registry_events(ctx->registry), notify_pollers, ctx);
+}
+
+void fs_events_notify_shutdown(FsContext *ctx) {
+  event_bus_set_notify(registry_events(ctx->registry), NULL, NULL);
+  event_bus_wake_all(registry_events(ctx->registry));
+  g_mutex_lock(&ctx->pollers_lock);
+  g_clear_pointer(&ctx->pollers, g_hash_table_unref);
+  g_mutex_unlock(&ctx->pollers_lock);
+}

@@ -1,0 +1,83 @@
+/* fs_files.h — the file tables: each object type declares its files once
+ * (name, kind, mode, handlers) and readdir, getattr, open, read, write and
+ * permissions all come from the table. Adding a file is one line in the
+ * kind's table (fs_domain_files.c, ...).
+ *
+ * Kinds of file and when their content is applied:
+ *   VALUE     one value; rendered at open; a written line ending in '\n' is
+ *             applied in write() itself (so `echo bad > f` fails there);
+ *             anything left without a newline is applied at flush.
+ *   DOCUMENT  XML; buffered per handle by offset, applied whole at flush.
+ *   CTL       verbs; each complete line is dispatched in write(), a last
+ *             line without newline at flush. Reads list the verbs.
+ *   STREAM    console, events: handled by their own open/read/write/poll.
+ *   DIR       a subdirectory (pools' volumes/).
+ *
+ * Handlers run in FUSE worker threads without any lock held and return 0 or
+ * -errno with a sentence in *ret_error; the caller stores the sentence in
+ * the object's `error` file. Writing the value a file already holds must
+ * succeed and change nothing. */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "fs/fs_context.h"
+#include "objects/obj.h"
+
+typedef enum {
+  FS_FILE_VALUE,
+  FS_FILE_DOCUMENT,
+  FS_FILE_CTL,
+  FS_FILE_STREAM,
+  FS_FILE_DIR,
+} FsFileKind;
+
+typedef struct FsHandle FsHandle;
+
+typedef struct FsStreamOps {
+  int (*open)(FsContext *ctx, Obj *obj, FsHandle *h, int flags);
+  /* Blocking read of new data; appends at most `size` bytes to out. */
+  int (*read)(FsContext *ctx, FsHandle *h, size_t size, GString *out);
+  int (*write)(FsContext *ctx, FsHandle *h, const char *data, size_t len);
+  /* Returns poll events ready now (POLLIN...). */
+  unsigned (*poll)(FsContext *ctx, FsHandle *h);
+  void (*release)(FsContext *ctx, FsHandle *h);
+} FsStreamOps;
+
+typedef struct FsFile {
+  const char *name;
+  FsFileKind kind;
+  mode_t mode;   /* owner/other bits; group bits follow --group (see fs_attr.c) */
+  /* Renders the current content (snapshot). NULL: reads as empty. */
+  int (*read)(FsContext *ctx, Obj *obj, GString *out);
+  /* VALUE: the value without surrounding blanks; DOCUMENT: the whole
+   * content; CTL: one line without its newline. NULL: read-only file. */
+  int (*write)(FsContext *ctx, Obj *obj, const char *data, size_t len, char **ret_error);
+  const FsStreamOps *stream;
+  /* Optional: the file exists only when this says so (e.g. while active). */
+  bool (*present)(FsContext *ctx, Obj *obj);
+} FsFile;
+
+/* A kind's files and what mkdir, rmdir and rename of its directories do.
+ * create: defines a new object with defaults (mkdir); `parent` is the pool
+ * for volumes. remove/rename: NULL means registry_undefine/registry_rename. */
+typedef struct {
+  const FsFile *files;
+  size_t count;
+  int (*create)(FsContext *ctx, Obj *parent, const char *name, char **ret_error);
+  int (*remove)(FsContext *ctx, Obj *obj, char **ret_error);
+  int (*rename)(FsContext *ctx, Obj *obj, const char *new_name, char **ret_error);
+} FsFileTable;
+
+/* The table of an object kind, or of the node directory. */
+const FsFileTable *fs_files_of_kind(ObjKind kind);
+const FsFileTable *fs_files_of_node(void);
+
+/* The entry named `name`, or NULL. */
+const FsFile *fs_file_lookup(const FsFileTable *table, const char *name);
+
+/* Per-kind tables, defined in fs_<kind>_files.c. */
+extern const FsFileTable fs_domain_files;
+extern const FsFileTable fs_node_files;

@@ -1,0 +1,179 @@
+/* fs_handle.c — buffers of open table files and the one place where written
+ * content is applied to an object; see fs_handle.h. */
+#include "fs/fs_handle.h"
+
+#include <errno.h>
+#include <fuse.h>
+#include <string.h>
+
+#include "objects/values.h"
+
+FsHandle *fs_handle_new(FsHandleType type, Obj *obj, const FsFile *file) {
+  FsHandle *h = g_new0(FsHandle, 1);
+  h->type = type;
+  h->obj = obj ? obj_ref(obj) : NULL;
+  h->file = file;
+  g_mutex_init(&h->lock);
+  h->buf = g_string_new(NULL);
+  return h;
+}
+
+void fs_handle_free(FsHandle *h) {
+  if (!h)
+    return;
+  if (h->poll_handle)
+    fuse_pollhandle_destroy(h->poll_handle);
+  if (h->scratch)
+    fs_scratch_unref(h->scratch);
+  if (h->obj)
+    obj_unref(h->obj);
+  g_string_free(h->buf, TRUE);
+  g_mutex_clear(&h->lock);
+  g_free(h);
+}
+
+int fs_render(FsContext *ctx, Obj *obj, const FsFile *file, GString *out) {
+  if (!file->read)
+    return 0;
+  return file->read(ctx, obj, out);
+}
+
+static void report(Obj *obj, const FsFile *file, int r, const char *error) {
+  if (r >= 0 || !obj)
+    return;
+  if (error)
+    obj_set_error(obj, "%s", error);
+  else
+    obj_set_error(obj, "%s: %s", file->name, g_strerror(-r));
+}
+
+/* One ctl line: blank lines are ignored. */
+static int apply_ctl_line(FsContext *ctx, Obj *obj, const FsFile *file, const char *line,
+                          size_t len) {
+  g_autofree char *verb = NULL;
+  if (value_trim(line, len, &verb) < 0) {
+    obj_set_error(obj, "%s: a line holds control characters", file->name);
+    return -EINVAL;
+  }
+  if (!*verb)
+    return 0;
+  g_autofree char *error = NULL;
+  int r = file->write(ctx, obj, verb, strlen(verb), &error);
+  report(obj, file, r, error);
+  return r;
+}
+
+int fs_apply_content(FsContext *ctx, Obj *obj, const FsFile *file, const char *data,
+                     size_t len) {
+  if (!file->write)
+    return -EACCES;
+  g_autofree char *error = NULL;
+  int r;
+  switch (file->kind) {
+  case FS_FILE_VALUE: {
+    g_autofree char *value = NULL;
+    if (value_trim(data, len, &value) < 0) {
+      obj_set_error(obj, "%s: a value is one line of text", file->name);
+      return -EINVAL;
+    }
+    r = file->write(ctx, obj, value, strlen(value), &error);
+    break;
+  }
+  case FS_FILE_DOCUMENT:
+    r = file->write(ctx, obj, data, len, &error);
+    break;
+  case FS_FILE_CTL: {
+    const char *p = data, *end = data + len;
+    r = 0;
+    while (p < end && r >= 0) {
+      const char *nl = memchr(p, '\n', (size_t)(end - p));
+      const char *stop = nl ? nl : end;
+      r = apply_ctl_line(ctx, obj, file, p, (size_t)(stop - p));
+      p = nl ? nl + 1 : end;
+    }
+    return r;
+  }
+  default:
+    return -EINVAL;
+  }
+  report(obj, file, r, error);
+  return r;
+}
+
+int fs_handle_write(FsContext *ctx, FsHandle *h, const char *data, size_t size, off_t offset) {
+  if (offset < 0)
+    return -EINVAL;
+  g_mutex_lock(&h->lock);
+  int r = (int)size;
+  if (h->file->kind == FS_FILE_CTL) {
+    /* Dispatch every complete line now, keep a partial last line. */
+    g_string_append_len(h->buf, data, (gssize)size);
+    char *nl;
+    while (r >= 0 && (nl = memchr(h->buf->str, '\n', h->buf->len))) {
+      size_t line_len = (size_t)(nl - h->buf->str);
+      int res = apply_ctl_line(ctx, h->obj, h->file, h->buf->str, line_len);
+      g_string_erase(h->buf, 0, (gssize)line_len + 1);
+      if (res < 0)
+        r = res;
+    }
+    h->dirty = h->buf->len > 0;
+    g_mutex_unlock(&h->lock);
+    return r;
+  }
+  if ((uint64_t)offset + size > 4 * 1024 * 1024) {
+    g_mutex_unlock(&h->lock);
+    return -EFBIG;
+  }
+  if ((size_t)offset > h->buf->len) {
+    size_t old = h->buf->len;
+    g_string_set_size(h->buf, (gsize)offset);
+    memset(h->buf->str + old, 0, (size_t)offset - old);
+  }
+  if ((size_t)offset + size > h->buf->len)
+    g_string_set_size(h->buf, (gsize)offset + size);
+  memcpy(h->buf->str + offset, data, size);
+  h->dirty = true;
+  /* A complete value line is applied here, so `echo bad > file` fails in
+   * write() where the shell sees it (clients.md 3). */
+  if (h->file->kind == FS_FILE_VALUE && h->buf->len > 0 && h->buf->str[h->buf->len - 1] == '\n') {
+    h->dirty = false;
+    int res = fs_apply_content(ctx, h->obj, h->file, h->buf->str, h->buf->len);
+    if (res < 0)
+      r = res;
+  }
+  g_mutex_unlock(&h->lock);
+  return r;
+}
+
+int fs_handle_truncate(FsHandle *h, off_t size) {
+  if (size < 0)
+    return -EINVAL;
+  if ((uint64_t)size > 4 * 1024 * 1024)
+    return -EFBIG;
+  g_mutex_lock(&h->lock);
+  if ((size_t)size != h->buf->len) {
+    size_t old = h->buf->len;
+    g_string_set_size(h->buf, (gsize)size);
+    if ((size_t)size > old)
+      memset(h->buf->str + old, 0, (size_t)size - old);
+    if (h->file->kind != FS_FILE_CTL)
+      h->dirty = true;
+  }
+  g_mutex_unlock(&h->lock);
+  return 0;
+}
+
+int fs_handle_commit(FsContext *ctx, FsHandle *h) {
+  if (h->type != FS_HANDLE_TABLE || !h->writable)
+    return 0;
+  g_mutex_lock(&h->lock);
+  int r = 0;
+  if (h->dirty) {
+    h->dirty = false;
+    r = fs_apply_content(ctx, h->obj, h->file, h->buf->str, h->buf->len);
+    if (h->file->kind == FS_FILE_CTL)
+      g_string_truncate(h->buf, 0);
+  }
+  g_mutex_unlock(&h->lock);
+  return r;
+}

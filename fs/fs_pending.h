@@ -1,0 +1,27 @@
+/* fs_pending.h — table files that a tool removed or truncated by path and is
+ * about to write again (clients.md 10, 11): vim renames config.xml away and
+ * creates it anew, install and mv unlink it first, truncate(1) empties it by
+ * path. Such a file is hidden (or starts empty) for a short grace period and
+ * comes back with its stored content if nothing is written; nothing is ever
+ * undefined by it. Stored in Obj.pending under Obj.lock. */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "objects/obj.h"
+
+#define FS_PENDING_GRACE_US (10 * G_USEC_PER_SEC)
+
+typedef struct {
+  int64_t expiry_us;   /* monotonic */
+  bool hidden;
+  bool truncated;
+  off_t truncate_to;
+} FsPending;
+
+bool fs_pending_is_hidden(Obj *obj, const char *file);
+void fs_pending_hide(Obj *obj, const char *file);
+void fs_pending_truncate(Obj *obj, const char *file, off_t size);
+/* Removes the entry; returns whether a truncation was pending (and its size). */
+bool fs_pending_take(Obj *obj, const char *file, off_t *ret_truncate_to);

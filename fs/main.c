@@ -1,0 +1,244 @@
+/* main.c — the virtfs daemon: command line, state and run directories,
+ * loading of stored objects, the embedded defaults, the GLib main loop
+ * thread that drivers use, and the FUSE session until unmount or
+ * SIGINT/SIGTERM. Unmounting never stops a VM. */
+#include "config.h"
+
+#include <errno.h>
+#include <fuse.h>
+#include <getopt.h>
+#include <glib/gstdio.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "fs/fs_context.h"
+#include "fs/fs_events_notify.h"
+#include "fs/fs_ops.h"
+#include "objects/domain_obj.h"
+#include "objects/log.h"
+#include "objects/registry.h"
+
+typedef struct {
+  bool foreground;
+  bool debug;
+  GPtrArray *fuse_opts;   /* -o values */
+  char *state_dir;
+  char *run_dir;
+  char *group;
+  char *mountpoint;
+  int state_timeout_s;
+  int max_threads;
+} Options;
+
+static void usage(FILE *out) {
+  fprintf(out,
+          "usage: virtfs [-f] [-d] [-o FUSEOPTS] [--state-dir DIR] [--run-dir DIR]\n"
+          "              [--group GROUP] [--state-timeout SECONDS] MOUNTPOINT\n"
+          "\n"
+          "  -f                    stay in the foreground (log to stderr)\n"
+          "  -d                    debug: foreground, debug log lines and FUSE tracing\n"
+          "  -o OPTS               FUSE mount options (comma-separated)\n"
+          "  --state-dir DIR       definitions (default /var/lib/virtfs as root,\n"
+          "                        $XDG_DATA_HOME/virtfs otherwise)\n"
+          "  --run-dir DIR         QMP sockets, pid files, live XML (default /run/virtfs\n"
+          "                        as root, $XDG_RUNTIME_DIR/virtfs otherwise)\n"
+          "  --group GROUP         members of GROUP may change things, like the owner\n"
+          "  --state-timeout SECS  how long a write to a state file waits (default 120)\n"
+          "  --max-threads N       FUSE worker threads (default 64)\n"
+          "  -h, --help            this text\n"
+          "  -V, --version         the version\n");
+}
+
+static int parse_options(int argc, char **argv, Options *o) {
+  enum { OPT_STATE_DIR = 256, OPT_RUN_DIR, OPT_GROUP, OPT_STATE_TIMEOUT, OPT_MAX_THREADS };
+  static const struct option longopts[] = {
+    {"state-dir", required_argument, NULL, OPT_STATE_DIR},
+    {"run-dir", required_argument, NULL, OPT_RUN_DIR},
+    {"group", required_argument, NULL, OPT_GROUP},
+    {"state-timeout", required_argument, NULL, OPT_STATE_TIMEOUT},
+    {"max-threads", required_argument, NULL, OPT_MAX_THREADS},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {0},
+  };
+  o->fuse_opts = g_ptr_array_new_with_free_func(g_free);
+  o->state_timeout_s = 120;
+  o->max_threads = 64;
+  int c;
+  while ((c = getopt_long(argc, argv, "fdo:hV", longopts, NULL)) != -1) {
+    switch (c) {
+    case 'f': o->foreground = true; break;
+    case 'd': o->foreground = o->debug = true; break;
+    case 'o': g_ptr_array_add(o->fuse_opts, g_strdup(optarg)); break;
+    case OPT_STATE_DIR: o->state_dir = g_strdup(optarg); break;
+    case OPT_RUN_DIR: o->run_dir = g_strdup(optarg); break;
+    case OPT_GROUP: o->group = g_strdup(optarg); break;
+    case OPT_STATE_TIMEOUT:
+      o->state_timeout_s = atoi(optarg);
+      if (o->state_timeout_s <= 0) {
+        fprintf(stderr, "virtfs: --state-timeout needs a positive number of seconds\n");
+        return -EINVAL;
+      }
+      break;
+    case OPT_MAX_THREADS:
+      o->max_threads = atoi(optarg);
+      if (o->max_threads < 4) {
+        fprintf(stderr, "virtfs: --max-threads needs at least 4\n");
+        return -EINVAL;
+      }
+      break;
+    case 'h': usage(stdout); exit(0);
+    case 'V': printf("virtfs %s\n", VIRTFS_VERSION); exit(0);
+    default: usage(stderr); return -EINVAL;
+    }
+  }
+  if (optind != argc - 1) {
+    usage(stderr);
+    return -EINVAL;
+  }
+  o->mountpoint = g_canonicalize_filename(argv[optind], NULL);
+  return 0;
+}
+
+/* System mode as root, session mode otherwise (like qemu:///session). */
+static void default_dirs(Options *o, bool privileged) {
+  if (!o->state_dir)
+    o->state_dir = privileged ? g_strdup("/var/lib/virtfs")
+                              : g_build_filename(g_get_user_data_dir(), "virtfs", NULL);
+  if (!o->run_dir)
+    o->run_dir = privileged ? g_strdup("/run/virtfs")
+                            : g_build_filename(g_get_user_runtime_dir(), "virtfs", NULL);
+}
+
+static gpointer main_loop_thread(gpointer data) {
+  g_main_loop_run(data);
+  return NULL;
+}
+
+int main(int argc, char **argv) {
+  Options o = {0};
+  if (parse_options(argc, argv, &o) < 0)
+    return 2;
+  log_set_debug(o.debug);
+  bool privileged = geteuid() == 0;
+  default_dirs(&o, privileged);
+
+  FsContext ctx = {0};
+  ctx.privileged = privileged;
+  ctx.owner_uid = geteuid();
+  ctx.owner_gid = getegid();
+  ctx.state_timeout_ms = o.state_timeout_s * 1000;
+  ctx.kvm_available = access("/dev/kvm", R_OK | W_OK) == 0;
+  if (o.group) {
+    struct group *gr = getgrnam(o.group);
+    if (!gr) {
+      char *end;
+      long gid = strtol(o.group, &end, 10);
+      if (*end || gid < 0) {
+        fprintf(stderr, "virtfs: no group named '%s'\n", o.group);
+        return 2;
+      }
+      ctx.owner_gid = (gid_t)gid;
+    } else {
+      ctx.owner_gid = gr->gr_gid;
+    }
+    ctx.group_writable = true;
+  }
+  ctx.state_dir = o.state_dir;
+  ctx.run_dir = o.run_dir;
+  if (g_mkdir_with_parents(o.run_dir, 0700) < 0) {
+    fprintf(stderr, "virtfs: cannot create the run directory %s: %s\n", o.run_dir,
+            g_strerror(errno));
+    return 1;
+  }
+
+  g_autofree char *error = NULL;
+  Store *store = NULL;
+  if (store_open(o.state_dir, &store, &error) < 0) {
+    fprintf(stderr, "virtfs: %s\n", error);
+    return 1;
+  }
+  obj_type_register(&domain_obj_type);
+  ctx.registry = registry_new(store, event_bus_new());
+  int n = registry_load(ctx.registry, OBJ_DOMAIN);
+  log_info("loaded %d domains from %s", n, o.state_dir);
+
+  /* A QEMU whose parent died is reparented to us, not to PID 1, so the
+   * daemon can reap QEMU processes it did not start itself. */
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
+
+  g_autoptr(GPtrArray) args = g_ptr_array_new();
+  g_ptr_array_add(args, argv[0]);
+  g_autofree char *base_opts = g_strdup_printf(
+      "fsname=virtfs,subtype=virtfs,default_permissions%s", privileged ? ",allow_other" : "");
+  g_ptr_array_add(args, "-o");
+  g_ptr_array_add(args, base_opts);
+  for (guint i = 0; i < o.fuse_opts->len; i++) {
+    g_ptr_array_add(args, "-o");
+    g_ptr_array_add(args, o.fuse_opts->pdata[i]);
+  }
+  if (o.debug)
+    g_ptr_array_add(args, "-d");
+  struct fuse_args fargs = FUSE_ARGS_INIT((int)args->len, (char **)args->pdata);
+  struct fuse *fuse = fuse_new(&fargs, &fs_operations, sizeof(fs_operations), &ctx);
+  if (!fuse) {
+    fprintf(stderr, "virtfs: invalid FUSE options\n");
+    return 2;
+  }
+  ctx.fuse = fuse;
+  if (fuse_mount(fuse, o.mountpoint) != 0) {
+    fprintf(stderr, "virtfs: cannot mount on %s\n", o.mountpoint);
+    fuse_destroy(fuse);
+    return 1;
+  }
+  if (fuse_daemonize(o.foreground) != 0) {
+    fuse_unmount(fuse);
+    fuse_destroy(fuse);
+    return 1;
+  }
+  if (!o.foreground)
+    log_use_syslog();
+  struct fuse_session *se = fuse_get_session(fuse);
+  if (fuse_set_signal_handlers(se) != 0) {
+    fuse_unmount(fuse);
+    fuse_destroy(fuse);
+    return 1;
+  }
+
+  /* Threads start only now: fuse_daemonize forks. */
+  GMainContext *main_context = g_main_context_new();
+  GMainLoop *loop = g_main_loop_new(main_context, FALSE);
+  GThread *loop_thread = g_thread_new("virtfs-main", main_loop_thread, loop);
+  fs_events_notify_init(&ctx);
+  log_info("virtfs %s mounted on %s (state %s, run %s)", VIRTFS_VERSION, o.mountpoint,
+           o.state_dir, o.run_dir);
+
+  struct fuse_loop_config *cfg = fuse_loop_cfg_create();
+  fuse_loop_cfg_set_clone_fd(cfg, 0);
+  fuse_loop_cfg_set_max_threads(cfg, (unsigned)o.max_threads);
+  fuse_loop_cfg_set_idle_threads(cfg, 8);
+  int res = fuse_loop_mt(fuse, cfg);
+  fuse_loop_cfg_destroy(cfg);
+
+  log_info("unmounting %s", o.mountpoint);
+  fs_events_notify_shutdown(&ctx);
+  fuse_remove_signal_handlers(se);
+  fuse_unmount(fuse);
+  fuse_destroy(fuse);
+  g_main_loop_quit(loop);
+  g_thread_join(loop_thread);
+  g_main_loop_unref(loop);
+  g_main_context_unref(main_context);
+  registry_free(ctx.registry);
+  fuse_opt_free_args(&fargs);
+  g_ptr_array_unref(o.fuse_opts);
+  g_free(o.state_dir);
+  g_free(o.run_dir);
+  g_free(o.group);
+  g_free(o.mountpoint);
+  return res == 0 ? 0 : 1;
+}

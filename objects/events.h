@@ -1,0 +1,49 @@
+/* events.h — the lifecycle event stream behind /virt/events.
+ *
+ * Every event is one line "TIMESTAMP KIND NAME EVENT DETAIL\n" (UTC,
+ * millisecond ISO 8601; DETAIL may be empty), numbered by a sequence number.
+ * The bus keeps the last EVENT_BUS_CAPACITY lines; a reader that falls
+ * further behind gets one line "TIMESTAMP virtfs - overflow N" telling how
+ * many it missed, then continues with the oldest kept line.
+ *
+ * Thread-safe: emitters and readers may be on any thread. */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define EVENT_BUS_CAPACITY 4096
+
+typedef struct EventBus EventBus;
+
+/* Called (without bus locks held) after each new event; used by the FUSE
+ * layer to wake poll() callers. */
+typedef void (*EventBusNotify)(void *user_data);
+
+EventBus *event_bus_new(void);
+void event_bus_free(EventBus *bus);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(EventBus, event_bus_free)
+
+void event_bus_set_notify(EventBus *bus, EventBusNotify notify, void *user_data);
+
+/* Pure: the line for an event at `unix_us` (microseconds since the epoch). */
+char *event_format_line(int64_t unix_us, const char *kind, const char *name,
+                        const char *event, const char *detail);
+
+void event_bus_emit(EventBus *bus, const char *kind, const char *name, const char *event,
+                    const char *detail);
+
+/* The sequence number the next event will carry: a reader opening the
+ * stream starts here. */
+uint64_t event_bus_next_seq(EventBus *bus);
+
+/* Appends to `out` every line from *seq on (at most max_bytes, whole lines
+ * only, at least one line) and advances *seq. Waits up to timeout_us for a
+ * line when none is there yet (0: do not wait). Returns the number of lines
+ * appended. */
+int event_bus_read(EventBus *bus, uint64_t *seq, GString *out, size_t max_bytes,
+                   int64_t timeout_us);
+
+/* Wakes every reader waiting in event_bus_read (used at shutdown). */
+void event_bus_wake_all(EventBus *bus);

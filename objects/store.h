@@ -1,0 +1,47 @@
+/* store.h — persistence of definitions under the state dir:
+ *   STATE/domains/NAME.xml        the definition (canonical XML)
+ *   STATE/domains/NAME.autostart  present when autostart is set
+ * (likewise networks/ and pools/; volumes live in their pools as real files).
+ *
+ * Writes are atomic: a temporary file in the same directory, fsync, rename
+ * over the target, fsync of the directory. A crash leaves the old or the new
+ * content, never a torn file. Loading reports unreadable files and skips
+ * them; it never deletes or rewrites them. Not thread-safe: the registry
+ * serializes writers. */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+
+#include "objects/obj.h"
+
+typedef struct Store Store;
+
+/* Creates the directories if missing. 0 or -errno with a sentence. */
+int store_open(const char *state_dir, Store **ret_store, char **ret_error);
+void store_free(Store *store);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Store, store_free)
+
+const char *store_state_dir(const Store *store);
+
+/* Atomically writes NAME.xml. -errno (ENOSPC, EIO, EROFS, ...) with a
+ * sentence; the previous file is untouched on failure. */
+int store_save(Store *store, ObjKind kind, const char *name, const char *xml, char **ret_error);
+
+/* Removes NAME.xml and NAME.autostart. Missing files are not an error. */
+int store_remove(Store *store, ObjKind kind, const char *name, char **ret_error);
+
+/* Writes the definition under the new name, then removes the old files and
+ * carries the autostart marker over. */
+int store_rename(Store *store, ObjKind kind, const char *old_name, const char *new_name,
+                 const char *new_xml, char **ret_error);
+
+int store_set_autostart(Store *store, ObjKind kind, const char *name, bool autostart,
+                        char **ret_error);
+
+/* Called for each stored definition, in name order. */
+typedef void (*StoreLoadFunc)(const char *name, const char *xml, size_t len,
+                              bool autostart, void *user_data);
+/* Calls `fn` for every NAME.xml of the kind; a file that cannot be read is
+ * logged and skipped. Returns the number of files passed to fn. */
+int store_load_all(Store *store, ObjKind kind, StoreLoadFunc fn, void *user_data);

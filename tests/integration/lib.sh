@@ -1,0 +1,160 @@
+# lib.sh — shared helpers of the integration tests. Source it first:
+#   . "$(dirname "$0")/lib.sh"
+# Each test gets a scratch directory with a mount point, a state dir and a
+# run dir, and starts the real daemon on it. Results are TAP-like lines;
+# `finish` exits non-zero if any check failed.
+set -u
+
+: "${VIRTFS_BUILD_ROOT:?run through meson test}"
+: "${VIRTFS_SOURCE_ROOT:?run through meson test}"
+VIRTFS_BIN="$VIRTFS_BUILD_ROOT/fs/virtfs"
+TEST_NAME=$(basename "$0" .sh)
+failures=0
+checks=0
+
+# Skips the test (exit 77), except under CI where a missing prerequisite is
+# a failure: the test command installs everything.
+skip() {
+  echo "SKIP: $*"
+  if [[ "${CI:-}" == "true" ]]; then
+    echo "not ok - prerequisite missing under CI: $*"
+    exit 1
+  fi
+  exit 77
+}
+
+need_root() { [[ $(id -u) -eq 0 ]] || skip "needs root"; }
+need_cmd() { for c in "$@"; do command -v "$c" >/dev/null || skip "needs $c"; done; }
+
+pass() { checks=$((checks + 1)); echo "ok $checks - $*"; }
+fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "not ok $checks - $*"; }
+
+# check DESCRIPTION COMMAND...: the command must succeed.
+check() {
+  local desc=$1; shift
+  if "$@"; then pass "$desc"; else fail "$desc (command: $*)"; fi
+}
+# check_fails DESCRIPTION COMMAND...: the command must fail.
+check_fails() {
+  local desc=$1; shift
+  if "$@" 2>/dev/null; then fail "$desc (unexpectedly succeeded: $*)"; else pass "$desc"; fi
+}
+# check_eq DESCRIPTION EXPECTED ACTUAL
+check_eq() {
+  if [[ "$2" == "$3" ]]; then pass "$1"; else fail "$1 (expected '$2', got '$3')"; fi
+}
+# check_contains DESCRIPTION NEEDLE HAYSTACK
+check_contains() {
+  if [[ "$3" == *"$2"* ]]; then pass "$1"; else fail "$1 ('$2' not in '$3')"; fi
+}
+# errno_of COMMAND...: runs it and prints the strerror text it reported.
+stderr_of() { "$@" 2>&1 >/dev/null || true; }
+
+finish() {
+  echo "# $TEST_NAME: $checks checks, $failures failed"
+  [[ $failures -eq 0 ]]
+}
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/virtfs-$TEST_NAME.XXXXXX")
+chmod 755 "$WORK"
+MNT="$WORK/mnt"
+STATE="$WORK/state"
+RUN="$WORK/run"
+mkdir -p "$MNT"
+DAEMON_PID=""
+DAEMON_LOG="$WORK/daemon.log"
+cleanup_hooks=()
+
+on_exit() { cleanup_hooks+=("$1"); }
+
+cleanup() {
+  local i
+  for ((i = ${#cleanup_hooks[@]} - 1; i >= 0; i--)); do eval "${cleanup_hooks[$i]}" || true; done
+  stop_daemon >/dev/null 2>&1 || true
+  if [[ -s "$DAEMON_LOG" && $failures -gt 0 ]]; then
+    echo "# daemon log:"; sed 's/^/#   /' "$DAEMON_LOG" | tail -50
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# start_daemon [EXTRA ARGS...]: mounts virtfs on $MNT in the foreground
+# (backgrounded here) and waits until the tree answers.
+start_daemon() {
+  "$VIRTFS_BIN" -f --state-dir "$STATE" --run-dir "$RUN" "$@" "$MNT" >>"$DAEMON_LOG" 2>&1 &
+  DAEMON_PID=$!
+  local i
+  for ((i = 0; i < 200; i++)); do
+    if mountpoint -q "$MNT" && [[ -d "$MNT/domains" ]]; then return 0; fi
+    if ! kill -0 "$DAEMON_PID" 2>/dev/null; then
+      echo "# daemon exited early:"; sed 's/^/#   /' "$DAEMON_LOG"; return 1
+    fi
+    sleep 0.05
+  done
+  echo "# daemon did not mount in 10 s"; return 1
+}
+
+# stop_daemon: unmounts cleanly and waits for the daemon to exit.
+stop_daemon() {
+  [[ -n "$DAEMON_PID" ]] || return 0
+  fusermount3 -u "$MNT" 2>/dev/null || umount "$MNT" 2>/dev/null || true
+  local i
+  for ((i = 0; i < 200; i++)); do
+    kill -0 "$DAEMON_PID" 2>/dev/null || break
+    sleep 0.05
+  done
+  if kill -0 "$DAEMON_PID" 2>/dev/null; then
+    kill -9 "$DAEMON_PID"
+    fusermount3 -uz "$MNT" 2>/dev/null || true
+  fi
+  wait "$DAEMON_PID" 2>/dev/null
+  DAEMON_PID=""
+  check_daemon_log
+}
+
+# A sanitizer report in the daemon's log is a failure of the test.
+check_daemon_log() {
+  if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$DAEMON_LOG" 2>/dev/null; then
+    fail "sanitizer report in the daemon log"
+    grep -A30 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$DAEMON_LOG" | sed 's/^/#   /' | head -60
+    : > "$DAEMON_LOG"
+  fi
+}
+
+# kill_daemon: kill -9, as a crash would, and detach the dead mount.
+kill_daemon() {
+  [[ -n "$DAEMON_PID" ]] || return 0
+  kill -9 "$DAEMON_PID" 2>/dev/null
+  wait "$DAEMON_PID" 2>/dev/null
+  fusermount3 -uz "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null || true
+  DAEMON_PID=""
+}
+
+# as_user UID GID [SUPPLEMENTARY_GID] -- COMMAND...: runs a command as an
+# unprivileged user without creating accounts.
+as_user() {
+  local uid=$1 gid=$2; shift 2
+  local groups="--clear-groups"
+  if [[ "$1" != "--" ]]; then groups="--groups=$1"; shift; fi
+  shift
+  setpriv --reuid="$uid" --regid="$gid" $groups "$@"
+}
+
+# domain_xml NAME [MEMORY_MIB] [EXTRA DEVICES XML]: a small valid definition.
+domain_xml() {
+  local name=$1 mem=${2:-256} extra=${3:-}
+  cat <<XML
+<domain type='qemu'>
+  <name>$name</name>
+  <memory unit='MiB'>$mem</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+  </os>
+  <devices>
+    <serial type='pty'/>
+$extra
+  </devices>
+</domain>
+XML
+}
