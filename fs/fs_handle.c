@@ -6,6 +6,7 @@
 #include <fuse.h>
 #include <string.h>
 
+#include "fs/fs_pending.h"
 #include "objects/values.h"
 
 FsHandle *fs_handle_new(FsHandleType type, Obj *obj, const FsFile *file) {
@@ -133,6 +134,7 @@ int fs_handle_write(FsContext *ctx, FsHandle *h, const char *data, size_t size, 
     g_string_set_size(h->buf, (gsize)offset + size);
   memcpy(h->buf->str + offset, data, size);
   h->dirty = true;
+  h->wrote = true;
   /* A complete value line is applied here, so `echo bad > file` fails in
    * write() where the shell sees it (clients.md 3). */
   if (h->file->kind == FS_FILE_VALUE && h->buf->len > 0 && h->buf->str[h->buf->len - 1] == '\n') {
@@ -168,8 +170,12 @@ int fs_handle_commit(FsContext *ctx, FsHandle *h) {
     return 0;
   g_mutex_lock(&h->lock);
   int r = 0;
-  if (h->dirty) {
+  if (h->dirty && !h->wrote && h->obj && h->file->kind != FS_FILE_CTL) {
     h->dirty = false;
+    fs_pending_truncate(h->obj, h->file->name, (off_t)h->buf->len);
+  } else if (h->dirty) {
+    h->dirty = false;
+    h->wrote = false;
     r = fs_apply_content(ctx, h->obj, h->file, h->buf->str, h->buf->len);
     if (h->file->kind == FS_FILE_CTL)
       g_string_truncate(h->buf, 0);

@@ -33,7 +33,8 @@ struct FsHandle {
   GMutex lock;
   GString *buf;             /* TABLE: snapshot or write buffer */
   bool writable;
-  bool dirty;
+  bool dirty;               /* content to apply at flush */
+  bool wrote;               /* write() was called (not only a truncation) */
   void *stream;             /* STREAM: state owned by the stream's ops */
   struct fuse_pollhandle *poll_handle; /* STREAM: last poll registration */
 };
@@ -51,7 +52,9 @@ int fs_handle_write(FsContext *ctx, FsHandle *h, const char *data, size_t size, 
 int fs_handle_truncate(FsHandle *h, off_t size);
 
 /* Applies what a dirty handle holds (flush, release). 0 when nothing is
- * pending. */
+ * pending. A handle that only truncated (truncate(1), ftruncate without a
+ * write) applies nothing: its size is kept for the next writer of the file
+ * (fs_pending.h), since an empty document or value is never what is meant. */
 int fs_handle_commit(FsContext *ctx, FsHandle *h);
 
 /* Applies `len` bytes as the new content of a table file of obj, exactly as
