@@ -37,12 +37,28 @@ void event_bus_set_notify(EventBus *bus, EventBusNotify notify, void *user_data)
   g_mutex_unlock(&bus->lock);
 }
 
+/* Names may hold blanks and backslashes; the line stays split-able on
+ * blanks by escaping them as \x20 and \\. */
+static char *escape_field(const char *s) {
+  GString *out = g_string_new(NULL);
+  for (; s && *s; s++) {
+    if (*s == ' ')
+      g_string_append(out, "\\x20");
+    else if (*s == '\\')
+      g_string_append(out, "\\\\");
+    else
+      g_string_append_c(out, *s);
+  }
+  return g_string_free(out, FALSE);
+}
+
 char *event_format_line(int64_t unix_us, const char *kind, const char *name,
                         const char *event, const char *detail) {
+  g_autofree char *safe_name = escape_field(name);
   g_autoptr(GDateTime) t = g_date_time_new_from_unix_utc(unix_us / G_USEC_PER_SEC);
   g_autofree char *date = g_date_time_format(t, "%Y-%m-%dT%H:%M:%S");
   return g_strdup_printf("%s.%03dZ %s %s %s%s%s\n", date,
-                         (int)((unix_us % G_USEC_PER_SEC) / 1000), kind, name, event,
+                         (int)((unix_us % G_USEC_PER_SEC) / 1000), kind, safe_name, event,
                          detail && *detail ? " " : "", detail ? detail : "");
 }
 

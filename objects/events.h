@@ -1,7 +1,8 @@
 /* events.h — the lifecycle event stream behind /virt/events.
  *
  * Every event is one line "TIMESTAMP KIND NAME EVENT DETAIL\n" (UTC,
- * millisecond ISO 8601; DETAIL may be empty), numbered by a sequence number.
+ * millisecond ISO 8601; DETAIL may be empty; a blank in NAME is written
+ * \x20 and a backslash \\), numbered by a sequence number.
  * The bus keeps the last EVENT_BUS_CAPACITY lines; a reader that falls
  * further behind gets one line "TIMESTAMP virtfs - overflow N" telling how
  * many it missed, then continues with the oldest kept line.
