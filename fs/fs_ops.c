@@ -753,22 +753,10 @@ static int op_statfs(const char *path, struct statvfs *st) {
   return 0;
 }
 
-static int op_setxattr(const char *path, const char *name, const char *value, size_t size,
-                       int flags) {
-  return -EOPNOTSUPP;
-}
-
-static int op_getxattr(const char *path, const char *name, char *value, size_t size) {
-  return -ENODATA;
-}
-
-static int op_listxattr(const char *path, char *list, size_t size) {
-  return 0;
-}
-
-static int op_removexattr(const char *path, const char *name) {
-  return -EOPNOTSUPP;
-}
+/* Extended attributes are left unimplemented on purpose: libfuse answers
+ * ENOSYS, after which the kernel answers EOPNOTSUPP to every xattr call by
+ * itself (clients.md 13, 14) instead of asking the daemon three times per
+ * file for `ls -l` (security.selinux, system.posix_acl_access). */
 
 static int op_ioctl(const char *path, unsigned int cmd, void *arg, struct fuse_file_info *fi,
                     unsigned int flags, void *data) {
@@ -841,10 +829,6 @@ const struct fuse_operations fs_operations = {
   .chown = op_chown,
   .utimens = op_utimens,
   .statfs = op_statfs,
-  .setxattr = op_setxattr,
-  .getxattr = op_getxattr,
-  .listxattr = op_listxattr,
-  .removexattr = op_removexattr,
   .ioctl = op_ioctl,
   .poll = op_poll,
   .copy_file_range = op_copy_file_range,
