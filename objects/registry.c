@@ -380,7 +380,9 @@ int registry_rename(Registry *r, Obj *obj, const char *new_name, char **ret_erro
     }
   }
   g_mutex_lock(&r->lock);
-  g_hash_table_steal(t, old_name);
+  gpointer old_key = NULL;
+  g_hash_table_steal_extended(t, old_name, &old_key, NULL);
+  g_free(old_key);
   g_mutex_lock(&obj->lock);
   g_free(obj->name);
   obj->name = g_strdup(new_name);
