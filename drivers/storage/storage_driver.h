@@ -131,9 +131,11 @@ int storage_pool_refresh(StorageDriver *drv, const PoolDef *pool, GPtrArray **re
 /* ---- volumes ---- */
 
 /* The live definition of one volume: format detected from its first bytes,
- * capacity from the file size (raw), `qemu-img info` (qcow2, with backing
- * store and compat) or the LV size, allocation from st_blocks * 512 (the LV
- * size for LVs), permissions from stat. -ENOENT if absent. */
+ * capacity from the file size (raw), the qcow2 header (with backing store
+ * and compat; read in-process, so listing a pool starts no program per
+ * image; `qemu-img info` only for headers beyond that reader, e.g.
+ * encrypted), or the LV size; allocation from st_blocks * 512 (the LV size
+ * for LVs); permissions from stat. -ENOENT if absent. */
 int storage_volume_get(StorageDriver *drv, const PoolDef *pool, const char *name,
                        VolumeDef **ret_vol, char **ret_error);
 
@@ -145,10 +147,12 @@ int storage_volume_get(StorageDriver *drv, const PoolDef *pool, const char *name
  *  raw:   ftruncate to the capacity — sparse — then, when <allocation> is
  *         given, fallocate that many bytes (allocation >= capacity: fully
  *         allocated). -ENOSPC leaves nothing behind.
- *  qcow2: qemu-img create; allocation >= capacity adds
- *         preallocation=falloc; <compat> is passed on; an overlay gets
- *         -b BACKING -F FORMAT (format probed from the backing file's first
- *         bytes when not given; capacity 0/unset = the backing file's).
+ *  qcow2: the empty image is written in-process (qcow2.h: ~1 ms instead
+ *         of ~80 ms for starting qemu-img) with <compat> and, for an
+ *         overlay, the backing file and format (probed from the backing
+ *         file's first bytes when not given; capacity 0/unset = the backing
+ *         file's). allocation >= capacity: qemu-img create -o
+ *         preallocation=falloc instead.
  *  LV:    lvcreate -L CAPACITYb (rounded up to the VG's extent size). */
 int storage_volume_create(StorageDriver *drv, const PoolDef *pool, const VolumeDef *def,
                           VolumeDef **ret_vol, char **ret_error);
@@ -186,7 +190,9 @@ int storage_volume_resize(StorageDriver *drv, const PoolDef *pool, const char *n
  * whole file (re-allocated afterwards if it was fully allocated; written
  * with zeros where the filesystem cannot punch). qcow2: recreated empty with
  * the same capacity, compat, backing file and permissions (an overlay then
- * reads as its backing file again). LV: BLKZEROOUT. */
+ * reads as its backing file again); the old file is replaced by rename, so
+ * the caller must not wipe an image a running QEMU has open. LV:
+ * BLKZEROOUT. */
 int storage_volume_wipe(StorageDriver *drv, const PoolDef *pool, const char *name,
                         char **ret_error);
 

@@ -22,6 +22,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "drivers/storage/qcow2.h"
 #include "drivers/storage/qemu_img.h"
 #include "drivers/storage/storage_parse.h"
 
@@ -355,6 +356,45 @@ int storage_qemu_img_info(StorageDriver *drv, const char *path, VolumeFormat for
   return qemu_img_info_parse(out, strlen(out), ret_info, ret_error);
 }
 
+/* Fills a qcow2 volume's capacity, compat and backing store from its
+ * header (qcow2.c), or from qemu-img info when the header is beyond that
+ * simple reader. */
+static void describe_qcow2(StorageDriver *drv, const PoolDef *pool, int fd, VolumeDef *vol) {
+  g_autofree uint8_t *head = g_malloc(QCOW2_HEADER_READ);
+  ssize_t n = pread(fd, head, QCOW2_HEADER_READ, 0);
+  Qcow2Header h = {0};
+  g_autofree char *backing = NULL, *backing_format = NULL;
+  if (n > 0 && qcow2_header_parse(head, (size_t)n, &h) == 0) {
+    vol->capacity = h.virtual_size;
+    vol->compat = g_strdup(h.version == 2 ? "0.10" : "1.1");
+    /* qemu resolves a relative backing name against the image's directory */
+    if (h.backing_file)
+      backing = h.backing_file[0] == '/' ? g_strdup(h.backing_file)
+                                         : g_build_filename(pool->target_path, h.backing_file, NULL);
+    backing_format = g_strdup(h.backing_format);
+    qcow2_header_clear(&h);
+  } else {
+    /* A qcow2 qemu-img cannot read either is still listed, without a
+     * capacity, so it can be seen and deleted. */
+    g_autoptr(QemuImgInfo) info = NULL;
+    g_autofree char *ignored = NULL;
+    if (storage_qemu_img_info(drv, vol->target_path, VOLUME_FORMAT_QCOW2, &info, &ignored) < 0)
+      return;
+    vol->capacity = info->virtual_size;
+    vol->compat = g_strdup(info->compat);
+    backing = g_strdup(info->full_backing_filename ? info->full_backing_filename
+                                                   : info->backing_filename);
+    backing_format = g_strdup(info->backing_format);
+  }
+  vol->capacity_set = true;
+  VolumeFormat bf;
+  if (backing && pool_path_normalize(backing, &vol->backing_path) == 0 && backing_format &&
+      volume_format_from_string(backing_format, &bf) == 0) {
+    vol->backing_format = bf;
+    vol->backing_format_set = true;
+  }
+}
+
 int storage_file_get(StorageDriver *drv, const PoolDef *pool, int dirfd, const char *name,
                      VolumeDef **ret_vol, char **ret_error) {
   int fd;
@@ -364,11 +404,12 @@ int storage_file_get(StorageDriver *drv, const PoolDef *pool, int dirfd, const c
     return r;
   unsigned char head[STORAGE_PROBE_BYTES];
   ssize_t n = pread(fd, head, sizeof(head), 0);
-  close(fd);
   g_autoptr(VolumeDef) vol = volume_def_new(name);
   g_autofree char *why = NULL;
-  if ((r = volume_def_resolve(vol, pool, &why)) < 0)
+  if ((r = volume_def_resolve(vol, pool, &why)) < 0) {
+    close(fd);
     return storage_fail(ret_error, r, "%s", why);
+  }
   vol->format = storage_format_detect(head, n > 0 ? (size_t)n : 0);
   vol->perms.mode = st.st_mode & 07777;
   vol->perms.owner = (long)st.st_uid;
@@ -379,25 +420,9 @@ int storage_file_get(StorageDriver *drv, const PoolDef *pool, int dirfd, const c
     vol->capacity = (uint64_t)st.st_size;
     vol->capacity_set = true;
   } else {
-    /* A qcow2 qemu-img cannot read is still listed, without a capacity,
-     * so it can be seen and deleted. */
-    g_autoptr(QemuImgInfo) info = NULL;
-    g_autofree char *ignored = NULL;
-    if (storage_qemu_img_info(drv, vol->target_path, VOLUME_FORMAT_QCOW2, &info, &ignored) == 0) {
-      vol->capacity = info->virtual_size;
-      vol->capacity_set = true;
-      vol->compat = g_strdup(info->compat);
-      const char *backing = info->full_backing_filename ? info->full_backing_filename
-                                                        : info->backing_filename;
-      if (backing && pool_path_normalize(backing, &vol->backing_path) == 0) {
-        VolumeFormat bf;
-        if (info->backing_format && volume_format_from_string(info->backing_format, &bf) == 0) {
-          vol->backing_format = bf;
-          vol->backing_format_set = true;
-        }
-      }
-    }
+    describe_qcow2(drv, pool, fd, vol);
   }
+  close(fd);
   *ret_vol = g_steal_pointer(&vol);
   return 0;
 }
@@ -587,14 +612,24 @@ fail:
   return r;
 }
 
-static int probe_file_format(const char *path, VolumeFormat *ret_format, char **ret_error) {
+/* The format and virtual size of a backing file, from its first bytes and
+ * size (a raw file) or its qcow2 header. */
+static int probe_backing(const char *path, VolumeFormat *ret_format, uint64_t *ret_size,
+                         char **ret_error) {
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0)
     return storage_fail(ret_error, -errno, "backing file %s: %s", path, g_strerror(errno));
   unsigned char head[STORAGE_PROBE_BYTES];
   ssize_t n = pread(fd, head, sizeof(head), 0);
+  struct stat st;
+  int r = fstat(fd, &st) < 0 ? -errno : 0;
   close(fd);
-  *ret_format = storage_format_detect(head, n > 0 ? (size_t)n : 0);
+  if (n < 0 || r < 0)
+    return storage_fail(ret_error, n < 0 ? -EIO : r, "backing file %s cannot be read", path);
+  *ret_format = storage_format_detect(head, (size_t)n);
+  if (*ret_format == VOLUME_FORMAT_QCOW2)
+    return qcow2_header_virtual_size(head, (size_t)n, ret_size);
+  *ret_size = (uint64_t)st.st_size;
   return 0;
 }
 
@@ -640,6 +675,42 @@ static GStrv make_qcow2(StorageDriver *drv, const char *path, const void *ctx) {
                               s->preallocate, s->backing_path, s->backing_format);
 }
 
+/* An empty qcow2 written here (see qcow2.h), through the same temporary
+ * file and rename as raw volumes. */
+static int create_qcow2_direct(const PoolDef *pool, int dirfd, const char *name,
+                               const StoragePermissions *perms, const Qcow2Spec *spec,
+                               bool replace, char **ret_error) {
+  Qcow2Layout layout = {0};
+  g_autofree char *why = NULL;
+  int r = qcow2_build_empty(spec->capacity, spec->compat, spec->backing_path,
+                            spec->backing_format, &layout, &why);
+  if (r < 0)
+    return storage_fail(ret_error, r, "cannot create volume '%s': %s", name, why);
+  TmpFile tmp = {-1, NULL};
+  if ((r = storage_tmp_open(pool, dirfd, name, replace ? "wipe" : "create", perms->mode, true, &tmp,
+                            ret_error)) < 0)
+    goto out;
+  if ((r = storage_set_perms_fd(tmp.fd, perms, name, ret_error)) < 0)
+    goto fail;
+  /* fdatasync: the header must be on disk before the name points at it, or
+   * a crash could leave a "qcow2" volume of zeros. */
+  if (ftruncate(tmp.fd, (off_t)layout.file_size) < 0 ||
+      pwrite(tmp.fd, layout.meta, layout.meta_len, 0) != (ssize_t)layout.meta_len ||
+      fdatasync(tmp.fd) < 0) {
+    int e = errno ? errno : EIO;
+    r = storage_fail(ret_error, -e, "cannot create volume '%s' in pool '%s': %s", name,
+                     pool->name, g_strerror(e));
+    goto fail;
+  }
+  r = storage_tmp_commit(pool, dirfd, &tmp, name, replace, ret_error);
+  goto out;
+fail:
+  storage_tmp_discard(dirfd, &tmp);
+out:
+  qcow2_layout_clear(&layout);
+  return r;
+}
+
 static int create_qcow2(StorageDriver *drv, const PoolDef *pool, int dirfd, const VolumeDef *def,
                         char **ret_error) {
   Qcow2Spec spec = {
@@ -652,14 +723,22 @@ static int create_qcow2(StorageDriver *drv, const PoolDef *pool, int dirfd, cons
   };
   if (def->backing_path) {
     g_autofree char *why = NULL;
-    int r;
-    if (!def->backing_format_set &&
-        (r = probe_file_format(def->backing_path, &spec.backing_format, &why)) < 0)
+    VolumeFormat probed;
+    uint64_t backing_size = 0;
+    int r = probe_backing(def->backing_path, &probed, &backing_size, &why);
+    if (r < 0)
       return storage_fail(ret_error, r, "cannot create volume '%s': %s", def->name, why);
-    if (access(def->backing_path, R_OK) < 0)
-      return storage_fail(ret_error, -errno, "cannot create volume '%s': backing file %s: %s",
-                          def->name, def->backing_path, g_strerror(errno));
+    if (!def->backing_format_set)
+      spec.backing_format = probed;
+    if (!def->capacity_set || def->capacity == 0)
+      spec.capacity = backing_size;
+    g_autofree char *own = pool_volume_path(pool, def->name);
+    if (strcmp(own, def->backing_path) == 0)
+      return storage_fail(ret_error, -EINVAL, "volume '%s' cannot be its own backing file",
+                          def->name);
   }
+  if (!spec.preallocate)
+    return create_qcow2_direct(pool, dirfd, def->name, &def->perms, &spec, false, ret_error);
   return make_with_qemu_img(drv, pool, dirfd, def->name, &def->perms, false, make_qcow2, &spec,
                             "create", ret_error);
 }
@@ -852,11 +931,11 @@ static int wipe_in(StorageDriver *drv, const PoolDef *pool, int dirfd, const cha
       .backing_path = cur->backing_path,
       .backing_format = cur->backing_format_set ? cur->backing_format : VOLUME_FORMAT_RAW,
     };
+    uint64_t ignored;
     if (cur->backing_path && !cur->backing_format_set &&
-        (r = probe_file_format(cur->backing_path, &spec.backing_format, ret_error)) < 0)
+        (r = probe_backing(cur->backing_path, &spec.backing_format, &ignored, ret_error)) < 0)
       return r;
-    return make_with_qemu_img(drv, pool, dirfd, name, &cur->perms, true, make_qcow2, &spec,
-                              "wipe", ret_error);
+    return create_qcow2_direct(pool, dirfd, name, &cur->perms, &spec, true, ret_error);
   }
   int fd;
   struct stat st;

@@ -74,14 +74,32 @@ x=$(t vol-create "$(vol_xml disk.qcow2 qcow2 33554432)")
 same "$(xml_value "$x" capacity)" "33554432" "qcow2 create: capacity"
 same "$(sed -n "s/.*<format type='\([a-z0-9]*\)'.*/\1/p" <<<"$x" | head -n1)" "qcow2" "qcow2 create: format"
 check "qemu-img agrees" bash -c "qemu-img info -U --output=json '$P/disk.qcow2' | grep -q '\"virtual-size\": 33554432'"
+check "qemu-img check passes" qemu-img check -q "$P/disk.qcow2"
+check "qemu-io can write and read it" qemu-io -c "write -P 0xab 1M 192k" -c "read -P 0xab 1M 192k" "$P/disk.qcow2"
+check "still consistent after writes" qemu-img check -q "$P/disk.qcow2"
+echo "<volume><name>v2.qcow2</name><capacity>1000</capacity><target><format type='qcow2'/><compat>0.10</compat></target></volume>" >"$T/v2.xml"
+x=$(t vol-create "$T/v2.xml")
+same "$(xml_value "$x" compat)" "0.10" "compat 0.10 (qcow2 version 2)"
+same "$(xml_value "$x" capacity)" "1024" "qcow2 capacity rounds up to 512"
+check "a version 2 image passes qemu-img check" qemu-img check -q "$P/v2.qcow2"
+echo "<volume><name>pre.qcow2</name><capacity>1048576</capacity><allocation>1048576</allocation><target><format type='qcow2'/></target></volume>" >"$T/pre.xml"
+x=$(t vol-create "$T/pre.xml")
+check "preallocated qcow2 (qemu-img) is allocated ($(xml_value "$x" allocation))" test "$(xml_value "$x" allocation)" -ge 1048576
 head -c 1048576 /dev/urandom >"$T/base.data"
 check "upload a base image" bash -c "t() { \"$TOOL\" \"$T/pool.xml\" \"\$@\"; }; t upload base.img < '$T/base.data'"
 x=$(t vol-create "$(vol_xml overlay.qcow2 qcow2 "" "" "$P/base.img")")
 same "$(xml_value "$x" capacity)" "1048576" "overlay without capacity takes the base's"
 grep -q "<path>$P/base.img</path>" <<<"$x" && ok "overlay names its backing store" || bad "overlay backing store: $x"
 grep -A2 "<backingStore>" <<<"$x" | grep -q "format type='raw'" && ok "backing format probed as raw" || bad "backing format: $x"
+check "the overlay passes qemu-img check" qemu-img check -q "$P/overlay.qcow2"
+check "the overlay reads as its base" qemu-img compare -q "$P/overlay.qcow2" "$P/base.img"
+qemu-img create -q -f qcow2 -b base.img -F raw "$P/hand-ov.qcow2"
+x=$(t vol-xml hand-ov.qcow2)
+grep -q "<path>$P/base.img</path>" <<<"$x" && ok "a hand-made overlay's relative backing name is resolved" || bad "hand-made overlay: $x"
+same "$(xml_value "$x" capacity)" "$(qemu-img info --output=json "$P/hand-ov.qcow2" | sed -n 's/.*"virtual-size": \([0-9]*\).*/\1/p')" "listing agrees with qemu-img info"
+rm "$P/hand-ov.qcow2"
 expect_errno ENOENT "overlay on a missing base" t vol-create "$(vol_xml o2.qcow2 qcow2 1048576 "" "$P/missing.img")"
-same "$(t list | tr '\n' ' ')" "base.img byhand.img disk.qcow2 full.img overlay.qcow2 sparse.img " "list after creates"
+same "$(t list | tr '\n' ' ')" "base.img byhand.img disk.qcow2 full.img overlay.qcow2 pre.qcow2 sparse.img v2.qcow2 " "list after creates"
 
 # Resize.
 check "raw grow" t vol-resize sparse.img 32M
@@ -119,6 +137,9 @@ check "wipe qcow2 overlay" t vol-wipe overlay.qcow2
 x=$(t vol-xml overlay.qcow2)
 same "$(xml_value "$x" capacity)" "1048576" "wiped overlay keeps its capacity"
 grep -q "<path>$P/base.img</path>" <<<"$x" && ok "wiped overlay keeps its backing store" || bad "wiped overlay: $x"
+check "the wiped overlay reads as its base again" qemu-img compare -q "$P/overlay.qcow2" "$P/base.img"
+check "wipe a written qcow2" t vol-wipe disk.qcow2
+check "the wiped qcow2 reads zeros" qemu-io -c "read -P 0 1M 192k" "$P/disk.qcow2"
 
 # Upload and download.
 head -c 3000000 /dev/urandom >"$T/up.data"
