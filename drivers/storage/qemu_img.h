@@ -44,8 +44,9 @@ GStrv qemu_img_info_argv(const char *binary, const char *path, VolumeFormat form
 
 /* qemu-img create -q -f qcow2 [-o compat=..,preallocation=falloc]
  *   [-b BACKING -F BACKING_FORMAT] PATH [SIZE]
- * `capacity` 0 with a backing file takes the backing file's size. `format`
- * raw is accepted too (the driver makes raw files itself, though). */
+ * `capacity` 0 with a backing file takes the backing file's size. The
+ * driver uses it for preallocated images only: raw files and empty qcow2
+ * images it writes itself (qcow2.h). `format` raw is accepted too. */
 GStrv qemu_img_create_argv(const char *binary, const char *path, VolumeFormat format,
                            uint64_t capacity, const char *compat, bool preallocate,
                            const char *backing_path, VolumeFormat backing_format);

@@ -158,8 +158,8 @@ int storage_volume_create(StorageDriver *drv, const PoolDef *pool, const VolumeD
                           VolumeDef **ret_vol, char **ret_error);
 
 /* Creates `new_name` as a copy of `src_name` in the same pool. `def` (may
- * be NULL) gives the new volume's format, permissions and compat; NULL
- * keeps the source's format and mode. raw -> raw is copied here keeping the
+ * be NULL; its name is not used) gives the new volume's format,
+ * permissions and compat; NULL keeps the source's format and mode. raw -> raw is copied here keeping the
  * holes (SEEK_DATA/SEEK_HOLE + copy_file_range); anything involving qcow2
  * uses qemu-img convert, whose copy is standalone (an overlay's backing
  * chain is flattened into it). A source locked by a running QEMU: -EBUSY.
@@ -209,10 +209,11 @@ int storage_volume_wipe(StorageDriver *drv, const PoolDef *pool, const char *nam
  * Upload (open_write without VOLUME_DATA_IN_PLACE) writes into a new,
  * unnamed file in the pool (O_TMPFILE; a hidden ".NAME.upload-XXXXXX" name
  * where the filesystem lacks O_TMPFILE). Nothing is listed while it runs.
- * volume_data_commit() flushes it, detects its format from the first bytes,
- * and only then puts it in place under the volume's name, replacing the old
- * volume if there was one (keeping its permissions and owner) or creating
- * it. Any failed write (the first error is kept: -ENOSPC, -EIO, ...) makes
+ * volume_data_commit() flushes it, detects its format from the first bytes
+ * (data that starts like qcow2 but that qemu-img cannot read is refused with
+ * -EINVAL), and only then puts it in place under the volume's name,
+ * replacing the old volume if there was one (keeping its permissions and
+ * owner) or creating it. Any failed write (the first error is kept: -ENOSPC, -EIO, ...) makes
  * commit fail with that error and discard the file; closing without commit
  * discards it too. So a failed or ENOSPC upload never leaves a half-made
  * volume listed as good, and the old content stays whole until the new

@@ -467,9 +467,8 @@ int storage_fs_refresh(StorageDriver *drv, const PoolDef *pool, GPtrArray **ret_
   return 0;
 }
 
-/* A temporary file for a volume being made. Unnamed (O_TMPFILE) when
- * `unnamed_ok` and the filesystem allows: a crash then leaves nothing.
- * Otherwise a hidden name ".NAME.PURPOSE-XXXXXX", which pool listings skip. */
+/* Temporary files: see storage_internal.h. A named one left by a crash is
+ * hidden (dot name) and may be removed by hand. */
 int storage_tmp_open(const PoolDef *pool, int dirfd, const char *volname, const char *purpose,
                     unsigned mode, bool unnamed_ok, TmpFile *ret_tmp, char **ret_error) {
   if (unnamed_ok) {

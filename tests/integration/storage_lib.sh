@@ -35,6 +35,8 @@ expect_errno() {
   local out
   if out=$("$@" 2>&1); then
     bad "$what (succeeded, wanted $want)"
+  elif grep -q "Sanitizer" <<<"$out"; then
+    bad "$what (sanitizer report)"; sed 's/^/    /' <<<"$out"
   elif grep -q "^ERROR $want:" <<<"$out"; then
     ok "$what ($want)"
   else
