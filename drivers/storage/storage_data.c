@@ -2,7 +2,6 @@
  * a FUSE file: an open descriptor the caller reads and writes at any offset,
  * and, for uploads, a temporary file that becomes the volume only at commit.
  * See the contract in storage_driver.h. */
-#define _GNU_SOURCE
 #include "drivers/storage/storage_internal.h"
 
 #include <errno.h>

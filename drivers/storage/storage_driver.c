@@ -2,7 +2,6 @@
  * program runs, shared I/O helpers, and the public calls that check names
  * and dispatch to the dir/fs backend (storage_fs.c) or the LVM backend
  * (storage_logical.c). See storage_driver.h for the contract. */
-#define _GNU_SOURCE
 #include "drivers/storage/storage_internal.h"
 
 #include <errno.h>

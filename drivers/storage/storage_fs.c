@@ -7,7 +7,6 @@
  * with O_NOFOLLOW, and come into existence under their name only when
  * complete (temporary file, then a rename that never replaces); see
  * storage_driver.h for the contract of each operation. */
-#define _GNU_SOURCE
 #include "drivers/storage/storage_internal.h"
 
 #include <dirent.h>

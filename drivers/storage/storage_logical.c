@@ -6,7 +6,6 @@
  * Without device-mapper in the kernel LVs cannot be activated; see
  * StorageDriverOptions.lvm_without_device_mapper for what the driver does
  * then. */
-#define _GNU_SOURCE
 #include "drivers/storage/storage_internal.h"
 
 #include <errno.h>

@@ -7,7 +7,6 @@
  *
  * On failure it prints "ERROR ENAME: sentence" on stderr and exits 1, so
  * scripts can check the errno the FUSE layer would return. */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <glib.h>
 #include <stdio.h>
