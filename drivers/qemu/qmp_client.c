@@ -120,8 +120,8 @@ static void publish(QmpClient *c, ClientState st, int error, const char *sentenc
 static int closed_error(QmpClient *c, const char *command, char **ret_error) {
   if (ret_error) {
     g_mutex_lock(&c->lock);
-    *ret_error = g_strdup_printf("cannot send '%s': the QMP connection to %s is closed (%s)",
-                                 command, c->socket_path,
+    *ret_error = g_strdup_printf("cannot send '%s': the QMP connection is closed (%s)",
+                                 command,
                                  c->pub_error_sentence ? c->pub_error_sentence : "closed");
     g_mutex_unlock(&c->lock);
   }
@@ -197,7 +197,7 @@ static gboolean on_command_timeout(gpointer data) {
   g_clear_pointer(&p->timer, g_source_unref); /* being dispatched: REMOVE ends it */
   g_autofree char *sentence = g_strdup_printf("QEMU did not answer '%s' within %d ms",
                                               p->command, p->timeout_ms);
-  g_debug("%s: %s", c->socket_path, sentence);
+  g_debug("QMP %s: %s", c->socket_path, sentence);
   pending_finish(c, p, -ETIMEDOUT, NULL, sentence);
   qmp_client_unref(c);
   return G_SOURCE_REMOVE;
@@ -227,8 +227,8 @@ static void client_flush(QmpClient *c, bool may_shutdown) {
       return;
     }
     int e = errno;
-    g_autofree char *sentence = g_strdup_printf("writing to the QMP socket %s failed: %s",
-                                                c->socket_path, g_strerror(e));
+    g_autofree char *sentence = g_strdup_printf("writing to the QMP socket failed: %s",
+                                                g_strerror(e));
     client_shutdown(c, -e, sentence, false);
     return;
   }
@@ -293,9 +293,9 @@ static void client_shutdown(QmpClient *c, int error, const char *sentence, bool 
   /* QEMU exiting is ordinary (quit, poweroff); the owner learns of it
    * through on_disconnect and decides what it means. */
   if (by_owner || error == -ECONNRESET)
-    g_debug("%s: %s", c->socket_path, sentence);
+    g_debug("QMP %s: %s", c->socket_path, sentence);
   else
-    g_warning("%s: %s", c->socket_path, sentence);
+    g_warning("QMP %s: %s", c->socket_path, sentence);
 
   /* No user callback after this point except the ones below. */
   QmpClientCallbacks cb = c->callbacks;
@@ -321,6 +321,23 @@ static void client_shutdown(QmpClient *c, int error, const char *sentence, bool 
   qmp_client_unref(c); /* the connection's reference */
 }
 
+/* Runs fn(data) now if this thread owns or can acquire the context (it is
+ * then, for the duration, the loop thread), else on the loop thread soon. */
+static void client_invoke(QmpClient *c, GSourceFunc fn, gpointer data, GDestroyNotify destroy) {
+  if (g_main_context_acquire(c->context)) {
+    fn(data);
+    g_main_context_release(c->context);
+    if (destroy)
+      destroy(data);
+    return;
+  }
+  GSource *s = g_idle_source_new();
+  g_source_set_priority(s, G_PRIORITY_DEFAULT);
+  g_source_set_callback(s, fn, data, destroy);
+  g_source_attach(s, c->context);
+  g_source_unref(s);
+}
+
 static gboolean close_in_loop(gpointer data) {
   QmpClient *c = data;
   client_shutdown(c, -ECANCELED, "the QMP connection was closed by virtfs", true);
@@ -330,9 +347,7 @@ static gboolean close_in_loop(gpointer data) {
 void qmp_client_close(QmpClient *c) {
   if (!c)
     return;
-  /* Runs at once when this thread owns or can acquire the context. */
-  g_main_context_invoke_full(c->context, G_PRIORITY_DEFAULT, close_in_loop,
-                             qmp_client_ref(c), (GDestroyNotify)qmp_client_unref);
+  client_invoke(c, close_in_loop, qmp_client_ref(c), (GDestroyNotify)qmp_client_unref);
 }
 
 void qmp_client_free(QmpClient *c) {
@@ -356,7 +371,7 @@ static void on_capabilities(QmpClient *c, int error, JsonNode *value, const char
   c->state = CLIENT_READY;
   source_clear(&c->deadline_source);
   publish(c, CLIENT_READY, 0, NULL);
-  g_debug("%s: ready", c->socket_path);
+  g_debug("QMP %s: ready", c->socket_path);
   while (!g_queue_is_empty(&c->waiting) && c->state == CLIENT_READY)
     client_send(c, g_queue_pop_head(&c->waiting));
   if (c->state == CLIENT_READY && c->callbacks.on_ready)
@@ -384,10 +399,10 @@ static void client_reply(QmpClient *c, QmpMessage *m) {
     /* A reply to a command that timed out, or an error QEMU could not tie
      * to a command (it answers unparsable input without an id). */
     if (m->kind == QMP_MESSAGE_ERROR)
-      g_warning("%s: QMP error for no pending command (id %s): %s", c->socket_path,
+      g_warning("QMP %s: error for no pending command (id %s): %s", c->socket_path,
                 m->id ? m->id : "none", m->error_desc);
     else
-      g_debug("%s: reply to no pending command (id %s)", c->socket_path, m->id ? m->id : "none");
+      g_debug("QMP %s: reply to no pending command (id %s)", c->socket_path, m->id ? m->id : "none");
     return;
   }
   g_hash_table_steal(c->pending, m->id);
@@ -431,7 +446,7 @@ static void client_line(QmpClient *c, const char *line, size_t len) {
       c->callbacks.on_event(c, m, c->callbacks.user_data);
     break;
   case QMP_MESSAGE_GREETING:
-    g_warning("%s: a second QMP greeting, ignored", c->socket_path);
+    g_warning("QMP %s: a second greeting, ignored", c->socket_path);
     break;
   }
 }
@@ -517,8 +532,7 @@ static void connect_failed(QmpClient *c, int e) {
     c->retry_delay_ms = MIN(c->retry_delay_ms * 2, QMP_RETRY_MAX_MS);
     return;
   }
-  g_autofree char *s = g_strdup_printf("cannot connect to the QMP socket %s: %s",
-                                       c->socket_path, g_strerror(e));
+  g_autofree char *s = g_strdup_printf("cannot connect to the QMP socket: %s", g_strerror(e));
   client_shutdown(c, -e, s, false);
 }
 
@@ -577,12 +591,12 @@ static gboolean on_deadline(gpointer data) {
   g_clear_pointer(&c->deadline_source, g_source_unref);
   g_autofree char *s = NULL;
   if (c->state == CLIENT_CONNECTING)
-    s = g_strdup_printf("the QMP socket %s did not accept a connection within %d ms (%s)",
-                        c->socket_path, c->connect_timeout_ms,
+    s = g_strdup_printf("the QMP socket did not accept a connection within %d ms (%s)",
+                        c->connect_timeout_ms,
                         c->last_connect_errno ? g_strerror(c->last_connect_errno) : "no attempt ended");
   else
-    s = g_strdup_printf("QEMU did not complete the QMP handshake on %s within %d ms",
-                        c->socket_path, c->connect_timeout_ms);
+    s = g_strdup_printf("QEMU did not complete the QMP handshake within %d ms",
+                        c->connect_timeout_ms);
   client_shutdown(c, -ETIMEDOUT, s, false);
   qmp_client_unref(c);
   return G_SOURCE_REMOVE;
@@ -660,8 +674,7 @@ int qmp_client_wait_ready(QmpClient *c, int timeout_ms, char **ret_error) {
   } else if (c->pub_state != CLIENT_READY) {
     r = -ETIMEDOUT;
     if (ret_error)
-      *ret_error = g_strdup_printf("the QMP connection to %s was not ready within %d ms",
-                                   c->socket_path, timeout_ms);
+      *ret_error = g_strdup_printf("the QMP connection was not ready within %d ms", timeout_ms);
   }
   g_mutex_unlock(&c->lock);
   return r;
@@ -781,8 +794,7 @@ int qmp_client_execute_sync(QmpClient *c, const char *command, JsonNode *argumen
   call->id = g_steal_pointer(&id);
   call->text = g_steal_pointer(&text);
   call->timeout_ms = timeout_ms;
-  g_main_context_invoke_full(c->context, G_PRIORITY_DEFAULT, sync_submit,
-                             sync_call_ref(call), (GDestroyNotify)sync_call_unref);
+  client_invoke(c, sync_submit, sync_call_ref(call), (GDestroyNotify)sync_call_unref);
 
   int64_t end = g_get_monotonic_time() + ((int64_t)timeout_ms + QMP_SYNC_GRACE_MS) * 1000;
   int r;

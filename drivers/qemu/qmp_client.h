@@ -92,10 +92,11 @@ void qmp_client_unref(QmpClient *client);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(QmpClient, qmp_client_unref)
 
 /* Any thread; idempotent; NULL-tolerant. Ends the connection: pending
- * commands fail with -ECANCELED (their callbacks run inside this call) and
- * no ready, event or disconnect callback is called afterwards. From the
- * loop thread this happens before it returns; from another thread it is
- * scheduled on the loop and happens shortly after. */
+ * commands fail with -ECANCELED and no ready, event or disconnect callback
+ * is called afterwards. From the loop thread (or any thread while no thread
+ * runs the context) this happens before it returns, the command callbacks
+ * running inside this call; from another thread it is scheduled on the
+ * loop and happens shortly after. */
 void qmp_client_close(QmpClient *client);
 
 /* qmp_client_close() then qmp_client_unref(): the owner's release. */
@@ -125,10 +126,12 @@ int qmp_client_execute(QmpClient *client, const char *command, JsonNode *argumen
 
 /* Any thread except the loop thread (g_return_val_if_fail: -EDEADLK).
  * Submits the command on the loop thread and waits for its outcome, with
- * the same results as qmp_client_execute(). On success *ret_return
- * (nullable) receives the "return" value (caller owns it). On failure
- * *ret_error (nullable) receives a sentence. If the loop thread does not
- * run at all, it gives up one second after timeout_ms with -ETIMEDOUT.
- * The caller must hold a reference on the client for the duration. */
+ * the same results as qmp_client_execute(), plus -ENOTCONN at once when the
+ * connection has ended. On success *ret_return (nullable) receives the
+ * "return" value (caller owns it). On failure *ret_error (nullable)
+ * receives a sentence. Should the loop thread not run at all, it gives up
+ * one second after timeout_ms with -ETIMEDOUT (timeout_ms <= 0 waits for
+ * ever: avoid on FUSE threads). The caller must hold a reference on the
+ * client for the duration. */
 int qmp_client_execute_sync(QmpClient *client, const char *command, JsonNode *arguments,
                             int timeout_ms, JsonNode **ret_return, char **ret_error);
