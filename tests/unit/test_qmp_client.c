@@ -98,6 +98,7 @@ typedef struct {
   GPtrArray *events; /* names */
   GArray *event_kinds;
   int64_t last_event_seconds;
+  QmpClient **free_on_disconnect; /* the owner lets go inside the callback */
 } Watch;
 
 static void watch_init(Watch *w) {
@@ -139,6 +140,8 @@ static void on_disconnect(QmpClient *c, int error, const char *sentence, gpointe
   g_free(w->sentence);
   w->sentence = g_strdup(sentence);
   g_mutex_unlock(&w->lock);
+  if (w->free_on_disconnect)
+    g_clear_pointer(w->free_on_disconnect, qmp_client_free);
 }
 
 static void on_event(QmpClient *c, const QmpMessage *m, gpointer data) {
@@ -750,7 +753,7 @@ static void test_connect_deadlines(void **state) {
   assert_int_equal(qmp_client_new(ctx, "", 0, NULL, &c), -EINVAL);
 }
 
-static void broken_peer(Fixture *f, FakeMode mode, int want) {
+static void broken_peer(Fixture *f, FakeMode mode, int want, bool free_in_callback) {
   g_unlink(f->sock);
   g_autoptr(GMainContext) ctx = g_main_context_new();
   FakePeer peer;
@@ -758,6 +761,8 @@ static void broken_peer(Fixture *f, FakeMode mode, int want) {
   Watch w;
   watch_init(&w);
   QmpClient *c = client_new(ctx, f->sock, 5000, &w);
+  if (free_in_callback)
+    w.free_on_disconnect = &c;
   assert_true(run_until(ctx, &w, &w.ready_calls, 1, 5000));
   assert_int_equal(w.ready_error, 0);
   Outcome o = {0};
@@ -769,17 +774,19 @@ static void broken_peer(Fixture *f, FakeMode mode, int want) {
   outcome_clear(&o);
   run_pending(ctx);
   assert_int_equal(w.disconnect_calls, 1);
+  assert_true(free_in_callback == (c == NULL));
   qmp_client_free(c);
   peer_stop(&peer);
   watch_clear(&w);
 }
 
 static void test_oversized_line(void **state) {
-  broken_peer(*state, FAKE_OVERSIZED, -EMSGSIZE);
+  broken_peer(*state, FAKE_OVERSIZED, -EMSGSIZE, false);
 }
 
 static void test_garbage_line(void **state) {
-  broken_peer(*state, FAKE_GARBAGE, -EPROTO);
+  /* The owner frees the client inside on_disconnect, on the loop thread. */
+  broken_peer(*state, FAKE_GARBAGE, -EPROTO, true);
 }
 
 static void test_close_by_owner(void **state) {
