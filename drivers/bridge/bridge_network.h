@@ -70,7 +70,8 @@ typedef struct {
 int bridge_network_status(const NetworkDef *def, const BridgeDriverConfig *cfg,
                           BridgeNetworkStatus *ret_status);
 
-/* All of the status is true: the network is fully up. */
+/* All of the status is true: the network is fully up. For a bridge-mode
+ * network: the host bridge exists (up or not, it is the host's). */
 bool bridge_network_is_active(const NetworkDef *def, const BridgeDriverConfig *cfg);
 
 /* The network's current DHCP leases (GPtrArray of DnsmasqLease); an empty

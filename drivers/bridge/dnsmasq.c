@@ -389,7 +389,6 @@ int dnsmasq_spawn(const DnsmasqFiles *files, pid_t *ret_pid, int *ret_pidfd, cha
   }
   /* Watch the pid file's directory before dnsmasq can write the file. */
   g_autofree char *dir = g_path_get_dirname(files->pid_path);
-  g_autofree char *base = g_path_get_basename(files->pid_path);
   int ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
   if (ifd < 0 || inotify_add_watch(ifd, dir, IN_CLOSE_WRITE | IN_MOVED_TO) < 0) {
     int e = errno;
@@ -487,6 +486,8 @@ int dnsmasq_find(const DnsmasqFiles *files, pid_t *ret_pid, int *ret_pidfd) {
   if (pidfd < 0)
     return -ESRCH;
   if (!is_our_dnsmasq(pid, files->conf_path)) {
+    /* A dead child of ours has no command line left: reap the zombie. */
+    reap(pidfd);
     close(pidfd);
     return -ESRCH;
   }

@@ -28,12 +28,12 @@ static void subnet_text(const NetworkIp *ip, GString *out) {
  * so the delete is allowed. */
 static void chain_head(GString *s, const char *chain, const char *spec, bool keep) {
   if (keep)
-    g_string_append_printf(s, "add chain " TABLE " \"%s\" { %s }\n", chain, spec);
+    g_string_append_printf(s, "add chain " TABLE " %s { %s }\n", chain, spec);
   else
-    g_string_append_printf(s, "add chain " TABLE " \"%s\"\n", chain);
-  g_string_append_printf(s, "flush chain " TABLE " \"%s\"\n", chain);
+    g_string_append_printf(s, "add chain " TABLE " %s\n", chain);
+  g_string_append_printf(s, "flush chain " TABLE " %s\n", chain);
   if (!keep)
-    g_string_append_printf(s, "delete chain " TABLE " \"%s\"\n", chain);
+    g_string_append_printf(s, "delete chain " TABLE " %s\n", chain);
 }
 
 static void rule(GString *s, const char *chain, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
@@ -42,7 +42,7 @@ static void rule(GString *s, const char *chain, const char *fmt, ...) {
   va_start(ap, fmt);
   g_autofree char *body = g_strdup_vprintf(fmt, ap);
   va_end(ap);
-  g_string_append_printf(s, "add rule " TABLE " \"%s\" %s\n", chain, body);
+  g_string_append_printf(s, "add rule " TABLE " %s %s\n", chain, body);
 }
 
 /* Forwarding for one subnet: out of the bridge from the subnet, and back in
@@ -213,7 +213,7 @@ bool nft_rules_present(const NetworkDef *def) {
   if (def->forward == NETWORK_FORWARD_BRIDGE)
     return true;
   g_autofree char *fwd = nft_rules_chain_name(def, "fwd");
-  g_autofree char *cmd = g_strdup_printf("list chain " TABLE " \"%s\"", fwd);
+  g_autofree char *cmd = g_strdup_printf("list chain " TABLE " %s", fwd);
   g_autofree char *out = nft_rules_list(cmd, NULL);
   return out != NULL;
 }
