@@ -612,6 +612,25 @@ static void test_watch_restart(void **state) {
   /* No restart after the watch is gone. */
   g_main_context_iteration(NULL, FALSE);
   assert_int_equal(dnsmasq_pid_of(f, def), 0);
+
+  /* A crash loop: the fifth exit within 30 s is reported, not restarted. */
+  start_ok(f, def, NULL);
+  seen = (WatchSeen){.loop = loop};
+  assert_int_equal(bridge_network_watch(def, &f->cfg, NULL, on_watch, &seen, NULL, &w), 0);
+  for (int round = 0; round < 5; round++) {
+    assert_int_equal(kill(dnsmasq_watch_pid(w), SIGKILL), 0);
+    guint timer = g_timeout_add(5000, on_timeout, loop);
+    g_main_loop_run(loop);
+    g_source_remove(timer);
+    assert_int_equal(seen.calls, round + 1);
+    assert_int_equal(seen.event, round < 4 ? DNSMASQ_WATCH_RESTARTED : DNSMASQ_WATCH_FAILED);
+  }
+  assert_int_equal(dnsmasq_watch_pid(w), 0);
+  assert_false(bridge_network_is_active(def, &f->cfg));
+  dnsmasq_watch_free(w);
+  stop_ok(f, def, NULL);
+  g_main_context_iteration(NULL, FALSE);
+  assert_int_equal(dnsmasq_pid_of(f, def), 0);
 }
 
 static void test_dhcp_lease(void **state) {
