@@ -7,7 +7,6 @@
  * pair. Checks use the tools a person would: ip -j, nft -j, /proc.
  *
  * Exits 77 (skip) without root or tools, unless CI=true, where that fails. */
-#define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
