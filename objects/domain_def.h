@@ -158,13 +158,22 @@ typedef struct {
 typedef enum { CHARDEV_PTY, CHARDEV_FILE, CHARDEV_UNIX } ChardevType;
 ENUM_TABLE_DECL(chardev_type, ChardevType)
 
-/* <serial> and <console>: both are character devices. */
+/* <serial> and <console>: both are character devices.
+ *
+ * The serial console alias (libvirt's behaviour, kept by domain_def_parse):
+ * after parsing, whenever `serials` is non-empty, consoles[0] exists with
+ * target_type "serial" and is a mirror of serials[0] (same type, source and
+ * port). It names the same character device, not a second one: builders
+ * create serials[0] once and skip consoles[0]. A <console> with target type
+ * serial given without any <serial> creates serials[0] from it. Every other
+ * console has target_type "virtio". */
 typedef struct {
   ChardevType type;
   char *source_path;          /* file or unix socket path; pty: live pty path or NULL */
   bool unix_listen;           /* unix: mode='bind' (true) or 'connect' */
   unsigned target_port;
   char *target_type;          /* serial: "isa-serial"; console: "serial" or "virtio" */
+  DeviceAddress address;      /* added: serial only, ISA (iobase/irq) or none */
 } DomainChardev;
 
 typedef struct {
@@ -212,6 +221,10 @@ typedef struct {
   unsigned id;                /* <audio id='1' type='none'/> */
 } DomainAudio;
 
+/* Limits checked by domain_def_parse (and usable by attribute files). */
+#define DOMAIN_MAX_MEMORY_KIB (16ULL << 30) /* 16 TiB */
+#define DOMAIN_MAX_VCPUS 255                /* QEMU's pc/q35 limit without an IOMMU */
+
 typedef struct DomainDef {
   DomainVirtType virt_type;
   char *name;
@@ -247,6 +260,11 @@ typedef struct DomainDef {
   DomainMemballoon memballoon;
 } DomainDef;
 
+/* An empty definition: every device array allocated and empty, no name,
+ * no UUID, zero memory. For builders that fill every field; it is not valid
+ * until they do. Never fails. */
+DomainDef *domain_def_new(void);
+
 /* A new definition with the defaults `mkdir domains/NAME` gives: a fresh
  * UUID, 1 vCPU, 512 MiB, a pty serial port with a serial console, virt type
  * kvm if `kvm_available` else qemu. Never fails. */
@@ -256,7 +274,11 @@ DomainDef *domain_def_new_default(const char *name, bool kvm_available);
  * necessarily). Returns 0 and stores a new DomainDef in *ret_def, or -EINVAL
  * (malformed, unsupported element/attribute, invalid value) or -EFBIG (over
  * the size cap) with a human sentence naming the element and line in
- * *ret_error (caller frees). Never touches the network or the filesystem. */
+ * *ret_error (caller frees). Never touches the network or the filesystem.
+ * Besides the defaults above it adds, like libvirt: <boot dev='hd'/> when no
+ * boot device is given, a virtio <memballoon>, the serial console alias
+ * (see DomainChardev), ports and controller indexes left out. The accepted
+ * subset and every choice are listed at the top of domain_xml.c. */
 int domain_def_parse(const char *xml, size_t len, DomainDef **ret_def, char **ret_error);
 
 /* Formats the canonical XML (2-space indent, stable order, trailing newline).
@@ -269,3 +291,31 @@ DomainDef *domain_def_copy(const DomainDef *def);
 
 void domain_def_free(DomainDef *def);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DomainDef, domain_def_free)
+
+/* NULL-tolerant free functions of the device structs; they are the free
+ * functions of the DomainDef arrays. */
+void domain_disk_free(DomainDisk *disk);
+void domain_controller_free(DomainController *controller);
+void domain_interface_free(DomainInterface *iface);
+void domain_chardev_free(DomainChardev *chr);
+void domain_graphics_vnc_free(DomainGraphicsVnc *graphics);
+void domain_video_free(DomainVideo *video);
+void domain_input_free(DomainInput *input);
+void domain_rng_free(DomainRng *rng);
+void domain_audio_free(DomainAudio *audio);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DomainDisk, domain_disk_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DomainController, domain_controller_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DomainInterface, domain_interface_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DomainChardev, domain_chardev_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DomainGraphicsVnc, domain_graphics_vnc_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DomainVideo, domain_video_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DomainInput, domain_input_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DomainRng, domain_rng_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DomainAudio, domain_audio_free)
+
+/* Device copies (deep), used by domain_def_copy and by the parser's console
+ * alias. Never fail. */
+DomainDisk *domain_disk_copy(const DomainDisk *disk);
+DomainController *domain_controller_copy(const DomainController *controller);
+DomainInterface *domain_interface_copy(const DomainInterface *iface);
+DomainChardev *domain_chardev_copy(const DomainChardev *chr);

@@ -1,0 +1,306 @@
+/* domain_def.c — the life cycle of a DomainDef: the names of its enums as
+ * libvirt writes them, the defaults `mkdir domains/NAME` gives, deep copies
+ * and frees. The XML side lives in domain_xml.c. */
+#include "objects/domain_def.h"
+
+#include <string.h>
+
+/* Index 0 of device_address_type and domain_cpu_mode stands for "no element"
+ * and is never written; the parser refuses those names. */
+ENUM_TABLE_IMPL(domain_virt_type, DomainVirtType, "qemu", "kvm")
+ENUM_TABLE_IMPL(domain_lifecycle_action, DomainLifecycleAction,
+                "destroy", "restart", "preserve", "rename-restart")
+ENUM_TABLE_IMPL(device_address_type, DeviceAddressType, "none", "pci", "drive", "isa")
+ENUM_TABLE_IMPL(domain_boot_dev, DomainBootDev, "hd", "cdrom", "network", "fd")
+ENUM_TABLE_IMPL(domain_cpu_mode, DomainCpuMode,
+                "none", "custom", "host-model", "host-passthrough", "maximum")
+ENUM_TABLE_IMPL(domain_clock_offset, DomainClockOffset, "utc", "localtime")
+ENUM_TABLE_IMPL(disk_type, DiskType, "file", "block", "volume")
+ENUM_TABLE_IMPL(disk_device, DiskDevice, "disk", "cdrom")
+ENUM_TABLE_IMPL(disk_format, DiskFormat, "raw", "qcow2")
+ENUM_TABLE_IMPL(disk_bus, DiskBus, "virtio", "ide", "sata", "scsi")
+ENUM_TABLE_IMPL(controller_type, ControllerType,
+                "usb", "ide", "pci", "sata", "scsi", "virtio-serial")
+ENUM_TABLE_IMPL(interface_type, InterfaceType, "user", "network", "bridge")
+ENUM_TABLE_IMPL(chardev_type, ChardevType, "pty", "file", "unix")
+ENUM_TABLE_IMPL(video_model, VideoModel, "vga", "cirrus", "virtio", "qxl", "bochs", "none")
+ENUM_TABLE_IMPL(input_type, InputType, "mouse", "keyboard", "tablet")
+ENUM_TABLE_IMPL(input_bus, InputBus, "ps2", "usb", "virtio")
+ENUM_TABLE_IMPL(memballoon_model, MemballoonModel, "virtio", "none")
+
+/* ---- free ---- */
+
+void domain_disk_free(DomainDisk *disk) {
+  if (!disk)
+    return;
+  g_free(disk->source);
+  g_free(disk->source_pool);
+  g_free(disk->source_volume);
+  g_free(disk->target_dev);
+  g_free(disk->serial);
+  g_free(disk);
+}
+
+void domain_controller_free(DomainController *controller) {
+  if (!controller)
+    return;
+  g_free(controller->model);
+  g_free(controller);
+}
+
+void domain_interface_free(DomainInterface *iface) {
+  if (!iface)
+    return;
+  g_free(iface->source);
+  g_free(iface->model);
+  g_free(iface->target_dev);
+  g_free(iface);
+}
+
+void domain_chardev_free(DomainChardev *chr) {
+  if (!chr)
+    return;
+  g_free(chr->source_path);
+  g_free(chr->target_type);
+  g_free(chr);
+}
+
+void domain_graphics_vnc_free(DomainGraphicsVnc *graphics) {
+  if (!graphics)
+    return;
+  g_free(graphics->listen);
+  g_free(graphics);
+}
+
+void domain_video_free(DomainVideo *video) {
+  g_free(video);
+}
+
+void domain_input_free(DomainInput *input) {
+  g_free(input);
+}
+
+void domain_rng_free(DomainRng *rng) {
+  if (!rng)
+    return;
+  g_free(rng->backend);
+  g_free(rng);
+}
+
+void domain_audio_free(DomainAudio *audio) {
+  g_free(audio);
+}
+
+static void os_clear(DomainOs *os) {
+  g_free(os->type);
+  g_free(os->arch);
+  g_free(os->machine);
+  g_free(os->kernel);
+  g_free(os->initrd);
+  g_free(os->cmdline);
+}
+
+static void array_unref(GPtrArray *a) {
+  if (a)
+    g_ptr_array_unref(a);
+}
+
+void domain_def_free(DomainDef *def) {
+  if (!def)
+    return;
+  g_free(def->name);
+  g_free(def->title);
+  g_free(def->description);
+  os_clear(&def->os);
+  g_free(def->cpu.model);
+  g_free(def->emulator);
+  array_unref(def->disks);
+  array_unref(def->controllers);
+  array_unref(def->interfaces);
+  array_unref(def->serials);
+  array_unref(def->consoles);
+  array_unref(def->graphics);
+  array_unref(def->videos);
+  array_unref(def->inputs);
+  array_unref(def->rngs);
+  array_unref(def->audios);
+  g_free(def);
+}
+
+/* ---- new ---- */
+
+DomainDef *domain_def_new(void) {
+  DomainDef *def = g_new0(DomainDef, 1);
+  def->disks = g_ptr_array_new_with_free_func((GDestroyNotify)domain_disk_free);
+  def->controllers = g_ptr_array_new_with_free_func((GDestroyNotify)domain_controller_free);
+  def->interfaces = g_ptr_array_new_with_free_func((GDestroyNotify)domain_interface_free);
+  def->serials = g_ptr_array_new_with_free_func((GDestroyNotify)domain_chardev_free);
+  def->consoles = g_ptr_array_new_with_free_func((GDestroyNotify)domain_chardev_free);
+  def->graphics = g_ptr_array_new_with_free_func((GDestroyNotify)domain_graphics_vnc_free);
+  def->videos = g_ptr_array_new_with_free_func((GDestroyNotify)domain_video_free);
+  def->inputs = g_ptr_array_new_with_free_func((GDestroyNotify)domain_input_free);
+  def->rngs = g_ptr_array_new_with_free_func((GDestroyNotify)domain_rng_free);
+  def->audios = g_ptr_array_new_with_free_func((GDestroyNotify)domain_audio_free);
+  def->on_poweroff = DOMAIN_LIFECYCLE_DESTROY;
+  def->on_reboot = DOMAIN_LIFECYCLE_RESTART;
+  def->on_crash = DOMAIN_LIFECYCLE_DESTROY;
+  return def;
+}
+
+/* The result is exactly what domain_def_parse() makes of its own output, so
+ * a freshly made directory's config.xml is already canonical. ACPI is on
+ * because graceful shutdown is an ACPI power button press. */
+DomainDef *domain_def_new_default(const char *name, bool kvm_available) {
+  DomainDef *def = domain_def_new();
+  def->virt_type = kvm_available ? DOMAIN_VIRT_KVM : DOMAIN_VIRT_QEMU;
+  def->name = g_strdup(name);
+  g_autofree char *uuid = g_uuid_string_random();
+  g_strlcpy(def->uuid, uuid, sizeof(def->uuid));
+  def->memory_kib = 512 * 1024;
+  def->current_memory_kib = def->memory_kib;
+  def->vcpus = 1;
+  def->vcpus_current = 1;
+  def->os.type = g_strdup("hvm");
+  def->os.arch = g_strdup("x86_64");
+  def->os.machine = g_strdup("pc");
+  def->os.boot[0] = DOMAIN_BOOT_HD;
+  def->os.nboot = 1;
+  def->features.acpi = true;
+  def->features.apic = true;
+  def->clock = DOMAIN_CLOCK_UTC;
+
+  DomainChardev *serial = g_new0(DomainChardev, 1);
+  serial->type = CHARDEV_PTY;
+  serial->target_type = g_strdup("isa-serial");
+  g_ptr_array_add(def->serials, serial);
+  DomainChardev *console = domain_chardev_copy(serial);
+  g_free(console->target_type);
+  console->target_type = g_strdup("serial");
+  g_ptr_array_add(def->consoles, console);
+
+  def->memballoon.present = true;
+  def->memballoon.model = MEMBALLOON_VIRTIO;
+  return def;
+}
+
+/* ---- copy ---- */
+
+DomainDisk *domain_disk_copy(const DomainDisk *disk) {
+  DomainDisk *c = g_memdup2(disk, sizeof(*disk));
+  c->source = g_strdup(disk->source);
+  c->source_pool = g_strdup(disk->source_pool);
+  c->source_volume = g_strdup(disk->source_volume);
+  c->target_dev = g_strdup(disk->target_dev);
+  c->serial = g_strdup(disk->serial);
+  return c;
+}
+
+DomainController *domain_controller_copy(const DomainController *controller) {
+  DomainController *c = g_memdup2(controller, sizeof(*controller));
+  c->model = g_strdup(controller->model);
+  return c;
+}
+
+DomainInterface *domain_interface_copy(const DomainInterface *iface) {
+  DomainInterface *c = g_memdup2(iface, sizeof(*iface));
+  c->source = g_strdup(iface->source);
+  c->model = g_strdup(iface->model);
+  c->target_dev = g_strdup(iface->target_dev);
+  return c;
+}
+
+DomainChardev *domain_chardev_copy(const DomainChardev *chr) {
+  DomainChardev *c = g_memdup2(chr, sizeof(*chr));
+  c->source_path = g_strdup(chr->source_path);
+  c->target_type = g_strdup(chr->target_type);
+  return c;
+}
+
+static gpointer graphics_copy(gconstpointer src, gpointer unused) {
+  const DomainGraphicsVnc *g = src;
+  DomainGraphicsVnc *c = g_memdup2(g, sizeof(*g));
+  c->listen = g_strdup(g->listen);
+  return c;
+}
+
+static gpointer rng_copy(gconstpointer src, gpointer unused) {
+  const DomainRng *r = src;
+  DomainRng *c = g_memdup2(r, sizeof(*r));
+  c->backend = g_strdup(r->backend);
+  return c;
+}
+
+/* GCopyFunc adapters: the typed copies above are the public ones. */
+static gpointer disk_copy_fn(gconstpointer src, gpointer unused) {
+  return domain_disk_copy(src);
+}
+static gpointer controller_copy_fn(gconstpointer src, gpointer unused) {
+  return domain_controller_copy(src);
+}
+static gpointer interface_copy_fn(gconstpointer src, gpointer unused) {
+  return domain_interface_copy(src);
+}
+static gpointer chardev_copy_fn(gconstpointer src, gpointer unused) {
+  return domain_chardev_copy(src);
+}
+static gpointer video_copy_fn(gconstpointer src, gpointer unused) {
+  return g_memdup2(src, sizeof(DomainVideo));
+}
+static gpointer input_copy_fn(gconstpointer src, gpointer unused) {
+  return g_memdup2(src, sizeof(DomainInput));
+}
+static gpointer audio_copy_fn(gconstpointer src, gpointer unused) {
+  return g_memdup2(src, sizeof(DomainAudio));
+}
+
+/* Copies the elements of `src` into the (empty) array `dst`, which keeps
+ * its own free function. */
+static void array_copy(GPtrArray *dst, const GPtrArray *src, GCopyFunc copy) {
+  if (!src)
+    return;
+  for (guint i = 0; i < src->len; i++)
+    g_ptr_array_add(dst, copy(g_ptr_array_index(src, i), NULL));
+}
+
+DomainDef *domain_def_copy(const DomainDef *def) {
+  DomainDef *c = domain_def_new();
+  c->virt_type = def->virt_type;
+  c->name = g_strdup(def->name);
+  memcpy(c->uuid, def->uuid, sizeof(c->uuid));
+  c->title = g_strdup(def->title);
+  c->description = g_strdup(def->description);
+  c->memory_kib = def->memory_kib;
+  c->current_memory_kib = def->current_memory_kib;
+  c->vcpus = def->vcpus;
+  c->vcpus_current = def->vcpus_current;
+  c->vcpu_placement_auto = def->vcpu_placement_auto;
+
+  c->os = def->os;
+  c->os.type = g_strdup(def->os.type);
+  c->os.arch = g_strdup(def->os.arch);
+  c->os.machine = g_strdup(def->os.machine);
+  c->os.kernel = g_strdup(def->os.kernel);
+  c->os.initrd = g_strdup(def->os.initrd);
+  c->os.cmdline = g_strdup(def->os.cmdline);
+  c->features = def->features;
+  c->cpu = def->cpu;
+  c->cpu.model = g_strdup(def->cpu.model);
+  c->clock = def->clock;
+  c->on_poweroff = def->on_poweroff;
+  c->on_reboot = def->on_reboot;
+  c->on_crash = def->on_crash;
+  c->emulator = g_strdup(def->emulator);
+
+  array_copy(c->disks, def->disks, disk_copy_fn);
+  array_copy(c->controllers, def->controllers, controller_copy_fn);
+  array_copy(c->interfaces, def->interfaces, interface_copy_fn);
+  array_copy(c->serials, def->serials, chardev_copy_fn);
+  array_copy(c->consoles, def->consoles, chardev_copy_fn);
+  array_copy(c->graphics, def->graphics, graphics_copy);
+  array_copy(c->videos, def->videos, video_copy_fn);
+  array_copy(c->inputs, def->inputs, input_copy_fn);
+  array_copy(c->rngs, def->rngs, rng_copy);
+  array_copy(c->audios, def->audios, audio_copy_fn);
+  c->memballoon = def->memballoon;
+  return c;
+}

@@ -1,0 +1,363 @@
+/* test_domain_xml.c — domain XML ⇄ DomainDef: golden canonical output for
+ * every XML file in tests/data/domains, the parse→format fixed point, rejects with
+ * the expected sentence, defaults, copies and live-only state.
+ *
+ * Goldens: NAME.xml → NAME.canonical.xml (and, for names containing "live",
+ * NAME.live.canonical.xml formatted with live=true, id=7). To regenerate
+ * after an intended change: VIRTFS_UPDATE_GOLDEN=1 meson test -C build
+ * test_domain_xml, then review the diff. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <glib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "objects/domain_def.h"
+
+static char *domains_dir(void) {
+  const char *root = g_getenv("VIRTFS_TEST_DATA");
+  if (!root)
+    fail_msg("VIRTFS_TEST_DATA is not set (run through meson test)");
+  return g_build_filename(root, "domains", NULL);
+}
+
+static bool update_golden(void) {
+  return g_strcmp0(g_getenv("VIRTFS_UPDATE_GOLDEN"), "1") == 0;
+}
+
+static gint cmp_names(gconstpointer a, gconstpointer b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted names in `dir` ending in `suffix` but not in `exclude` (may be NULL). */
+static GPtrArray *list_files(const char *dir, const char *suffix, const char *exclude) {
+  GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+  if (!d)
+    fail_msg("cannot open %s", dir);
+  const char *name;
+  while ((name = g_dir_read_name(d)))
+    if (g_str_has_suffix(name, suffix) && !(exclude && g_str_has_suffix(name, exclude)))
+      g_ptr_array_add(names, g_strdup(name));
+  g_ptr_array_sort(names, cmp_names);
+  return names;
+}
+
+static char *read_file(const char *path) {
+  g_autofree char *text = NULL;
+  g_autoptr(GError) error = NULL;
+  if (!g_file_get_contents(path, &text, NULL, &error))
+    fail_msg("%s", error->message);
+  return g_steal_pointer(&text);
+}
+
+static DomainDef *parse_ok(const char *what, const char *xml) {
+  DomainDef *def = NULL;
+  g_autofree char *err = NULL;
+  int r = domain_def_parse(xml, strlen(xml), &def, &err);
+  if (r < 0)
+    fail_msg("%s: parse failed (%d): %s", what, r, err);
+  assert_null(err);
+  return def;
+}
+
+/* Prints the first differing line, which is what a reader needs. */
+static void assert_same_text(const char *what, const char *expected, const char *actual) {
+  if (strcmp(expected, actual) == 0)
+    return;
+  g_auto(GStrv) e = g_strsplit(expected, "\n", -1);
+  g_auto(GStrv) a = g_strsplit(actual, "\n", -1);
+  for (size_t i = 0;; i++) {
+    if (!e[i] || !a[i] || strcmp(e[i], a[i]) != 0) {
+      fail_msg("%s: differs at line %zu:\n  expected: %s\n  actual:   %s\n--- actual ---\n%s",
+               what, i + 1, e[i] ? e[i] : "<end>", a[i] ? a[i] : "<end>", actual);
+    }
+  }
+}
+
+static void check_golden(const char *dir, const char *golden_name, const char *what,
+                         const char *actual) {
+  g_autofree char *path = g_build_filename(dir, golden_name, NULL);
+  if (update_golden()) {
+    g_autoptr(GError) error = NULL;
+    if (!g_file_set_contents(path, actual, -1, &error))
+      fail_msg("%s", error->message);
+    return;
+  }
+  if (!g_file_test(path, G_FILE_TEST_EXISTS))
+    fail_msg("%s: golden %s is missing; run with VIRTFS_UPDATE_GOLDEN=1", what, golden_name);
+  g_autofree char *expected = read_file(path);
+  assert_same_text(what, expected, actual);
+}
+
+/* format(parse(text)) must be text itself: the fixed point. */
+static void assert_fixed_point(const char *what, const char *canonical, bool live) {
+  g_autoptr(DomainDef) again = parse_ok(what, canonical);
+  g_autofree char *out = domain_def_format(again, live, 7);
+  assert_same_text(what, canonical, out);
+}
+
+static void test_golden_and_fixed_point(void **state) {
+  g_autofree char *dir = domains_dir();
+  g_autoptr(GPtrArray) inputs = list_files(dir, ".xml", ".canonical.xml");
+  assert_true(inputs->len >= 20);
+  for (guint i = 0; i < inputs->len; i++) {
+    const char *name = g_ptr_array_index(inputs, i);
+    g_autofree char *path = g_build_filename(dir, name, NULL);
+    g_autofree char *xml = read_file(path);
+    g_autoptr(DomainDef) def = parse_ok(name, xml);
+    g_autofree char *out = domain_def_format(def, false, -1);
+    g_autofree char *stem = g_strndup(name, strlen(name) - 4);
+    g_autofree char *golden = g_strconcat(stem, ".canonical.xml", NULL);
+    check_golden(dir, golden, name, out);
+    assert_true(g_str_has_suffix(out, "</domain>\n"));
+    assert_fixed_point(name, out, false);
+    if (strstr(name, "live")) {
+      g_autofree char *live = domain_def_format(def, true, 7);
+      g_autofree char *live_golden = g_strconcat(stem, ".live.canonical.xml", NULL);
+      check_golden(dir, live_golden, name, live);
+      assert_fixed_point(name, live, true);
+    }
+  }
+}
+
+static void test_rejects(void **state) {
+  g_autofree char *root = domains_dir();
+  g_autofree char *dir = g_build_filename(root, "reject", NULL);
+  g_autoptr(GPtrArray) inputs = list_files(dir, ".xml", NULL);
+  assert_true(inputs->len >= 13);
+  g_autoptr(GString) failures = g_string_new(NULL);
+  for (guint i = 0; i < inputs->len; i++) {
+    const char *name = g_ptr_array_index(inputs, i);
+    g_autofree char *path = g_build_filename(dir, name, NULL);
+    g_autofree char *xml = read_file(path);
+    g_autofree char *stem = g_strndup(path, strlen(path) - 4);
+    g_autofree char *expect_path = g_strconcat(stem, ".expect", NULL);
+    g_autofree char *expect = read_file(expect_path);
+    g_strchomp(expect);
+    DomainDef *def = (DomainDef *)0x1; /* must stay untouched on failure */
+    g_autofree char *err = NULL;
+    int r = domain_def_parse(xml, strlen(xml), &def, &err);
+    if (r >= 0) {
+      g_string_append_printf(failures, "%s: accepted but should be rejected\n", name);
+      domain_def_free(def);
+      continue;
+    }
+    assert_int_equal(r, -EINVAL);
+    assert_ptr_equal(def, (DomainDef *)0x1);
+    assert_non_null(err);
+    if (!strstr(err, expect))
+      g_string_append_printf(failures, "%s: error\n  %s\ndoes not contain\n  %s\n", name, err,
+                             expect);
+  }
+  if (failures->len)
+    fail_msg("%s", failures->str);
+}
+
+static void test_oversized(void **state) {
+  /* valid XML, only too large: the size cap answers before any parsing */
+  GString *s = g_string_new("<domain type='qemu'><name>big</name><memory>1024</memory>"
+                            "<description>");
+  while (s->len <= 1024 * 1024)
+    g_string_append(s, "0123456789abcdef");
+  g_string_append(s, "</description></domain>");
+  DomainDef *def = NULL;
+  g_autofree char *err = NULL;
+  assert_int_equal(domain_def_parse(s->str, s->len, &def, &err), -EFBIG);
+  assert_null(def);
+  assert_non_null(strstr(err, "at most 1048576"));
+  g_string_free(s, TRUE);
+}
+
+static void test_not_nul_terminated(void **state) {
+  const char xml[] = "<domain type='qemu'><name>n</name><memory>1024</memory></domain>GARBAGE";
+  g_autoptr(DomainDef) def = NULL;
+  g_autofree char *err = NULL;
+  assert_int_equal(domain_def_parse(xml, strlen(xml) - strlen("GARBAGE"), &def, &err), 0);
+  assert_string_equal(def->name, "n");
+}
+
+static void test_default(void **state) {
+  for (int kvm = 0; kvm <= 1; kvm++) {
+    g_autoptr(DomainDef) def = domain_def_new_default("fresh", kvm);
+    assert_string_equal(def->name, "fresh");
+    assert_int_equal(def->virt_type, kvm ? DOMAIN_VIRT_KVM : DOMAIN_VIRT_QEMU);
+    assert_true(def->memory_kib == 512 * 1024);
+    assert_int_equal(def->vcpus, 1);
+    assert_int_equal(def->serials->len, 1);
+    assert_int_equal(def->consoles->len, 1);
+    assert_int_equal(strlen(def->uuid), 36);
+    g_autofree char *out = domain_def_format(def, false, -1);
+    /* the default is already canonical: parsing its text changes nothing */
+    assert_fixed_point("default", out, false);
+    assert_non_null(strstr(out, kvm ? "<domain type='kvm'>" : "<domain type='qemu'>"));
+    assert_non_null(strstr(out, "<target type='serial' port='0'/>"));
+  }
+  g_autoptr(DomainDef) a = domain_def_new_default("a", false);
+  g_autoptr(DomainDef) b = domain_def_new_default("b", false);
+  assert_string_not_equal(a->uuid, b->uuid);
+}
+
+static void test_copy(void **state) {
+  g_autofree char *dir = domains_dir();
+  g_autoptr(GPtrArray) inputs = list_files(dir, ".xml", ".canonical.xml");
+  for (guint i = 0; i < inputs->len; i++) {
+    const char *name = g_ptr_array_index(inputs, i);
+    g_autofree char *path = g_build_filename(dir, name, NULL);
+    g_autofree char *xml = read_file(path);
+    DomainDef *def = parse_ok(name, xml);
+    g_autofree char *live = domain_def_format(def, true, 3);
+    g_autofree char *persistent = domain_def_format(def, false, -1);
+    g_autoptr(DomainDef) copy = domain_def_copy(def);
+    domain_def_free(def); /* a deep copy survives its original */
+    g_autofree char *copy_live = domain_def_format(copy, true, 3);
+    g_autofree char *copy_persistent = domain_def_format(copy, false, -1);
+    assert_same_text(name, live, copy_live);
+    assert_same_text(name, persistent, copy_persistent);
+  }
+  g_autoptr(DomainDef) fresh = domain_def_new_default("c", true);
+  g_autoptr(DomainDef) copy = domain_def_copy(fresh);
+  g_autofree char *x = domain_def_format(fresh, false, -1);
+  g_autofree char *y = domain_def_format(copy, false, -1);
+  assert_string_equal(x, y);
+}
+
+static bool is_uuid(const char *s) {
+  return g_regex_match_simple("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+                              s, 0, 0);
+}
+
+static void test_generated_ids(void **state) {
+  GString *xml = g_string_new("<domain type='qemu'><name>gen</name><memory>1024</memory>"
+                              "<devices>"
+                              "<interface type='user'><mac address='52:54:00:00:00:05'/>"
+                              "</interface>");
+  for (int i = 0; i < 64; i++)
+    g_string_append(xml, "<interface type='user'/>");
+  g_string_append(xml, "</devices></domain>");
+  g_autoptr(DomainDef) def = parse_ok("generated", xml->str);
+  g_string_free(xml, TRUE);
+  assert_true(is_uuid(def->uuid));
+  g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+  assert_int_equal(def->interfaces->len, 65);
+  for (guint i = 0; i < def->interfaces->len; i++) {
+    DomainInterface *iface = g_ptr_array_index(def->interfaces, i);
+    assert_true(g_regex_match_simple("^52:54:00:[0-9a-f]{2}:[0-9a-f]{2}:[0-9a-f]{2}$",
+                                     iface->mac, 0, 0));
+    assert_true(g_hash_table_add(seen, iface->mac));
+  }
+  /* generated values are then kept: the output is a fixed point */
+  g_autofree char *out = domain_def_format(def, false, -1);
+  assert_fixed_point("generated", out, false);
+
+  g_autoptr(DomainDef) other = parse_ok("generated2", "<domain type='qemu'><name>gen</name>"
+                                        "<memory>1024</memory></domain>");
+  assert_true(is_uuid(other->uuid));
+  assert_string_not_equal(other->uuid, def->uuid);
+}
+
+static void test_live_state(void **state) {
+  g_autofree char *dir = domains_dir();
+  g_autofree char *path = g_build_filename(dir, "15-live-state.xml", NULL);
+  g_autofree char *xml = read_file(path);
+  g_autoptr(DomainDef) def = parse_ok("live", xml);
+  DomainInterface *iface = g_ptr_array_index(def->interfaces, 0);
+  assert_string_equal(iface->target_dev, "vnet7");
+  DomainChardev *serial = g_ptr_array_index(def->serials, 0);
+  assert_string_equal(serial->source_path, "/dev/pts/4");
+
+  g_autofree char *persistent = domain_def_format(def, false, 9);
+  assert_null(strstr(persistent, "vnet7"));
+  assert_null(strstr(persistent, "/dev/pts/4"));
+  assert_null(strstr(persistent, "id='"));
+  g_autofree char *live = domain_def_format(def, true, 9);
+  assert_non_null(strstr(live, "<domain type='kvm' id='9'>"));
+  assert_non_null(strstr(live, "<target dev='vnet7'/>"));
+  assert_non_null(strstr(live, "<console type='pty' tty='/dev/pts/4'>"));
+  g_autofree char *live_no_id = domain_def_format(def, true, -1);
+  assert_non_null(strstr(live_no_id, "<domain type='kvm'>"));
+
+  /* the console alias is written from serials[0]: a pty path the driver
+   * learns later shows up on both */
+  g_free(serial->source_path);
+  serial->source_path = g_strdup("/dev/pts/11");
+  g_autofree char *updated = domain_def_format(def, true, 1);
+  assert_non_null(strstr(updated, "<console type='pty' tty='/dev/pts/11'>"));
+}
+
+static void test_description_round_trip(void **state) {
+  g_autoptr(DomainDef) def = domain_def_new_default("desc", false);
+  const char *text = "  a & b < c > d \"q\" 'a' ]]> &amp;\n\ttab\r\nend ✓  \n";
+  def->description = g_strdup(text);
+  def->title = g_strdup("T & <t> 'x'");
+  g_autofree char *out = domain_def_format(def, false, -1);
+  g_autoptr(DomainDef) back = parse_ok("description", out);
+  assert_string_equal(back->description, text);
+  assert_string_equal(back->title, "T & <t> 'x'");
+  g_autofree char *again = domain_def_format(back, false, -1);
+  assert_string_equal(out, again);
+}
+
+static void test_enums(void **state) {
+  assert_string_equal(domain_virt_type_to_string(DOMAIN_VIRT_KVM), "kvm");
+  assert_string_equal(domain_lifecycle_action_to_string(DOMAIN_LIFECYCLE_RENAME_RESTART),
+                      "rename-restart");
+  assert_string_equal(domain_cpu_mode_to_string(DOMAIN_CPU_MODE_HOST_PASSTHROUGH),
+                      "host-passthrough");
+  assert_string_equal(controller_type_to_string(CONTROLLER_VIRTIO_SERIAL), "virtio-serial");
+  assert_string_equal(video_model_to_string(VIDEO_NONE), "none");
+  assert_string_equal(input_bus_to_string(INPUT_BUS_VIRTIO), "virtio");
+  assert_string_equal(memballoon_model_to_string(MEMBALLOON_NONE), "none");
+  assert_string_equal(device_address_type_to_string(DEVICE_ADDRESS_ISA), "isa");
+  assert_null(disk_bus_to_string((DiskBus)99));
+  DiskBus bus = DISK_BUS_VIRTIO;
+  assert_int_equal(disk_bus_from_string("scsi", &bus), 0);
+  assert_int_equal(bus, DISK_BUS_SCSI);
+  assert_int_equal(disk_bus_from_string("usb", &bus), -EINVAL);
+  assert_int_equal(bus, DISK_BUS_SCSI);
+  ChardevType ct;
+  assert_int_equal(chardev_type_from_string("unix", &ct), 0);
+  assert_int_equal(ct, CHARDEV_UNIX);
+}
+
+/* Formatting must stay linear: a domain with many devices formats quickly
+ * and the writer does no quadratic work. A loose bound, not a benchmark. */
+static void test_format_many_devices(void **state) {
+  GString *xml = g_string_new("<domain type='qemu'><name>many</name><memory>1024</memory>"
+                              "<devices>");
+  for (int i = 0; i < 2000; i++)
+    g_string_append_printf(xml, "<disk type='file'><source file='/img/%d.raw'/>"
+                           "<target dev='sd%c%c%c' bus='scsi'/></disk>",
+                           i, 'a' + i / 676, 'a' + (i / 26) % 26, 'a' + i % 26);
+  g_string_append(xml, "</devices></domain>");
+  g_autoptr(DomainDef) def = parse_ok("many", xml->str);
+  g_string_free(xml, TRUE);
+  gint64 start = g_get_monotonic_time();
+  for (int i = 0; i < 20; i++) {
+    g_autofree char *out = domain_def_format(def, false, -1);
+    assert_non_null(out);
+  }
+  assert_true(g_get_monotonic_time() - start < 5 * G_USEC_PER_SEC);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_golden_and_fixed_point),
+    cmocka_unit_test(test_rejects),
+    cmocka_unit_test(test_oversized),
+    cmocka_unit_test(test_not_nul_terminated),
+    cmocka_unit_test(test_default),
+    cmocka_unit_test(test_copy),
+    cmocka_unit_test(test_generated_ids),
+    cmocka_unit_test(test_live_state),
+    cmocka_unit_test(test_description_round_trip),
+    cmocka_unit_test(test_enums),
+    cmocka_unit_test(test_format_many_devices),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
