@@ -684,12 +684,15 @@ static void plan(Builder *b) {
 static const char *usb_device(const Builder *b, const char *model) {
   if (!model)
     return b->q35 ? "qemu-xhci" : "piix3-usb-uhci";
-  if (strcmp(model, "piix3-uhci") == 0)
-    return "piix3-usb-uhci";
-  if (strcmp(model, "qemu-xhci") == 0)
-    return "qemu-xhci";
-  if (strcmp(model, "nec-xhci") == 0)
-    return "nec-usb-xhci";
+  static const char *const map[][2] = {
+    {"piix3-uhci", "piix3-usb-uhci"}, {"piix4-uhci", "piix4-usb-uhci"},
+    {"ehci", "usb-ehci"},             {"ich9-ehci1", "ich9-usb-ehci1"},
+    {"pci-ohci", "pci-ohci"},         {"nec-xhci", "nec-usb-xhci"},
+    {"qemu-xhci", "qemu-xhci"},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(map); i++)
+    if (strcmp(model, map[i][0]) == 0)
+      return map[i][1];
   return NULL;
 }
 
@@ -726,8 +729,8 @@ static void build_controllers(Builder *b) {
       }
       const char *dev = usb_device(b, model);
       if (!dev) {
-        fail(b, -EOPNOTSUPP, "%s: USB controller models are piix3-uhci, qemu-xhci, nec-xhci "
-                             "and none", label);
+        fail(b, -EOPNOTSUPP, "%s: USB controller models are piix3-uhci, piix4-uhci, ehci, "
+                             "ich9-ehci1, pci-ohci, nec-xhci, qemu-xhci and none", label);
         break;
       }
       id = c->index == 0 ? g_strdup("usb") : g_strdup_printf("usb%u", c->index);
@@ -738,8 +741,9 @@ static void build_controllers(Builder *b) {
     case CONTROLLER_IDE:
       if (b->q35)
         fail(b, -EOPNOTSUPP, "%s: q35 machines have no IDE controller: use a SATA one", label);
-      else if (c->index != 0)
-        fail(b, -EOPNOTSUPP, "%s: pc machines have one IDE controller (index 0), built in", label);
+      else if (c->index != 0 || (model && strcmp(model, "piix3") != 0))
+        fail(b, -EOPNOTSUPP, "%s: pc machines have one IDE controller, the built-in piix3 "
+                             "(index 0)", label);
       break;
     case CONTROLLER_PCI: {
       const char *root = b->q35 ? "pcie-root" : "pci-root";
@@ -764,11 +768,22 @@ static void build_controllers(Builder *b) {
       emit_controller_device(b, "virtio-scsi-pci", id, label, &c->address);
       b->scsi_defined |= bit;
       break;
-    case CONTROLLER_VIRTIO_SERIAL:
+    case CONTROLLER_VIRTIO_SERIAL: {
+      const char *dev = "virtio-serial-pci";
+      if (model && strcmp(model, "virtio-transitional") == 0)
+        dev = "virtio-serial-pci-transitional";
+      else if (model && strcmp(model, "virtio-non-transitional") == 0)
+        dev = "virtio-serial-pci-non-transitional";
+      else if (model && strcmp(model, "virtio") != 0) {
+        fail(b, -EOPNOTSUPP, "%s: virtio-serial models are virtio, virtio-transitional and "
+                             "virtio-non-transitional", label);
+        break;
+      }
       id = g_strdup_printf("virtio-serial%u", c->index);
-      emit_controller_device(b, "virtio-serial-pci", id, label, &c->address);
+      emit_controller_device(b, dev, id, label, &c->address);
       b->vserial_defined |= bit;
       break;
+    }
     }
   }
 
@@ -946,6 +961,10 @@ static const char *nic_device(const char *model) {
     return "e1000";
   if (strcmp(model, "e1000e") == 0)
     return "e1000e";
+  /* libvirt's names that are QEMU's too */
+  if (strcmp(model, "ne2k_pci") == 0 || strcmp(model, "pcnet") == 0 ||
+      strcmp(model, "vmxnet3") == 0)
+    return model;
   return NULL;
 }
 
@@ -958,7 +977,8 @@ static void build_interface(Builder *b, const DomainInterface *n, size_t i) {
 
   const char *device = nic_device(n->model);
   if (!device) {
-    fail(b, -EOPNOTSUPP, "%s: interface models are virtio, e1000, e1000e and rtl8139", label);
+    fail(b, -EOPNOTSUPP, "%s: interface models are virtio, e1000, e1000e, rtl8139, ne2k_pci, "
+                             "pcnet and vmxnet3", label);
     return;
   }
   if (!mac_is_valid(n->mac)) {
@@ -1041,7 +1061,8 @@ static void build_chardev(Builder *b, const char *id, const DomainChardev *c, co
 }
 
 static void build_isa_serial(Builder *b, const DomainChardev *c, unsigned idx, const char *label,
-                             const DeviceAddress *addr, bool console_socket) {
+                             bool console_socket) {
+  const DeviceAddress *addr = &c->address;
   g_autofree char *chr = g_strdup_printf("charserial%u", idx);
   g_autofree char *id = g_strdup_printf("serial%u", idx);
 
@@ -1054,13 +1075,18 @@ static void build_isa_serial(Builder *b, const DomainChardev *c, unsigned idx, c
     fail(b, -EINVAL, "%s: ISA serial ports are 0 to %d", label, ISA_SERIAL_PORTS - 1);
     return;
   }
+  if (addr->type != DEVICE_ADDRESS_NONE && addr->type != DEVICE_ADDRESS_ISA) {
+    fail(b, -EINVAL, "%s: an address of type '%s' is not valid on an ISA serial port", label,
+         address_type_name(addr->type));
+    return;
+  }
   build_chardev(b, chr, c, label, console_socket);
 
   GString *s = opts_new("isa-serial");
   qemu_opt_append(s, "id", id);
   qemu_opt_append(s, "chardev", chr);
   optf(s, "index", "%u", c->target_port);
-  if (addr && addr->type == DEVICE_ADDRESS_ISA) {
+  if (addr->type == DEVICE_ADDRESS_ISA) {
     if (addr->iobase_set)
       optf(s, "iobase", "0x%x", addr->iobase);
     if (addr->irq_set)
@@ -1076,7 +1102,7 @@ static void build_serials_consoles(Builder *b) {
 
   for (guint i = 0; i < nserials; i++) {
     g_autofree char *label = g_strdup_printf("serial %u", i);
-    build_isa_serial(b, serials->pdata[i], i, label, NULL, socket_pending);
+    build_isa_serial(b, serials->pdata[i], i, label, socket_pending);
     socket_pending = false;
   }
   for (guint i = 0; consoles && i < consoles->len; i++) {
@@ -1090,7 +1116,7 @@ static void build_serials_consoles(Builder *b) {
       if (i != 0) {
         fail(b, -EOPNOTSUPP, "%s: only the first console can be a serial console", label);
       } else if (nserials == 0) {
-        build_isa_serial(b, c, 0, label, NULL, socket_pending);
+        build_isa_serial(b, c, 0, label, socket_pending);
         socket_pending = false;
       }
       continue;
@@ -1153,30 +1179,30 @@ static void build_graphics(Builder *b) {
   arg_opts(b, "-vnc", s);
 }
 
-static void build_video(Builder *b) {
-  const GPtrArray *videos = b->def->videos;
-  if (!videos || videos->len == 0)
-    return;
-  if (videos->len > 1) {
-    fail(b, -EOPNOTSUPP, "only one <video> device is supported");
-    return;
-  }
-  const DomainVideo *v = videos->pdata[0];
-  const char *label = "video 0";
+/* The first <video> is the primary, VGA-compatible adapter; the others are
+ * secondary displays (libvirt's rule), which QEMU models as separate
+ * devices. */
+static void build_video_device(Builder *b, const DomainVideo *v, guint i) {
+  g_autofree char *label = g_strdup_printf("video %u", i);
+  g_autofree char *id = g_strdup_printf("video%u", i);
+  bool primary = i == 0;
   const char *device = NULL;
   bool has_outputs = false;
 
   switch (v->model) {
   case VIDEO_NONE:
+    fail(b, -EINVAL, "%s: a video of model 'none' must be the only one", label);
     return;
-  case VIDEO_VGA: device = "VGA"; break;
-  case VIDEO_CIRRUS: device = "cirrus-vga"; break;
-  case VIDEO_VIRTIO: device = "virtio-vga"; has_outputs = true; break;
-  case VIDEO_QXL: device = "qxl-vga"; has_outputs = true; break;
+  case VIDEO_VGA: device = primary ? "VGA" : "secondary-vga"; break;
+  case VIDEO_CIRRUS: device = primary ? "cirrus-vga" : NULL; break;
+  case VIDEO_VIRTIO: device = primary ? "virtio-vga" : "virtio-gpu-pci"; has_outputs = true; break;
+  case VIDEO_QXL: device = primary ? "qxl-vga" : "qxl"; has_outputs = true; break;
   case VIDEO_BOCHS: device = "bochs-display"; break;
   }
   if (!device) {
-    fail(b, -EINVAL, "%s: unknown model", label);
+    fail(b, v->model == VIDEO_CIRRUS ? -EOPNOTSUPP : -EINVAL,
+         v->model == VIDEO_CIRRUS ? "%s: cirrus can only be the first (primary) video"
+                                  : "%s: unknown model", label);
     return;
   }
   if (v->heads > 1 && !has_outputs) {
@@ -1184,7 +1210,7 @@ static void build_video(Builder *b) {
     return;
   }
   GString *s = opts_new(device);
-  qemu_opt_append(s, "id", "video0");
+  qemu_opt_append(s, "id", id);
   if (v->vram) {
     switch (v->model) {
     case VIDEO_VGA:
@@ -1209,6 +1235,17 @@ static void build_video(Builder *b) {
     optf(s, "max_outputs", "%u", v->heads);
   opt_pci(b, s, label, &v->address);
   arg_opts(b, "-device", s);
+}
+
+static void build_video(Builder *b) {
+  const GPtrArray *videos = b->def->videos;
+  if (!videos || videos->len == 0)
+    return;
+  const DomainVideo *first = videos->pdata[0];
+  if (videos->len == 1 && first->model == VIDEO_NONE)
+    return;
+  for (guint i = 0; i < videos->len; i++)
+    build_video_device(b, videos->pdata[i], i);
 }
 
 static void build_inputs(Builder *b) {
@@ -1303,8 +1340,9 @@ static void check_host(Builder *b) {
     fail(b, -EOPNOTSUPP, "the only OS type is hvm");
     return;
   }
-  if (def->os.arch && strcmp(def->os.arch, "x86_64") != 0) {
-    fail(b, -EOPNOTSUPP, "the only architecture is x86_64");
+  /* qemu-system-x86_64 runs i686 guests as well */
+  if (def->os.arch && strcmp(def->os.arch, "x86_64") != 0 && strcmp(def->os.arch, "i686") != 0) {
+    fail(b, -EOPNOTSUPP, "the architectures are x86_64 and i686");
     return;
   }
   if (!is_plain_name(machine) || (!machine_is_q35(machine) && !machine_is_i440fx(machine))) {

@@ -43,7 +43,8 @@
  *      serial i:    chardev charserial<i>, device serial<i>
  *      console i:   chardev charconsole<i>, device console<i> (virtio only;
  *                   a serial console is serial 0)
- *      video<i>, input<i>, balloon0, rng<i> with backend object objrng<i>
+ *      video<i> (0 is the primary adapter), input<i>, balloon0, rng<i> with
+ *                   backend object objrng<i>
  *      controllers: usb (USB index 0) / usb<N>, scsi<N>, sata<N>,
  *                   virtio-serial<N>; on q35 the built-in AHCI is "ide".
  *

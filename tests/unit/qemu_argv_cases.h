@@ -1,6 +1,12 @@
 /* qemu_argv_cases.h — the domain definitions behind the QEMU argv golden
  * files, shared by test_qemu_argv (argv == NAME.args, or the error ==
- * NAME.err) and test_qemu_argv_accepted (QEMU really starts with them). */
+ * NAME.err) and test_qemu_argv_accepted (QEMU really starts with them).
+ *
+ * Most definitions are tests/data/qemu-argv/NAME.xml, parsed with
+ * domain_def_parse. The few built in C are ones the parser refuses but the
+ * argv builder must refuse on its own too (definitions also change through
+ * attribute files and copies, and the builder is the last line before
+ * QEMU), or hostile values the parser's character rules keep out. */
 #pragma once
 
 #include <stdbool.h>
@@ -11,7 +17,7 @@
 
 typedef struct {
   const char *name;
-  DomainDef *(*build)(void);
+  DomainDef *(*build)(void); /* NULL: parse tests/data/qemu-argv/NAME.xml */
   bool kvm_available;
   bool no_console_socket;
   int tap_fds[4];
@@ -22,17 +28,19 @@ typedef struct {
 extern const QemuArgvCase qemu_argv_cases[];
 extern const size_t qemu_argv_n_cases;
 
-/* The volumes every case's config resolves (pool "default" and "lvm"). */
+/* The case's definition (a cmocka failure if its XML does not parse). */
+DomainDef *qemu_argv_case_def(const QemuArgvCase *c);
+
+/* A minimal valid definition built in C, for tests that add devices. */
+DomainDef *qemu_argv_minimal_def(const char *name);
+
+/* The volumes every case's config resolves (pools "default" and "lvm"). */
 extern const QemuArgvVolume qemu_argv_test_volumes[];
 extern const size_t qemu_argv_n_test_volumes;
 
 /* The config golden files are generated with: fixed paths under
  * /run/virtfs/test, the case's kvm and tap fds. */
 void qemu_argv_case_config(const QemuArgvCase *c, QemuArgvConfig *ret_cfg);
-
-void test_def_free(DomainDef *def);
-typedef DomainDef TestDomainDef;
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(TestDomainDef, test_def_free)
 
 /* Replaces *field (owned) with a copy of value. */
 void test_set_str(char **field, const char *value);

@@ -1,6 +1,7 @@
 /* test_qemu_argv.c — QEMU's command line from domain definitions: golden
  * files (tests/data/qemu-argv/NAME.args, one argument per line, or NAME.err
- * for a refused definition; VIRTFS_UPDATE_GOLDEN=1 rewrites them), the
+ * for a refused definition; VIRTFS_UPDATE_GOLDEN=1 rewrites them) from
+ * NAME.xml (or a few definitions built in C, see qemu_argv_cases.h), the
  * escaping helpers, and comma injection checked by re-parsing the option
  * strings the way QEMU does. */
 #include <setjmp.h>
@@ -17,6 +18,8 @@
 
 #include "drivers/qemu/qemu_argv.h"
 #include "tests/unit/qemu_argv_cases.h"
+
+static const QemuArgvCase minimal_case = {.name = "minimal"};
 
 static const char *errno_name(int err) {
   switch (err) {
@@ -37,7 +40,7 @@ static char *golden_path(const char *name, const char *ext) {
 
 /* What a case produces, as golden text. */
 static char *render_case(const QemuArgvCase *c, bool *ret_failed) {
-  g_autoptr(TestDomainDef) def = c->build();
+  g_autoptr(DomainDef) def = qemu_argv_case_def(c);
   QemuArgvConfig cfg;
   qemu_argv_case_config(c, &cfg);
   g_auto(GStrv) argv = NULL;
@@ -171,7 +174,7 @@ static void test_injection_roundtrip(void **state) {
     const QemuArgvCase c = {.name = "hostile"};
     g_autofree char *path = g_strconcat("/img/", hostile[h], NULL);
     g_autofree char *logp = g_strconcat("/log/", hostile[h], NULL);
-    DomainDef *def = qemu_argv_cases[0].build(); /* minimal */
+    DomainDef *def = qemu_argv_minimal_def("minimal");
     test_set_str(&def->name, hostile[h]);
     DomainDisk *d = g_new0(DomainDisk, 1);
     d->type = DISK_TYPE_FILE;
@@ -207,15 +210,15 @@ static void test_injection_roundtrip(void **state) {
     assert_string_equal(chp, logp);
     g_autofree char *chid = opt_value(argv, "-chardev", "file", "id");
     assert_string_equal(chid, "charserial0");
-    test_def_free(def);
+    domain_def_free(def);
   }
 }
 
 static void test_outputs_untouched_on_error(void **state) {
-  DomainDef *def = qemu_argv_cases[0].build();
+  DomainDef *def = qemu_argv_minimal_def("minimal");
   def->virt_type = DOMAIN_VIRT_KVM;
   QemuArgvConfig cfg;
-  qemu_argv_case_config(&qemu_argv_cases[0], &cfg);
+  qemu_argv_case_config(&minimal_case, &cfg);
   GStrv argv = (GStrv)(void *)0x1;
   char *error = NULL;
   assert_int_equal(qemu_argv_build(def, &cfg, &argv, &error), -EOPNOTSUPP);
@@ -232,13 +235,13 @@ static void test_outputs_untouched_on_error(void **state) {
   assert_ptr_equal(error, (char *)(void *)0x1);
   assert_string_equal(argv[0], "/usr/bin/qemu-system-x86_64");
   g_strfreev(argv);
-  test_def_free(def);
+  domain_def_free(def);
 }
 
 static void test_config_errors(void **state) {
-  g_autoptr(TestDomainDef) def = qemu_argv_cases[0].build();
+  g_autoptr(DomainDef) def = qemu_argv_minimal_def("minimal");
   QemuArgvConfig cfg;
-  qemu_argv_case_config(&qemu_argv_cases[0], &cfg);
+  qemu_argv_case_config(&minimal_case, &cfg);
   g_auto(GStrv) argv = NULL;
   g_autofree char *error = NULL;
 
@@ -250,7 +253,7 @@ static void test_config_errors(void **state) {
   assert_non_null(strstr(error, "not an absolute path"));
   g_clear_pointer(&error, g_free);
 
-  qemu_argv_case_config(&qemu_argv_cases[0], &cfg);
+  qemu_argv_case_config(&minimal_case, &cfg);
   test_set_str(&def->emulator, "qemu-system-x86_64");
   assert_int_equal(qemu_argv_build(def, &cfg, &argv, &error), -EINVAL);
   g_clear_pointer(&error, g_free);
@@ -260,9 +263,9 @@ static void test_config_errors(void **state) {
 }
 
 static void test_pci_slots_run_out(void **state) {
-  g_autoptr(TestDomainDef) def = qemu_argv_cases[0].build();
+  g_autoptr(DomainDef) def = qemu_argv_minimal_def("minimal");
   QemuArgvConfig cfg;
-  qemu_argv_case_config(&qemu_argv_cases[0], &cfg);
+  qemu_argv_case_config(&minimal_case, &cfg);
   /* pc: slots 2..31 are free, so 30 devices fit and the 31st does not */
   for (int i = 0; i < 31; i++) {
     DomainInterface *n = g_new0(DomainInterface, 1);

@@ -264,7 +264,7 @@ static void run_case(const QemuArgvCase *c) {
   g_autofree char *pid_path = g_build_filename(dir, "qemu.pid", NULL);
   g_autofree char *console_path = g_build_filename(dir, "console.sock", NULL);
   g_autofree char *log_path = g_build_filename(dir, "qemu.log", NULL);
-  Prepared p = {.def = c->build(), .strings = g_ptr_array_new_with_free_func(g_free)};
+  Prepared p = {.def = qemu_argv_case_def(c), .strings = g_ptr_array_new_with_free_func(g_free)};
   assert_int_equal(g_mkdir_with_parents(dir, 0700), 0);
   prepare(dir, &p);
 
@@ -374,7 +374,7 @@ static void run_case(const QemuArgvCase *c) {
     fail_msg("%s: %s", c->name,
              why ? why : exited ? "QEMU exited at once" : "QMP socket never appeared");
   }
-  test_def_free(p.def);
+  domain_def_free(p.def);
   g_ptr_array_unref(p.strings);
 }
 
@@ -383,7 +383,7 @@ static void test_case(void **state) {
 }
 
 static bool case_builds(const QemuArgvCase *c) {
-  g_autoptr(TestDomainDef) def = c->build();
+  g_autoptr(DomainDef) def = qemu_argv_case_def(c);
   QemuArgvConfig cfg;
   qemu_argv_case_config(c, &cfg);
   g_auto(GStrv) argv = NULL;
