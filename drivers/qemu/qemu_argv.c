@@ -462,7 +462,8 @@ static void build_global(Builder *b) {
         arg(b, def->os.initrd);
       }
     }
-    if (def->os.cmdline && check_value(b, "the kernel command line", def->os.cmdline)) {
+    if (def->os.cmdline && *def->os.cmdline &&
+        check_value(b, "the kernel command line", def->os.cmdline)) {
       arg(b, "-append");
       arg(b, def->os.cmdline);
     }

@@ -35,6 +35,11 @@
  *    display in 5900..5999 itself (no race between two starting domains);
  *    the daemon learns the port with `query-vnc`.
  *
+ *  - -sandbox on,...,elevateprivileges=deny,spawn=deny,... is always given:
+ *    QEMU never needs to exec a helper (taps arrive as fds) or change
+ *    credentials. Dropping privileges must therefore happen before exec,
+ *    not with -runas, which the filter would kill.
+ *
  *  - QEMU object ids, for QMP (i is the index in the definition's array):
  *      chardev charmonitor + monitor monitor     the QMP socket
  *      disk i:      device disk<i>, block nodes disk<i>-file (protocol) and
