@@ -205,7 +205,8 @@ static void opt_pci(Builder *b, GString *s, const char *label, const DeviceAddre
       return;
     }
     if (a->slot == 0 || a->slot >= PCI_SLOTS || a->function > 7) {
-      fail(b, -EINVAL, "%s: PCI slot 0x%x function %u is out of range (slot 0x1..0x1f, function 0..7)",
+      fail(b, -EINVAL,
+           "%s: PCI slot 0x%x function %u is out of range (slot 0x1..0x1f, function 0..7)",
            label, a->slot, a->function);
       return;
     }
