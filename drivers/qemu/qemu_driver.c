@@ -182,10 +182,14 @@ int qemu_qmp_sync(QemuDomain *dom, const char *command, JsonNode *args, JsonNode
 }
 
 int qemu_wait_locked(QemuDomain *dom, bool (*pred)(QemuDomain *dom), int64_t timeout_ms) {
+  /* g_cond_wait_until may return early (a signal on this thread): only
+   * the deadline ends the wait. */
   int64_t deadline = g_get_monotonic_time() + timeout_ms * 1000;
-  while (!pred(dom))
-    if (!g_cond_wait_until(&dom->changed, &dom->obj->lock, deadline))
-      return pred(dom) ? 0 : -ETIMEDOUT;
+  while (!pred(dom)) {
+    if (g_get_monotonic_time() >= deadline)
+      return -ETIMEDOUT;
+    g_cond_wait_until(&dom->changed, &dom->obj->lock, deadline);
+  }
   return 0;
 }
 
