@@ -267,6 +267,7 @@ DomainDef *domain_def_copy(const DomainDef *def) {
   c->virt_type = def->virt_type;
   c->name = g_strdup(def->name);
   memcpy(c->uuid, def->uuid, sizeof(c->uuid));
+  c->uuid_generated = def->uuid_generated;
   c->title = g_strdup(def->title);
   c->description = g_strdup(def->description);
   c->memory_kib = def->memory_kib;
@@ -303,4 +304,30 @@ DomainDef *domain_def_copy(const DomainDef *def) {
   array_copy(c->audios, def->audios, audio_copy_fn);
   c->memballoon = def->memballoon;
   return c;
+}
+
+/* ---- identities across redefinitions ---- */
+
+static bool mac_used_elsewhere(const DomainDef *def, guint skip, const char *mac) {
+  for (guint j = 0; j < def->interfaces->len; j++) {
+    const DomainInterface *other = g_ptr_array_index(def->interfaces, j);
+    if (j != skip && strcmp(other->mac, mac) == 0)
+      return true;
+  }
+  return false;
+}
+
+void domain_def_inherit_generated(DomainDef *def, const DomainDef *old) {
+  if (def->uuid_generated && old->uuid[0])
+    memcpy(def->uuid, old->uuid, sizeof(def->uuid));
+  guint nold = old->interfaces ? old->interfaces->len : 0;
+  for (guint i = 0; def->interfaces && i < def->interfaces->len; i++) {
+    DomainInterface *iface = g_ptr_array_index(def->interfaces, i);
+    if (!iface->mac_generated || i >= nold)
+      continue;
+    const DomainInterface *prev = g_ptr_array_index(old->interfaces, i);
+    if (prev->type != iface->type || !prev->mac[0] || mac_used_elsewhere(def, i, prev->mac))
+      continue;
+    memcpy(iface->mac, prev->mac, sizeof(iface->mac));
+  }
 }

@@ -148,6 +148,8 @@ ENUM_TABLE_DECL(interface_type, InterfaceType)
 typedef struct {
   InterfaceType type;
   char mac[18];               /* "52:54:00:xx:xx:xx", always filled after parse */
+  bool mac_generated;         /* the parser invented `mac` (no <mac> given);
+                                 never formatted, see domain_def_inherit_generated */
   char *source;               /* network name or bridge name; NULL for user */
   char *model;                /* "virtio", "e1000", "rtl8139"; NULL = hypervisor default */
   char *target_dev;           /* tap name: live state only, never persisted */
@@ -229,6 +231,8 @@ typedef struct DomainDef {
   DomainVirtType virt_type;
   char *name;
   char uuid[37];              /* canonical lowercase, always filled after parse */
+  bool uuid_generated;        /* the parser invented `uuid` (no <uuid> given);
+                                 never formatted, see domain_def_inherit_generated */
   char *title;
   char *description;
 
@@ -286,8 +290,28 @@ int domain_def_parse(const char *xml, size_t len, DomainDef **ret_def, char **re
  * id >= 0). Returns a newly allocated string. */
 char *domain_def_format(const DomainDef *def, bool live, int id);
 
-/* Deep copy. */
+/* Deep copy, including uuid_generated and mac_generated. */
 DomainDef *domain_def_copy(const DomainDef *def);
+
+/* Keeps identities the parser had to invent stable across redefinitions:
+ * writing a definition without <uuid> (or an <interface> without <mac>) over
+ * an existing domain `old` must not give the domain a new UUID or its NICs
+ * new MACs each time, or copying the same file twice would change the guest
+ * and never converge (config management sees a change on every run).
+ *
+ *  - When def->uuid_generated, def takes old's UUID.
+ *  - Interfaces are matched by position: for each interface i of def with
+ *    mac_generated, if old has an interface at the same index i and of the
+ *    same type (user, network, bridge), def's interface takes its MAC,
+ *    whether old's MAC was written or generated. Inserting or removing an
+ *    interface before others therefore shifts the match; give <mac>
+ *    explicitly when reordering NICs.
+ *  - An inherited MAC never duplicates a MAC that another interface of def
+ *    already has: such an interface keeps its generated MAC.
+ *
+ * The flags stay set (the values were still not written by the user). Only
+ * def changes; old is read. Pure: no I/O, no allocation failure. */
+void domain_def_inherit_generated(DomainDef *def, const DomainDef *old);
 
 void domain_def_free(DomainDef *def);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DomainDef, domain_def_free)

@@ -39,7 +39,9 @@
  *    Likewise a VNC port together with autoport='yes' is the live port and
  *    is ignored, as libvirt ignores it.
  *  - Interfaces without a MAC get a random 52:54:00:xx:xx:xx one that is
- *    unique within the domain; a missing UUID is generated.
+ *    unique within the domain; a missing UUID is generated. Both are marked
+ *    (mac_generated, uuid_generated) so that a redefinition can keep the
+ *    current ones instead (domain_def_inherit_generated).
  *
  * Formatting is linear in the number of devices (10 000 domains are
  * formatted often): one pass, one GString. */
@@ -1044,6 +1046,7 @@ static void assign_macs(ParseState *ps) {
       g_snprintf(iface->mac, sizeof(iface->mac), "52:54:00:%02x:%02x:%02x",
                  (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff);
     } while (g_hash_table_contains(ps->macs, iface->mac));
+    iface->mac_generated = true;
     g_hash_table_insert(ps->macs, g_strdup(iface->mac), NULL);
   }
 }
@@ -1557,6 +1560,7 @@ static int parse_root(ParseState *ps, const xmlNode *root) {
   } else {
     g_autofree char *uuid = g_uuid_string_random();
     g_strlcpy(def->uuid, uuid, sizeof(def->uuid));
+    def->uuid_generated = true;
   }
 
   if ((c = xml_child(root, "title"))) {
