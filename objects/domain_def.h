@@ -306,11 +306,16 @@ DomainDef *domain_def_copy(const DomainDef *def);
  *    whether old's MAC was written or generated. Inserting or removing an
  *    interface before others therefore shifts the match; give <mac>
  *    explicitly when reordering NICs.
- *  - An inherited MAC never duplicates a MAC that another interface of def
- *    already has: such an interface keeps its generated MAC.
+ *  - A MAC written in def wins: an interface whose counterpart's MAC is
+ *    written on another interface of def keeps its generated MAC.
+ *  - An inherited MAC wins over a generated one: a generated MAC (of an
+ *    interface that inherits nothing) that equals an inherited one is drawn
+ *    again, so the result never holds a MAC twice and writing the same
+ *    document again always gives the same result.
  *
  * The flags stay set (the values were still not written by the user). Only
- * def changes; old is read. Pure: no I/O, no allocation failure. */
+ * def changes; old is read. No I/O; like the parser it may draw random
+ * MACs. Linear in the number of interfaces. */
 void domain_def_inherit_generated(DomainDef *def, const DomainDef *old);
 
 void domain_def_free(DomainDef *def);

@@ -367,6 +367,18 @@ static void test_inherit_no_duplicate_mac(void **state) {
   g_autofree char *out = domain_def_format(def, false, -1);
   assert_fixed_point("no duplicate", out, false);
 
+  /* a random MAC that happens to equal an inherited one is drawn again, so
+   * the inherited one is never lost and no MAC appears twice */
+  g_autoptr(DomainDef) two = parse_ok("two", "<domain type='qemu'><name>v</name>"
+                                      "<memory>1024</memory><devices>"
+                                      "<interface type='user'/><interface type='user'/>"
+                                      "</devices></domain>");
+  g_strlcpy(iface_at(two, 1)->mac, "52:54:00:00:00:01", sizeof(iface_at(two, 1)->mac));
+  domain_def_inherit_generated(two, old);
+  assert_string_equal(iface_at(two, 0)->mac, "52:54:00:00:00:01");
+  assert_string_not_equal(iface_at(two, 1)->mac, "52:54:00:00:00:01");
+  assert_true(g_str_has_prefix(iface_at(two, 1)->mac, "52:54:00:"));
+
   /* a builder's definition without a UUID gives none */
   g_autoptr(DomainDef) empty = domain_def_new();
   g_autoptr(DomainDef) fresh = parse_ok("fresh", "<domain type='qemu'><name>v</name>"
