@@ -276,9 +276,9 @@ DomainDef *domain_def_new_default(const char *name, bool kvm_available);
 
 /* Parses libvirt domain XML of at most `len` bytes (not NUL-terminated
  * necessarily). Returns 0 and stores a new DomainDef in *ret_def, or -EINVAL
- * (malformed, unsupported element/attribute, invalid value) or -EFBIG (over
- * the size cap) with a human sentence naming the element and line in
- * *ret_error (caller frees). Never touches the network or the filesystem.
+ * (malformed, unsupported element/attribute, invalid value) or -EFBIG (the
+ * input, or its canonical form, over XML_MAX_DOCUMENT_SIZE) with a human
+ * sentence naming the element and line in *ret_error (caller frees). Never touches the network or the filesystem.
  * Besides the defaults above it adds, like libvirt: <boot dev='hd'/> when no
  * boot device is given, a virtio <memballoon>, the serial console alias
  * (see DomainChardev), ports and controller indexes left out. The accepted

@@ -1638,6 +1638,21 @@ static int parse_root(ParseState *ps, const xmlNode *root) {
   return 0;
 }
 
+/* What is stored and read back at start-up is the canonical form, which
+ * spells out every default and can be several times the size of the input
+ * (a bare <video/> becomes three lines): it must fit under the same cap, or
+ * an accepted definition would fail to load after a restart. */
+static int check_canonical_size(const DomainDef *def, char **err) {
+  g_autofree char *canonical = domain_def_format(def, false, -1);
+  size_t len = strlen(canonical);
+  if (len <= XML_MAX_DOCUMENT_SIZE)
+    return 0;
+  g_free(*err);
+  *err = g_strdup_printf("the definition is %zu bytes once every default is written out; at "
+                         "most %d are accepted", len, XML_MAX_DOCUMENT_SIZE);
+  return -EFBIG;
+}
+
 int domain_def_parse(const char *xml, size_t len, DomainDef **ret_def, char **ret_error) {
   g_autofree char *err = NULL;
   g_autoptr(xmlDoc) doc = NULL;
@@ -1647,6 +1662,8 @@ int domain_def_parse(const char *xml, size_t len, DomainDef **ret_def, char **re
     g_auto(ParseState) ps = {0};
     parse_state_init(&ps, def, &err);
     r = parse_root(&ps, xmlDocGetRootElement(doc));
+    if (r >= 0)
+      r = check_canonical_size(def, &err);
     if (r >= 0) {
       *ret_def = g_steal_pointer(&def);
       return 0;

@@ -175,6 +175,28 @@ static void test_oversized(void **state) {
   g_string_free(s, TRUE);
 }
 
+/* Defaults written out make the canonical form larger than the input; it
+ * is what is stored, so it must fit under the cap too. */
+static void test_canonical_oversized(void **state) {
+  static const char head[] = "<domain type='qemu'><name>big</name><memory>1024</memory><devices>";
+  static const char tail[] = "</devices></domain>";
+  g_autoptr(GString) xml = g_string_new(head);
+  while (xml->len + 8 + strlen(tail) <= 1024 * 1024)
+    g_string_append(xml, "<video/>");
+  g_string_append(xml, tail);
+  DomainDef *def = NULL;
+  g_autofree char *err = NULL;
+  assert_int_equal(domain_def_parse(xml->str, xml->len, &def, &err), -EFBIG);
+  assert_null(def);
+  assert_non_null(strstr(err, "once every default is written out"));
+  /* a definition whose canonical form fits is accepted and reads back */
+  g_string_truncate(xml, strlen(head) + 8 * 10000);
+  g_string_append(xml, tail);
+  g_autoptr(DomainDef) ok = parse_ok("10000 videos", xml->str);
+  g_autofree char *out = domain_def_format(ok, false, -1);
+  assert_fixed_point("10000 videos", out, false);
+}
+
 static void test_not_nul_terminated(void **state) {
   const char xml[] = "<domain type='qemu'><name>n</name><memory>1024</memory></domain>GARBAGE";
   g_autoptr(DomainDef) def = NULL;
@@ -477,6 +499,7 @@ int main(void) {
     cmocka_unit_test(test_golden_and_fixed_point),
     cmocka_unit_test(test_rejects),
     cmocka_unit_test(test_oversized),
+    cmocka_unit_test(test_canonical_oversized),
     cmocka_unit_test(test_not_nul_terminated),
     cmocka_unit_test(test_default),
     cmocka_unit_test(test_copy),
