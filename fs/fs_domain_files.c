@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "fs/fs_common_files.h"
+#include "fs/fs_network_files.h"
 #include "objects/domain_def.h"
 #include "objects/values.h"
 
@@ -104,6 +105,7 @@ static const FsFile domain_files[] = {
   {"memory", FS_FILE_VALUE, 0644, memory_read, memory_write},
   {"vcpus", FS_FILE_VALUE, 0644, vcpus_read, vcpus_write},
   {"info", FS_FILE_VALUE, 0444, info_read, NULL},
+  {"addresses", FS_FILE_VALUE, 0444, fs_domain_addresses_read, NULL},
   {"error", FS_FILE_VALUE, 0644, fs_error_read, fs_error_write},
 };
 
