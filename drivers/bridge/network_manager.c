@@ -5,6 +5,7 @@
 #include "drivers/bridge/network_manager.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -104,10 +105,19 @@ static int write_live(NetworkManager *m, const NetworkDef *live, char **ret_erro
   }
   g_autofree char *path = live_path(m, live->name);
   g_autofree char *xml = network_def_format(live);
+  /* Replaced by rename, so never torn; not fsynced: the run dir does not
+   * outlive the host (tmpfs), and neither does a running network. */
+  g_autofree char *tmp = g_strdup_printf("%s.tmp", path);
   g_autoptr(GError) gerr = NULL;
-  if (!g_file_set_contents_full(path, xml, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, &gerr))
-    return fail(ret_error, -EIO, "network '%s': cannot write %s: %s", live->name, path,
+  if (!g_file_set_contents_full(tmp, xml, -1, G_FILE_SET_CONTENTS_NONE, 0644, &gerr))
+    return fail(ret_error, -EIO, "network '%s': cannot write %s: %s", live->name, tmp,
                 gerr->message);
+  if (rename(tmp, path) < 0) {
+    int e = errno;
+    unlink(tmp);
+    return fail(ret_error, -e, "network '%s': cannot write %s: %s", live->name, path,
+                g_strerror(e));
+  }
   return 0;
 }
 
