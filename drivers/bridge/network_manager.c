@@ -333,15 +333,8 @@ static bool reattach_one(NetworkManager *m, Obj *obj) {
     remove_live(m, name);
   if (r < 0)
     return false;
-  g_mutex_lock(&obj->lock);
-  bool same = strcmp(((const NetworkDef *)obj->def)->uuid, live->uuid) == 0;
-  g_mutex_unlock(&obj->lock);
-  if (!same) {
-    log_warning("network '%s': the running network in the run dir has another UUID (%s); "
-                "taking it down", name, live->uuid);
-    clean_leftovers(m, live);
-    return false;
-  }
+  /* live.xml is this object's even if config.xml changed meanwhile (even
+   * its UUID): undefine and rename are refused while it exists. */
   BridgeNetworkStatus st;
   if (bridge_network_status(live, &m->bcfg, &st) < 0 || !st.bridge) {
     log_info("network '%s': its bridge %s is gone; it is inactive", name, live->bridge);

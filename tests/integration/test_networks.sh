@@ -209,6 +209,7 @@ check "set autostart on n-route" sh -c "echo 1 > '$N/n-route/autostart'"
 dpid=$(dnsmasq_pids n-nat)
 rules_before=$(rule_count net-virbr-n-nat-fwd)
 nat_before=$(rule_count net-virbr-n-nat-nat)
+check "a new definition (new UUID) while active" cp "$WORK/n-nat.xml" "$N/n-nat/config.xml"
 kill_daemon
 check_eq "the network outlives the daemon" "1" "$(bridge_count virbr-n-nat)"
 start_daemon || exit 1
@@ -222,6 +223,8 @@ check_eq "after restart: the same forward rules" "$rules_before" "$(rule_count n
 check_eq "after restart: the same nat rules" "$nat_before" "$(rule_count net-virbr-n-nat-nat)"
 check_eq "after restart: the same single dnsmasq" "$dpid" "$(dnsmasq_pids n-nat)"
 check_eq "autostart started n-route" "active" "$(cat "$N/n-route/state")"
+check "after restart: the live definition is the one it started with" \
+  grep -q "10.77.1.10,10.77.1.30" "$RUN/networks/n-nat/dnsmasq.conf"
 check_fails "after restart: undefine is still refused" rmdir "$N/n-nat"
 old=$(dnsmasq_pids n-nat)
 kill -9 "$old"
