@@ -15,7 +15,10 @@
 #                              a second namespace CLIENT_NS joined to BRIDGE
 #                              of NS by a veth pair whose client end has MAC;
 #                              runs busybox udhcpc there until it gets a lease
-#                              and prints the address (empty on failure)
+#                              and sets DHCP_IP to the address (empty on
+#                              failure). Do not call it in $(...): the
+#                              namespace's removal at exit is registered in
+#                              the calling shell.
 #
 # Names: keep them short and unique per run, e.g. "vfs$$a" (a namespace
 # name becomes a file under /run/netns; interface names stay under 16 bytes).
@@ -56,5 +59,6 @@ netns_dhcp_client() {
   # The bridge's ports need a moment to forward (STP): retry for 20 s.
   in_netns "$cns" busybox udhcpc -i "$vc" -n -q -t 20 -T 1 -s "$script" \
     -x "hostname:$host" >/dev/null 2>&1
-  cat "$out" 2>/dev/null
+  DHCP_IP=$(cat "$out" 2>/dev/null)
+  [[ -n "$DHCP_IP" ]]
 }
