@@ -80,4 +80,5 @@ const FsFile *fs_file_lookup(const FsFileTable *table, const char *name);
 
 /* Per-kind tables, defined in fs_<kind>_files.c. */
 extern const FsFileTable fs_domain_files;
+extern const FsFileTable fs_network_files;
 extern const FsFileTable fs_node_files;

@@ -78,10 +78,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# DAEMON_PREFIX: words put before the daemon's command line, e.g.
+# "nsenter --net=/run/netns/NS" to run it in a network namespace
+# (net_lib.sh: netns_prefix). The prefix must exec the daemon, so that
+# $DAEMON_PID is the daemon's pid.
+DAEMON_PREFIX=${DAEMON_PREFIX:-}
+
 # start_daemon [EXTRA ARGS...]: mounts virtfs on $MNT in the foreground
 # (backgrounded here) and waits until the tree answers.
 start_daemon() {
-  "$VIRTFS_BIN" -f --state-dir "$STATE" --run-dir "$RUN" "$@" "$MNT" >>"$DAEMON_LOG" 2>&1 &
+  $DAEMON_PREFIX "$VIRTFS_BIN" -f --state-dir "$STATE" --run-dir "$RUN" "$@" "$MNT" >>"$DAEMON_LOG" 2>&1 &
   DAEMON_PID=$!
   local i
   for ((i = 0; i < 200; i++)); do
