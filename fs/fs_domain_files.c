@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <fuse.h>
+#include <fuse_lowlevel.h>
 #include <poll.h>
 
 #include "drivers/qemu/qemu_driver.h"
@@ -236,7 +237,7 @@ static int console_read(FsContext *ctx, FsHandle *h, size_t size, GString *out) 
       return 0; /* the domain stopped: end of file */
     if (n != 0)
       return n < 0 ? n : 0;
-    if (fuse_interrupted())
+    if (fuse_interrupted() || fuse_session_exited(fuse_get_session(ctx->fuse)))
       return -EINTR;
   }
 }

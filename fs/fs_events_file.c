@@ -4,6 +4,7 @@
  * within EVENTS_WAIT_SLICE_US. */
 #include <errno.h>
 #include <fuse.h>
+#include <fuse_lowlevel.h>
 #include <poll.h>
 
 #include "fs/fs_files.h"
@@ -33,7 +34,7 @@ static int events_read(FsContext *ctx, FsHandle *h, size_t size, GString *out) {
     g_mutex_unlock(&h->lock);
     if (n > 0)
       return 0;
-    if (fuse_interrupted())
+    if (fuse_interrupted() || fuse_session_exited(fuse_get_session(ctx->fuse)))
       return -EINTR;
   }
 }

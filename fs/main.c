@@ -279,6 +279,8 @@ int main(int argc, char **argv) {
   int res = fuse_loop_mt(fuse, cfg);
   fuse_loop_cfg_destroy(cfg);
 
+  if (res != 0)
+    log_error("the FUSE session ended with an error: %s", g_strerror(res < 0 ? -res : res));
   log_info("unmounting %s", o.mountpoint);
   fs_events_notify_shutdown(&ctx);
   fuse_remove_signal_handlers(se);

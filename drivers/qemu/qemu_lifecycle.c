@@ -124,10 +124,13 @@ int qemu_attach(QemuDomain *dom, char **ret_error) {
     *ret_error = g_strdup_printf("cannot talk to QEMU: %s", g_strerror(-r));
     return r;
   }
+  /* The exit handler may free dom->qmp at any time: wait on our own
+   * reference. */
+  g_autoptr(QmpClient) waiting = qmp_client_ref(qmp);
   g_mutex_lock(&dom->obj->lock);
   dom->qmp = qmp;
   g_mutex_unlock(&dom->obj->lock);
-  if ((r = qmp_client_wait_ready(qmp, QEMU_QMP_TIMEOUT_MS, ret_error)) < 0)
+  if ((r = qmp_client_wait_ready(waiting, QEMU_QMP_TIMEOUT_MS, ret_error)) < 0)
     return r;
   g_autofree char *console_path = g_build_filename(dom->dir, "console.sock", NULL);
   if (g_file_test(console_path, G_FILE_TEST_EXISTS) &&
@@ -348,7 +351,7 @@ int qemu_domain_start(QemuDriver *d, Obj *obj, bool paused, char **ret_error) {
   obj->runtime = dom;
   g_mutex_unlock(&obj->lock);
 
-  g_autoptr(QemuDomain) hold = qemu_domain_ref(dom);
+  G_GNUC_UNUSED g_autoptr(QemuDomain) hold = qemu_domain_ref(dom);
   int r = start_locked_out(dom, paused, ret_error);
   if (r < 0) {
     g_mutex_lock(&obj->lock);
@@ -420,7 +423,7 @@ static int reattach_one(QemuDriver *d, Obj *obj) {
   if (dom->id >= d->next_id)
     d->next_id = dom->id + 1;
   g_mutex_unlock(&d->lock);
-  g_autoptr(QemuDomain) hold = qemu_domain_ref(dom);
+  G_GNUC_UNUSED g_autoptr(QemuDomain) hold = qemu_domain_ref(dom);
   if (qemu_attach(dom, &error) < 0) {
     log_warning("domain '%s': QEMU pid %d is running but does not answer: %s", def->name, pid,
                 error);
