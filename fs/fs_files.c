@@ -7,6 +7,10 @@ const FsFileTable *fs_files_of_kind(ObjKind kind) {
   switch (kind) {
   case OBJ_DOMAIN:
     return &fs_domain_files;
+  case OBJ_POOL:
+    return &fs_pool_files;
+  case OBJ_VOLUME:
+    return &fs_volume_files;
   default:
     return NULL;
   }

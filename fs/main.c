@@ -18,6 +18,7 @@
 #include "fs/fs_context.h"
 #include "fs/fs_events_notify.h"
 #include "fs/fs_ops.h"
+#include "fs/fs_pools.h"
 #include "objects/domain_obj.h"
 #include "objects/log.h"
 #include "objects/registry.h"
@@ -32,6 +33,7 @@ typedef struct {
   char *mountpoint;
   int state_timeout_s;
   int max_threads;
+  bool lvm_no_dm;
 } Options;
 
 static void usage(FILE *out) {
@@ -49,18 +51,22 @@ static void usage(FILE *out) {
           "  --group GROUP         members of GROUP may change things, like the owner\n"
           "  --state-timeout SECS  how long a write to a state file waits (default 120)\n"
           "  --max-threads N       FUSE worker threads (default 64)\n"
+          "  --lvm-without-device-mapper  let logical pools change LVM metadata on a\n"
+          "                        kernel without device-mapper (volumes hold no data)\n"
           "  -h, --help            this text\n"
           "  -V, --version         the version\n");
 }
 
 static int parse_options(int argc, char **argv, Options *o) {
-  enum { OPT_STATE_DIR = 256, OPT_RUN_DIR, OPT_GROUP, OPT_STATE_TIMEOUT, OPT_MAX_THREADS };
+  enum { OPT_STATE_DIR = 256, OPT_RUN_DIR, OPT_GROUP, OPT_STATE_TIMEOUT, OPT_MAX_THREADS,
+         OPT_LVM_NO_DM };
   static const struct option longopts[] = {
     {"state-dir", required_argument, NULL, OPT_STATE_DIR},
     {"run-dir", required_argument, NULL, OPT_RUN_DIR},
     {"group", required_argument, NULL, OPT_GROUP},
     {"state-timeout", required_argument, NULL, OPT_STATE_TIMEOUT},
     {"max-threads", required_argument, NULL, OPT_MAX_THREADS},
+    {"lvm-without-device-mapper", no_argument, NULL, OPT_LVM_NO_DM},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {0},
@@ -91,6 +97,7 @@ static int parse_options(int argc, char **argv, Options *o) {
         return -EINVAL;
       }
       break;
+    case OPT_LVM_NO_DM: o->lvm_no_dm = true; break;
     case 'h': usage(stdout); exit(0);
     case 'V': printf("virtfs %s\n", VIRTFS_VERSION); exit(0);
     default: usage(stderr); return -EINVAL;
@@ -214,6 +221,9 @@ int main(int argc, char **argv) {
   GMainLoop *loop = g_main_loop_new(main_context, FALSE);
   GThread *loop_thread = g_thread_new("virtfs-main", main_loop_thread, loop);
   fs_events_notify_init(&ctx);
+  StorageDriverOptions storage_opts = {.lvm_without_device_mapper = o.lvm_no_dm};
+  if (fs_pools_init(&ctx, &storage_opts, &error) < 0)
+    log_error("storage pools are not available: %s", error);
   log_info("virtfs %s mounted on %s (state %s, run %s)", VIRTFS_VERSION, o.mountpoint,
            o.state_dir, o.run_dir);
 
@@ -229,6 +239,7 @@ int main(int argc, char **argv) {
   fuse_remove_signal_handlers(se);
   fuse_unmount(fuse);
   fuse_destroy(fuse);
+  fs_pools_shutdown(&ctx);
   g_main_loop_quit(loop);
   g_thread_join(loop_thread);
   g_main_loop_unref(loop);
