@@ -190,12 +190,23 @@ static ssize_t data_pwrite_buf(FsContext *ctx, FsHandle *h, struct fuse_bufvec *
     return r;
   size_t size = fuse_buf_size(buf);
   struct fuse_bufvec dst = FUSE_BUFVEC_INIT(size);
-  dst.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK | FUSE_BUF_FD_RETRY;
+  dst.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
   dst.buf[0].fd = volume_data_fd(ds->vd);
   dst.buf[0].pos = offset;
-  ssize_t n = fuse_buf_copy(&dst, buf, 0);
-  if (n >= 0 && (size_t)n < size)
-    n = -EIO; /* fuse_buf_copy retries short writes: a short count is a failure */
+  /* fuse_buf_copy stops at the first short write and reports what it
+   * copied; both vectors advance, so asking again continues, and answers
+   * the error (ENOSPC) once nothing more can be written. */
+  size_t done = 0;
+  ssize_t n = 0;
+  while (done < size) {
+    n = fuse_buf_copy(&dst, buf, 0);
+    if (n <= 0) {
+      n = n < 0 ? n : -EIO;
+      break;
+    }
+    done += (size_t)n;
+    n = (ssize_t)done;
+  }
   return finish_write(ds, n, offset);
 }
 

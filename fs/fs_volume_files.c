@@ -341,7 +341,8 @@ static int volume_create(FsContext *ctx, Obj *pool, const char *name, char **ret
   g_autoptr(PoolDef) def = fs_obj_copy_def(pool);
   g_autoptr(VolumeDef) vol = volume_def_new(name);
   vol->capacity_set = true;
-  vol->capacity = def->type == POOL_TYPE_LOGICAL ? 1 : 0;
+  vol->capacity = def->type == POOL_TYPE_LOGICAL ? 512 : 0; /* LVM rounds up to one extent */
+  vol->type = def->type == POOL_TYPE_LOGICAL ? VOLUME_TYPE_BLOCK : VOLUME_TYPE_FILE;
   fs_pool_lock(ctx, pool);
   int r;
   if (!fs_pool_is_active(pool)) {
