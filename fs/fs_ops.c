@@ -905,7 +905,6 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg) {
   install_interrupt_handler(cfg->intr_signal);
   conn->want &= ~FUSE_CAP_ASYNC_READ;
   conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
-  /* Replies that name a descriptor (read_buf) are spliced. */
   /* Reads answered with a descriptor (read_buf) are spliced, when the
    * kernel can take spliced replies, up to the size whose reply fits the
    * largest pipe libfuse may make (pipe-max-size, with room for its

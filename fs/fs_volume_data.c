@@ -25,7 +25,6 @@
 #include <fcntl.h>
 #include <fuse.h>
 #include <stdlib.h>
-#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
