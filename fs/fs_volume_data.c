@@ -343,8 +343,14 @@ static int data_stat(FsContext *ctx, Obj *obj, struct stat *st) {
     return 0; /* e.g. an LV without device-mapper: no bytes to show */
   struct stat real;
   st->st_size = (off_t)volume_data_size(vd);
-  if (fstat(volume_data_fd(vd), &real) == 0 && S_ISREG(real.st_mode))
-    st->st_blocks = real.st_blocks;
+  if (fstat(volume_data_fd(vd), &real) == 0) {
+    /* the image's own times, so rsync and make compare the right thing */
+    st->st_mtim = real.st_mtim;
+    st->st_ctim = real.st_ctim;
+    st->st_atim = real.st_atim;
+    if (S_ISREG(real.st_mode))
+      st->st_blocks = real.st_blocks;
+  }
   return 0;
 }
 

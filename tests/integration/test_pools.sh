@@ -5,7 +5,7 @@
 # test_pools_enospc.sh.
 . "$(dirname "$0")/lib.sh"
 need_root
-need_cmd qemu-img cmp python3
+need_cmd qemu-img cmp python3 rsync
 
 start_daemon || exit 1
 P="$MNT/pools"
@@ -128,6 +128,12 @@ with open(sys.argv[1], "rb") as f:
     assert f.read() == b"A" * 1000
 PY
 check_eq "and the format follows the content" "raw" "$(cat "$V/up/format")"
+check_eq "data shows the image's own mtime" "$(stat -c %Y "$IMAGES/up")" "$(stat -c %Y "$V/up/data")"
+head -c 1000 /dev/urandom > "$WORK/r.bin"
+touch -d 2001-01-01 "$WORK/r.bin"
+check "rsync --inplace onto data" rsync --inplace "$WORK/r.bin" "$V/up/data"
+check "rsync's bytes landed" cmp "$WORK/r.bin" "$IMAGES/up"
+check_fails "truncate -s of data is refused" truncate -s 1M "$V/up/data"
 
 # --- qemu-img convert into data (truncate, then writes at offsets)
 qemu-img create -q -f raw "$WORK/src.raw" 8M
@@ -285,7 +291,7 @@ start_daemon || exit 1
 check_eq "an active pool comes back active" "active" "$(cat "$P/p1/state")"
 check_eq "an inactive one stays inactive" "inactive" "$(cat "$P/p3/state")"
 check "volumes are listed again" test -d "$V/up"
-check_eq "the uploaded bytes are there" "$(printf 'A%.0s' $(seq 1000))" "$(cat "$V/up/data")"
+check "the uploaded bytes are there" cmp "$WORK/r.bin" "$V/up/data"
 check_eq "the default pool is not made twice" "1" "$(ls "$P" | grep -c '^default$')"
 rmdir "$P/p3"
 
