@@ -12,6 +12,7 @@
 struct fuse;
 typedef struct QemuDriver QemuDriver;
 typedef struct NetworkManager NetworkManager;
+typedef struct FsPools FsPools;
 
 typedef struct FsContext {
   Registry *registry;
@@ -26,6 +27,13 @@ typedef struct FsContext {
   int state_timeout_ms;     /* how long a write to `state` waits */
   QemuDriver *qemu;         /* NULL until the QEMU driver is started */
   NetworkManager *networks; /* NULL until the network manager is started */
+  FsPools *pools;           /* storage driver and pool locks (fs_pools.h); NULL
+                               until fs_pools_init */
+  /* Whether a running domain uses volume `vol` of pool `pool`: removing,
+   * renaming, resizing, reformatting or writing the data of such a volume
+   * is refused with EBUSY, and so is stopping its pool. NULL means never
+   * (until the QEMU driver sets it). Called with no lock held. */
+  bool (*volume_in_use)(struct FsContext *ctx, const char *pool, const char *vol);
   GMutex pollers_lock;      /* protects pollers */
   GHashTable *pollers;      /* FsHandle* of open event streams, for poll() */
 } FsContext;

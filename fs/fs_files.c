@@ -9,6 +9,10 @@ const FsFileTable *fs_files_of_kind(ObjKind kind) {
     return &fs_domain_files;
   case OBJ_NETWORK:
     return &fs_network_files;
+  case OBJ_POOL:
+    return &fs_pool_files;
+  case OBJ_VOLUME:
+    return &fs_volume_files;
   default:
     return NULL;
   }

@@ -10,7 +10,8 @@
  *   DOCUMENT  XML; buffered per handle by offset, applied whole at flush.
  *   CTL       verbs; each complete line is dispatched in write(), a last
  *             line without newline at flush. Reads list the verbs.
- *   STREAM    console, events: handled by their own open/read/write/poll.
+ *   STREAM    console, events, a volume's data: handled by their own ops
+ *             (FsStreamOps).
  *   DIR       a subdirectory (pools' volumes/).
  *
  * Handlers run in FUSE worker threads without any lock held and return 0 or
@@ -21,6 +22,7 @@
 
 #include <glib.h>
 #include <stdbool.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "fs/fs_context.h"
@@ -35,6 +37,7 @@ typedef enum {
 } FsFileKind;
 
 typedef struct FsHandle FsHandle;
+struct fuse_bufvec;
 
 typedef struct FsStreamOps {
   int (*open)(FsContext *ctx, Obj *obj, FsHandle *h, int flags);
@@ -44,6 +47,26 @@ typedef struct FsStreamOps {
   /* Returns poll events ready now (POLLIN...). */
   unsigned (*poll)(FsContext *ctx, FsHandle *h);
   void (*release)(FsContext *ctx, FsHandle *h);
+  /* Optional, for streams that are files with offsets (a volume's data):
+   * when pread is set, reads and writes go through pread/pwrite with the
+   * caller's offset, straight between the FUSE buffer and the stream (the
+   * file is seekable); truncate serves ftruncate on the handle, flush
+   * every close (its error reaches close()), and stat completes the file's
+   * stat (size, blocks, blksize) when no handle is given. Return byte
+   * counts or -errno. */
+  ssize_t (*pread)(FsContext *ctx, FsHandle *h, char *buf, size_t size, off_t offset);
+  ssize_t (*pwrite)(FsContext *ctx, FsHandle *h, const char *buf, size_t size, off_t offset);
+  int (*truncate)(FsContext *ctx, FsHandle *h, off_t size);
+  int (*flush)(FsContext *ctx, FsHandle *h);
+  int (*stat)(FsContext *ctx, Obj *obj, struct stat *st);
+  /* Optional, with pread: the descriptor whose bytes at the same offsets
+   * pread would return, valid until release, so FUSE can splice them to
+   * the reader without a copy through the daemon; -errno to use pread. */
+  int (*read_fd)(FsContext *ctx, FsHandle *h);
+  /* Optional, with pwrite: writes a FUSE buffer (memory, or the pipe a
+   * request was spliced into) at offset, e.g. with fuse_buf_copy into a
+   * descriptor. Returns the byte count or -errno, like pwrite. */
+  ssize_t (*pwrite_buf)(FsContext *ctx, FsHandle *h, struct fuse_bufvec *buf, off_t offset);
 } FsStreamOps;
 
 typedef struct FsFile {
@@ -62,13 +85,17 @@ typedef struct FsFile {
 
 /* A kind's files and what mkdir, rmdir and rename of its directories do.
  * create: defines a new object with defaults (mkdir); `parent` is the pool
- * for volumes. remove/rename: NULL means registry_undefine/registry_rename. */
+ * for volumes. remove/rename: NULL means registry_undefine/registry_rename.
+ * before_list: optional, called before the objects of the kind under
+ * `parent` (NULL for top-level kinds) are listed by readdir, to bring the
+ * registry in step with the host (volumes of a pool). */
 typedef struct {
   const FsFile *files;
   size_t count;
   int (*create)(FsContext *ctx, Obj *parent, const char *name, char **ret_error);
   int (*remove)(FsContext *ctx, Obj *obj, char **ret_error);
   int (*rename)(FsContext *ctx, Obj *obj, const char *new_name, char **ret_error);
+  void (*before_list)(FsContext *ctx, Obj *parent);
 } FsFileTable;
 
 /* The table of an object kind, or of the node directory. */
@@ -82,3 +109,5 @@ const FsFile *fs_file_lookup(const FsFileTable *table, const char *name);
 extern const FsFileTable fs_domain_files;
 extern const FsFileTable fs_network_files;
 extern const FsFileTable fs_node_files;
+extern const FsFileTable fs_pool_files;
+extern const FsFileTable fs_volume_files;

@@ -12,6 +12,7 @@
 #include <fuse.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -43,6 +44,8 @@ static FsContext *context(void) {
 }
 
 static int64_t start_time_us;
+/* The largest read answered by splice; 0: none (set once in op_init). */
+static size_t splice_read_max;
 
 extern const FsFile fs_events_file;
 
@@ -166,6 +169,8 @@ static int file_stat(FsContext *ctx, Obj *obj, const FsFile *f, struct stat *st)
   st->st_mode = S_IFREG | effective_mode(ctx, f->mode);
   st->st_nlink = 1;
   fill_common(ctx, st, obj ? obj_mtime(obj) : start_time_us);
+  if (f->kind == FS_FILE_STREAM && f->stream->stat)
+    return f->stream->stat(ctx, obj, st);
   if (f->kind != FS_FILE_STREAM) {
     g_autoptr(GString) content = g_string_new(NULL);
     int r = fs_render(ctx, obj, f, content);
@@ -250,6 +255,13 @@ static void list_objects(FsContext *ctx, ObjKind kind, Obj *parent, void *buf,
   }
 }
 
+/* Lets a kind bring its objects under `parent` in step with the host. */
+static void before_list(FsContext *ctx, ObjKind kind, Obj *parent) {
+  const FsFileTable *t = fs_files_of_kind(kind);
+  if (t && t->before_list && obj_type_get(kind))
+    t->before_list(ctx, parent);
+}
+
 static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t offset,
                       struct fuse_file_info *fi, enum fuse_readdir_flags flags) {
   FsContext *ctx = context();
@@ -270,9 +282,11 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
     list_table(ctx, NULL, fs_files_of_node(), buf, filler);
     return 0;
   case FS_PATH_KIND_DIR:
+    before_list(ctx, n.path.kind, NULL);
     list_objects(ctx, n.path.kind, NULL, buf, filler);
     return 0;
   case FS_PATH_VOLUMES_DIR:
+    before_list(ctx, OBJ_VOLUME, n.obj);
     list_objects(ctx, OBJ_VOLUME, n.obj, buf, filler);
     return 0;
   case FS_PATH_OBJ_DIR: {
@@ -391,7 +405,7 @@ static int open_table(FsContext *ctx, FsNode *n, struct fuse_file_info *fi, bool
   const FsFile *f = n->file;
   int acc = fi->flags & O_ACCMODE;
   bool writable = acc != O_RDONLY;
-  if (writable && !f->write && !(f->stream && f->stream->write))
+  if (writable && !f->write && !(f->stream && (f->stream->write || f->stream->pwrite)))
     return -EACCES;
   FsHandle *h = fs_handle_new(f->kind == FS_FILE_STREAM ? FS_HANDLE_STREAM : FS_HANDLE_TABLE,
                               n->obj, f);
@@ -399,7 +413,7 @@ static int open_table(FsContext *ctx, FsNode *n, struct fuse_file_info *fi, bool
   int r = 0;
   if (f->kind == FS_FILE_STREAM) {
     r = f->stream->open(ctx, n->obj, h, fi->flags);
-    fi->nonseekable = 1;
+    fi->nonseekable = f->stream->pread == NULL;
   } else {
     off_t truncate_to = 0;
     bool truncated = n->obj && fs_pending_take(n->obj, f->name, &truncate_to);
@@ -490,6 +504,8 @@ static int op_read(const char *path, char *buf, size_t size, off_t offset,
   case FS_HANDLE_SCRATCH:
     return fs_scratch_read(h->scratch, buf, size, offset);
   case FS_HANDLE_STREAM: {
+    if (h->file->stream->pread)
+      return (int)h->file->stream->pread(context(), h, buf, size, offset);
     g_autoptr(GString) out = g_string_new(NULL);
     int r = h->file->stream->read(context(), h, size, out);
     if (r < 0)
@@ -519,6 +535,8 @@ static int op_write(const char *path, const char *buf, size_t size, off_t offset
   case FS_HANDLE_SCRATCH:
     return fs_scratch_write(h->scratch, buf, size, offset);
   case FS_HANDLE_STREAM:
+    if (h->file->stream->pwrite)
+      return (int)h->file->stream->pwrite(context(), h, buf, size, offset);
     if (!h->file->stream->write)
       return -EACCES;
     return h->file->stream->write(context(), h, buf, size);
@@ -530,8 +548,69 @@ static int op_write(const char *path, const char *buf, size_t size, off_t offset
   return -EIO;
 }
 
+/* Reads of streams that name a descriptor are answered with it, so FUSE
+ * splices the bytes (large volume downloads); everything else is read
+ * into memory, as libfuse would do without this callback. */
+static int op_read_buf(const char *path, struct fuse_bufvec **bufp, size_t size, off_t offset,
+                       struct fuse_file_info *fi) {
+  FsHandle *h = handle_of(fi);
+  struct fuse_bufvec *bv = malloc(sizeof(*bv));
+  if (!bv)
+    return -ENOMEM;
+  *bv = FUSE_BUFVEC_INIT(size);
+  int fd = -1;
+  if (h->type == FS_HANDLE_STREAM && h->file->stream->read_fd && size <= splice_read_max)
+    fd = h->file->stream->read_fd(context(), h);
+  if (fd >= 0) {
+    bv->buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+    bv->buf[0].fd = fd;
+    bv->buf[0].pos = offset;
+    *bufp = bv;
+    return 0;
+  }
+  void *mem = malloc(size ? size : 1);
+  if (!mem) {
+    free(bv);
+    return -ENOMEM;
+  }
+  int n = op_read(path, mem, size, offset, fi);
+  if (n < 0) {
+    free(mem);
+    free(bv);
+    return n;
+  }
+  bv->buf[0].mem = mem;
+  bv->buf[0].size = (size_t)n;
+  *bufp = bv;
+  return 0;
+}
+
+/* Writes to streams that take FUSE buffers get them as they come (maybe
+ * a pipe to splice from); everything else in memory, as libfuse would. */
+static int op_write_buf(const char *path, struct fuse_bufvec *buf, off_t offset,
+                        struct fuse_file_info *fi) {
+  FsHandle *h = handle_of(fi);
+  if (h->type == FS_HANDLE_STREAM && h->file->stream->pwrite_buf)
+    return (int)h->file->stream->pwrite_buf(context(), h, buf, offset);
+  size_t size = fuse_buf_size(buf);
+  if (buf->count == 1 && !(buf->buf[0].flags & FUSE_BUF_IS_FD))
+    return op_write(path, buf->buf[0].mem, size, offset, fi);
+  void *mem = malloc(size ? size : 1);
+  if (!mem)
+    return -ENOMEM;
+  struct fuse_bufvec dst = FUSE_BUFVEC_INIT(size);
+  dst.buf[0].mem = mem;
+  ssize_t n = fuse_buf_copy(&dst, buf, 0);
+  int r = n < 0 ? (int)n : op_write(path, mem, (size_t)n, offset, fi);
+  free(mem);
+  return r;
+}
+
 static int op_flush(const char *path, struct fuse_file_info *fi) {
-  return fs_handle_commit(context(), handle_of(fi));
+  FsHandle *h = handle_of(fi);
+  if (h->type == FS_HANDLE_STREAM && h->file->stream->flush)
+    return h->file->stream->flush(context(), h);
+  return fs_handle_commit(context(), h);
 }
 
 static int op_release(const char *path, struct fuse_file_info *fi) {
@@ -555,6 +634,8 @@ static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi) 
       return fs_scratch_truncate(h->scratch, size);
     if (h->type == FS_HANDLE_TABLE && h->writable)
       return fs_handle_truncate(h, size);
+    if (h->type == FS_HANDLE_STREAM && h->file->stream->truncate)
+      return h->writable ? h->file->stream->truncate(context(), h, size) : -EACCES;
     return h->type == FS_HANDLE_STREAM ? 0 : -EACCES;
   }
   FsContext *ctx = context();
@@ -791,6 +872,23 @@ static int op_poll(const char *path, struct fuse_file_info *fi, struct fuse_poll
   return 0;
 }
 
+/* Interrupted requests are signalled to their worker thread with SIGUSR1. */
+static void interrupt_signal_handler(int sig) {
+}
+
+/* libfuse before 3.17 installs the handler for the interrupt signal only
+ * when `intr` was set before fuse_new, which no option can do any more; set
+ * in init, an interrupted request (a writer killed by Ctrl-C) would kill
+ * the daemon with SIGUSR1 (libfuse pull request 958). */
+static void install_interrupt_handler(int sig) {
+  struct sigaction old;
+  if (sigaction(sig, NULL, &old) == 0 && old.sa_handler == SIG_DFL) {
+    struct sigaction sa = {.sa_handler = interrupt_signal_handler};
+    sigemptyset(&sa.sa_mask);
+    sigaction(sig, &sa, NULL);
+  }
+}
+
 static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg) {
   FsContext *ctx = fuse_get_context()->private_data;
   /* Content changes behind the kernel's back (state, stats): never cache
@@ -808,8 +906,24 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg) {
    * nothing, and the blocking reads check fuse_interrupted(). */
   cfg->intr = 1;
   cfg->intr_signal = SIGUSR1;
+  install_interrupt_handler(cfg->intr_signal);
   conn->want &= ~FUSE_CAP_ASYNC_READ;
   conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+  /* Reads answered with a descriptor (read_buf) are spliced, when the
+   * kernel can take spliced replies, up to the size whose reply fits the
+   * largest pipe libfuse may make (pipe-max-size, with room for its
+   * header pages); larger reads go through memory, which is faster than
+   * libfuse's fallback for a pipe too small. */
+  if (conn->capable & FUSE_CAP_SPLICE_WRITE) {
+    g_autofree char *text = NULL;
+    long page = sysconf(_SC_PAGESIZE);
+    long pipe_max = g_file_get_contents("/proc/sys/fs/pipe-max-size", &text, NULL, NULL)
+                        ? strtol(text, NULL, 10) : 0;
+    if (pipe_max > 8 * page) {
+      conn->want |= FUSE_CAP_SPLICE_WRITE;
+      splice_read_max = (size_t)(pipe_max - 4 * page);
+    }
+  }
   start_time_us = g_get_real_time();
   return ctx;
 }
@@ -826,6 +940,8 @@ const struct fuse_operations fs_operations = {
   .create = op_create,
   .read = op_read,
   .write = op_write,
+  .read_buf = op_read_buf,
+  .write_buf = op_write_buf,
   .flush = op_flush,
   .release = op_release,
   .fsync = op_fsync,

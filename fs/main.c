@@ -19,8 +19,10 @@
 #include "drivers/bridge/network_manager.h"
 #include "drivers/qemu/qemu_driver.h"
 #include "fs/fs_context.h"
+#include "fs/fs_domain_hooks.h"
 #include "fs/fs_events_notify.h"
 #include "fs/fs_ops.h"
+#include "fs/fs_pools.h"
 #include "objects/domain_obj.h"
 #include "objects/log.h"
 #include "objects/network_obj.h"
@@ -36,6 +38,7 @@ typedef struct {
   char *mountpoint;
   int state_timeout_s;
   int max_threads;
+  bool lvm_no_dm;
 } Options;
 
 static void usage(FILE *out) {
@@ -53,18 +56,22 @@ static void usage(FILE *out) {
           "  --group GROUP         members of GROUP may change things, like the owner\n"
           "  --state-timeout SECS  how long a write to a state file waits (default 120)\n"
           "  --max-threads N       FUSE worker threads (default 64)\n"
+          "  --lvm-without-device-mapper  let logical pools change LVM metadata on a\n"
+          "                        kernel without device-mapper (volumes hold no data)\n"
           "  -h, --help            this text\n"
           "  -V, --version         the version\n");
 }
 
 static int parse_options(int argc, char **argv, Options *o) {
-  enum { OPT_STATE_DIR = 256, OPT_RUN_DIR, OPT_GROUP, OPT_STATE_TIMEOUT, OPT_MAX_THREADS };
+  enum { OPT_STATE_DIR = 256, OPT_RUN_DIR, OPT_GROUP, OPT_STATE_TIMEOUT, OPT_MAX_THREADS,
+         OPT_LVM_NO_DM };
   static const struct option longopts[] = {
     {"state-dir", required_argument, NULL, OPT_STATE_DIR},
     {"run-dir", required_argument, NULL, OPT_RUN_DIR},
     {"group", required_argument, NULL, OPT_GROUP},
     {"state-timeout", required_argument, NULL, OPT_STATE_TIMEOUT},
     {"max-threads", required_argument, NULL, OPT_MAX_THREADS},
+    {"lvm-without-device-mapper", no_argument, NULL, OPT_LVM_NO_DM},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {0},
@@ -95,6 +102,7 @@ static int parse_options(int argc, char **argv, Options *o) {
         return -EINVAL;
       }
       break;
+    case OPT_LVM_NO_DM: o->lvm_no_dm = true; break;
     case 'h': usage(stdout); exit(0);
     case 'V': printf("virtfs %s\n", VIRTFS_VERSION); exit(0);
     default: usage(stderr); return -EINVAL;
@@ -117,10 +125,6 @@ static void default_dirs(Options *o, bool privileged) {
     o->run_dir = privileged ? g_strdup("/run/virtfs")
                             : g_build_filename(g_get_user_runtime_dir(), "virtfs", NULL);
 }
-
-/* SIGUSR1 only interrupts a worker thread blocked for an interrupted
- * request (fs_ops.c op_init); it must not end the daemon. */
-static void on_interrupt_signal(int sig) {}
 
 static gpointer main_loop_thread(gpointer data) {
   g_main_loop_run(data);
@@ -195,9 +199,6 @@ int main(int argc, char **argv) {
   n = registry_load(ctx.registry, OBJ_NETWORK);
   log_info("loaded %d networks", n);
 
-  struct sigaction sa = {.sa_handler = on_interrupt_signal};
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGUSR1, &sa, NULL);
   signal(SIGPIPE, SIG_IGN);
 
   /* A QEMU whose parent died is reparented to us, not to PID 1, so the
@@ -247,6 +248,10 @@ int main(int argc, char **argv) {
   GMainLoop *loop = g_main_loop_new(main_context, FALSE);
   GThread *loop_thread = g_thread_new("virtfs-main", main_loop_thread, loop);
   fs_events_notify_init(&ctx);
+  StorageDriverOptions storage_opts = {.lvm_without_device_mapper = o.lvm_no_dm};
+  if (fs_pools_init(&ctx, &storage_opts, &error) < 0)
+    log_error("storage pools are not available: %s", error);
+
   start_networks(&ctx, main_context);
 
   QemuDriverConfig qcfg = {
@@ -256,7 +261,7 @@ int main(int argc, char **argv) {
     .kvm_available = ctx.kvm_available,
     .main_context = main_context,
   };
-  network_manager_fill_qemu_hooks(ctx.networks, &qcfg.hooks);
+  fs_domain_hooks_fill(&ctx, &qcfg.hooks);
   g_clear_pointer(&error, g_free);
   if (qemu_driver_new(ctx.registry, &qcfg, &ctx.qemu, &error) < 0) {
     log_error("%s", error);
@@ -265,6 +270,7 @@ int main(int argc, char **argv) {
     fuse_destroy(fuse);
     return 1;
   }
+  fs_domain_hooks_install_volume_check(&ctx);
   int reattached = qemu_driver_reattach_all(ctx.qemu);
   if (reattached > 0)
     log_info("reattached to %d running domains", reattached);
@@ -288,6 +294,7 @@ int main(int argc, char **argv) {
   fuse_destroy(fuse);
   qemu_driver_free(ctx.qemu);
   network_manager_free(ctx.networks);
+  fs_pools_shutdown(&ctx);
   g_main_loop_quit(loop);
   g_thread_join(loop_thread);
   g_main_loop_unref(loop);

@@ -450,3 +450,26 @@ void qemu_domain_info(QemuDriver *d, Obj *obj, GString *out) {
   int64_t cpu = pid > 0 ? qemu_process_cpu_time_ns(pid) : 0;
   g_string_append_printf(out, "cpu_time_ns: %" G_GINT64_FORMAT "\n", cpu > 0 ? cpu : 0);
 }
+
+bool qemu_driver_disk_in_use(QemuDriver *d, const char *pool, const char *volume,
+                             const char *path) {
+  g_autoptr(GPtrArray) list = registry_list(d->registry, OBJ_DOMAIN, NULL);
+  for (guint i = 0; i < list->len; i++) {
+    Obj *obj = list->pdata[i];
+    bool used = false;
+    g_mutex_lock(&obj->lock);
+    QemuDomain *dom = obj->runtime;
+    for (guint j = 0; dom && j < dom->live_def->disks->len && !used; j++) {
+      const DomainDisk *disk = dom->live_def->disks->pdata[j];
+      if (disk->type == DISK_TYPE_VOLUME)
+        used = pool && volume && g_strcmp0(disk->source_pool, pool) == 0 &&
+               g_strcmp0(disk->source_volume, volume) == 0;
+      else
+        used = path && g_strcmp0(disk->source, path) == 0;
+    }
+    g_mutex_unlock(&obj->lock);
+    if (used)
+      return true;
+  }
+  return false;
+}

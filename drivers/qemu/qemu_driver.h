@@ -149,3 +149,9 @@ int qemu_console_write(QemuConsoleReader *reader, const char *data, size_t len);
 void qemu_console_close(QemuConsoleReader *reader);
 /* The last stretch of console output kept by the daemon (console.log). */
 int qemu_console_log(QemuDriver *driver, Obj *obj, GString *out);
+
+/* Whether an active domain has a disk on the volume `pool`/`volume` (by
+ * <disk type='volume'>) or on the file or device `path` (either may be
+ * NULL). Used to refuse deleting, shrinking or overwriting a volume in use. */
+bool qemu_driver_disk_in_use(QemuDriver *driver, const char *pool, const char *volume,
+                             const char *path);

@@ -378,6 +378,16 @@ int storage_volume_delete(StorageDriver *drv, const PoolDef *pool, const char *n
   return storage_file_delete(drv, pool, name, ret_error);
 }
 
+int storage_volume_rename(StorageDriver *drv, const PoolDef *pool, const char *name,
+                          const char *new_name, char **ret_error) {
+  int r;
+  if ((r = check_name(pool, name, ret_error)) < 0 || (r = check_name(pool, new_name, ret_error)) < 0)
+    return r;
+  if (pool->type == POOL_TYPE_LOGICAL)
+    return storage_lvm_rename(drv, pool, name, new_name, ret_error);
+  return storage_file_rename(drv, pool, name, new_name, ret_error);
+}
+
 int storage_volume_resize(StorageDriver *drv, const PoolDef *pool, const char *name,
                           uint64_t capacity, unsigned flags, char **ret_error) {
   int r = check_name(pool, name, ret_error);

@@ -173,6 +173,14 @@ int storage_volume_clone(StorageDriver *drv, const PoolDef *pool, const char *sr
 int storage_volume_delete(StorageDriver *drv, const PoolDef *pool, const char *name,
                           char **ret_error);
 
+/* Renames a volume within its pool without replacing anything: renameat2
+ * with RENAME_NOREPLACE of the file itself (a name that is not a regular
+ * file is not a volume: -ENOENT), or lvrename. -EEXIST when `new_name` is
+ * taken, -EINVAL for a name invalid in the pool. The caller makes sure no
+ * running QEMU uses the volume. */
+int storage_volume_rename(StorageDriver *drv, const PoolDef *pool, const char *name,
+                          const char *new_name, char **ret_error);
+
 typedef enum {
   /* resize: allow a smaller capacity (raw files and LVs only; data past the
    * new end is lost). */

@@ -845,6 +845,29 @@ int storage_file_delete(StorageDriver *drv, const PoolDef *pool, const char *nam
   return r;
 }
 
+int storage_file_rename(StorageDriver *drv, const PoolDef *pool, const char *name,
+                        const char *new_name, char **ret_error) {
+  int dirfd = -1;
+  int r = storage_fs_open_dir(drv, pool, &dirfd, ret_error);
+  if (r < 0)
+    return r;
+  struct stat st;
+  if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    r = storage_fail(ret_error, errno == ENOENT ? -ENOENT : -errno,
+                     "volume '%s' does not exist in pool '%s'", name, pool->name);
+  else if (!S_ISREG(st.st_mode))
+    r = storage_fail(ret_error, -ENOENT, "'%s' in pool '%s' is not a regular file, not a volume",
+                     name, pool->name);
+  /* renameat2 moves the name itself; NOREPLACE never overwrites a volume
+   * (or anything else) that holds the new name. */
+  else if (renameat2(dirfd, name, dirfd, new_name, RENAME_NOREPLACE) < 0)
+    r = storage_fail(ret_error, -errno, "cannot rename volume '%s' in pool '%s' to '%s': %s",
+                     name, pool->name, new_name, errno == EEXIST ? "that name is taken"
+                                                                 : g_strerror(errno));
+  close(dirfd);
+  return r;
+}
+
 static int resize_in(StorageDriver *drv, const PoolDef *pool, int dirfd, const char *name,
                      uint64_t capacity, unsigned flags, char **ret_error) {
   g_autoptr(VolumeDef) cur = NULL;

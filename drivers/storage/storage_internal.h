@@ -98,6 +98,8 @@ int storage_file_clone(StorageDriver *drv, const PoolDef *pool, const char *src_
                        const char *new_name, const VolumeDef *def, char **ret_error);
 int storage_file_delete(StorageDriver *drv, const PoolDef *pool, const char *name,
                         char **ret_error);
+int storage_file_rename(StorageDriver *drv, const PoolDef *pool, const char *name,
+                        const char *new_name, char **ret_error);
 int storage_file_resize(StorageDriver *drv, const PoolDef *pool, const char *name,
                         uint64_t capacity, unsigned flags, char **ret_error);
 int storage_file_wipe(StorageDriver *drv, const PoolDef *pool, const char *name,
@@ -122,6 +124,8 @@ int storage_lvm_clone(StorageDriver *drv, const PoolDef *pool, const char *src_n
                       const char *new_name, const VolumeDef *def, char **ret_error);
 int storage_lvm_delete_volume(StorageDriver *drv, const PoolDef *pool, const char *name,
                               char **ret_error);
+int storage_lvm_rename(StorageDriver *drv, const PoolDef *pool, const char *name,
+                       const char *new_name, char **ret_error);
 int storage_lvm_resize(StorageDriver *drv, const PoolDef *pool, const char *name,
                        uint64_t capacity, unsigned flags, char **ret_error);
 int storage_lvm_wipe(StorageDriver *drv, const PoolDef *pool, const char *name,

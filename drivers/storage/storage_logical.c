@@ -376,6 +376,27 @@ int storage_lvm_delete_volume(StorageDriver *drv, const PoolDef *pool, const cha
   return lvremove(drv, pool, name, ret_error);
 }
 
+int storage_lvm_rename(StorageDriver *drv, const PoolDef *pool, const char *name,
+                       const char *new_name, char **ret_error) {
+  int r = require_device_mapper(drv, pool, "renamed", true, ret_error);
+  if (r < 0)
+    return r;
+  g_autoptr(VolumeDef) cur = NULL;
+  if ((r = storage_lvm_get(drv, pool, name, &cur, ret_error)) < 0)
+    return r;
+  if ((r = lv_absent(drv, pool, new_name, ret_error)) < 0)
+    return r;
+  g_autoptr(GPtrArray) argv = lvm_argv(drv, "lvrename", true);
+  arg(argv, vg_name(pool));
+  arg(argv, name);
+  arg(argv, new_name);
+  g_autofree char *why = NULL;
+  if ((r = run(argv, NULL, &why)) < 0)
+    return storage_fail(ret_error, r, "cannot rename volume '%s' in pool '%s': %s", name,
+                        pool->name, why);
+  return 0;
+}
+
 int storage_lvm_resize(StorageDriver *drv, const PoolDef *pool, const char *name,
                        uint64_t capacity, unsigned flags, char **ret_error) {
   int r = require_device_mapper(drv, pool, "resized", true, ret_error);
