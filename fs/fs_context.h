@@ -26,4 +26,5 @@ typedef struct FsContext {
   QemuDriver *qemu;         /* NULL until the QEMU driver is started */
   GMutex pollers_lock;      /* protects pollers */
   GHashTable *pollers;      /* FsHandle* of open event streams, for poll() */
+  GOnce hypervisor_once;    /* NodeHypervisor*: QEMU's facts, probed on first use */
 } FsContext;

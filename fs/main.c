@@ -17,6 +17,7 @@
 
 #include "fs/fs_context.h"
 #include "fs/fs_events_notify.h"
+#include "fs/fs_files.h"
 #include "fs/fs_ops.h"
 #include "objects/domain_obj.h"
 #include "objects/log.h"
@@ -233,6 +234,7 @@ int main(int argc, char **argv) {
   g_thread_join(loop_thread);
   g_main_loop_unref(loop);
   g_main_context_unref(main_context);
+  fs_node_cleanup(&ctx);
   registry_free(ctx.registry);
   fuse_opt_free_args(&fargs);
   g_ptr_array_unref(o.fuse_opts);
