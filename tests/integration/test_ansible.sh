@@ -78,4 +78,10 @@ check_eq "an invalid rendering fails a task" "1" "$(recap bad.log failed)"
 check_eq "an invalid rendering changed nothing" "$before" "$(cat "$D/ans-tmpl/config.xml")"
 check_contains "error says why" "vcpu" "$(cat "$D/ans-tmpl/error")"
 
+# file state=absent undefines (rmtree: unlink of each file, then rmdir).
+check "file state=absent undefines a domain" ansible localhost -i localhost, -c local \
+  -m ansible.builtin.file -a "path=$D/ans-copy state=absent" -o >/dev/null
+check_fails "the undefined domain is gone" test -e "$D/ans-copy"
+check_fails "its stored definition is gone" test -e "$STATE/domains/ans-copy.xml"
+
 finish
