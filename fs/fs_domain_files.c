@@ -4,7 +4,13 @@
 #include <errno.h>
 #include <string.h>
 
+#include <fuse.h>
+#include <poll.h>
+
+#include "drivers/qemu/qemu_driver.h"
 #include "fs/fs_common_files.h"
+#include "fs/fs_events_notify.h"
+#include "fs/fs_handle.h"
 #include "objects/domain_def.h"
 #include "objects/values.h"
 
@@ -14,6 +20,12 @@
 #define DOMAIN_VCPUS_MAX 255
 
 static int memory_read(FsContext *ctx, Obj *obj, GString *out) {
+  uint64_t live = 0;
+  g_autofree char *error = NULL;
+  if (qemu_domain_is_active(obj) && qemu_domain_get_live_memory(ctx->qemu, obj, &live, &error) == 0) {
+    g_string_append_printf(out, "%" G_GUINT64_FORMAT "\n", live);
+    return 0;
+  }
   g_mutex_lock(&obj->lock);
   const DomainDef *def = obj->def;
   g_string_append_printf(out, "%" G_GUINT64_FORMAT "\n", def->memory_kib);
@@ -31,6 +43,14 @@ static int memory_write(FsContext *ctx, Obj *obj, const char *data, size_t len,
     return -EINVAL;
   }
   uint64_t kib = (bytes + 1023) / 1024;
+  if (qemu_domain_is_active(obj)) {
+    /* Running: the balloon; the definition is changed through config.xml. */
+    g_autofree char *error = NULL;
+    r = qemu_domain_set_live_memory(ctx->qemu, obj, kib, &error);
+    if (r < 0)
+      *ret_error = g_strdup(error);
+    return r;
+  }
   if (kib < DOMAIN_MEMORY_MIN_KIB || kib > DOMAIN_MEMORY_MAX_KIB) {
     *ret_error = g_strdup_printf("memory: %" G_GUINT64_FORMAT " KiB is outside %llu KiB..%llu KiB",
                                  kib, DOMAIN_MEMORY_MIN_KIB, DOMAIN_MEMORY_MAX_KIB);
@@ -48,6 +68,12 @@ static int memory_write(FsContext *ctx, Obj *obj, const char *data, size_t len,
 }
 
 static int vcpus_read(FsContext *ctx, Obj *obj, GString *out) {
+  unsigned live = 0;
+  g_autofree char *error = NULL;
+  if (qemu_domain_is_active(obj) && qemu_domain_get_live_vcpus(ctx->qemu, obj, &live, &error) == 0) {
+    g_string_append_printf(out, "%u\n", live);
+    return 0;
+  }
   g_mutex_lock(&obj->lock);
   const DomainDef *def = obj->def;
   g_string_append_printf(out, "%u\n", def->vcpus);
@@ -62,6 +88,13 @@ static int vcpus_write(FsContext *ctx, Obj *obj, const char *data, size_t len,
     *ret_error = g_strdup_printf("vcpus: '%s' is not a number from 1 to %d", data,
                                  DOMAIN_VCPUS_MAX);
     return -EINVAL;
+  }
+  if (qemu_domain_is_active(obj)) {
+    g_autofree char *error = NULL;
+    int r = qemu_domain_set_live_vcpus(ctx->qemu, obj, (unsigned)n, &error);
+    if (r < 0)
+      *ret_error = g_strdup(error);
+    return r;
   }
   g_autoptr(DomainDef) def = fs_obj_copy_def(obj);
   if (def->vcpus_current == def->vcpus || def->vcpus_current > n)
@@ -80,15 +113,155 @@ static int info_read(FsContext *ctx, Obj *obj, GString *out) {
   g_string_append_printf(out, "name: %s\n", def->name);
   g_string_append_printf(out, "uuid: %s\n", def->uuid);
   g_string_append_printf(out, "type: %s\n", domain_virt_type_to_string(def->virt_type));
-  g_string_append(out, "state: shutoff\n");
   g_string_append_printf(out, "memory: %" G_GUINT64_FORMAT "\n", def->memory_kib);
   g_string_append_printf(out, "current_memory: %" G_GUINT64_FORMAT "\n",
                          def->current_memory_kib);
   g_string_append_printf(out, "vcpus: %u\n", def->vcpus);
   g_string_append_printf(out, "autostart: %d\n", obj->autostart ? 1 : 0);
   g_mutex_unlock(&obj->lock);
+  qemu_domain_info(ctx->qemu, obj, out);
   return 0;
 }
+
+/* ---- lifecycle ---- */
+
+static int state_read(FsContext *ctx, Obj *obj, GString *out) {
+  g_string_append_printf(out, "%s\n", domain_state_to_string(qemu_domain_get_state(ctx->qemu, obj, NULL)));
+  return 0;
+}
+
+static int state_write(FsContext *ctx, Obj *obj, const char *data, size_t len, char **ret_error) {
+  DomainState target;
+  if (domain_state_from_string(data, &target) < 0 || target == DOMAIN_STATE_CRASHED) {
+    *ret_error = g_strdup_printf("state: '%s' is not running, paused or shutoff", data);
+    return -EINVAL;
+  }
+  g_autofree char *error = NULL;
+  int r = qemu_domain_set_state(ctx->qemu, obj, target, ctx->state_timeout_ms, &error);
+  if (r < 0)
+    *ret_error = g_strdup_printf("state %s: %s", data, error ? error : g_strerror(-r));
+  return r;
+}
+
+typedef int (*DomainVerbFunc)(QemuDriver *driver, Obj *obj, char **ret_error);
+
+static int start_verb(QemuDriver *driver, Obj *obj, char **ret_error) {
+  return qemu_domain_start(driver, obj, false, ret_error);
+}
+
+/* The verbs of ctl: what docs/domains.md documents. Each takes no
+ * argument; the state checks are the driver's. */
+static const struct {
+  const char *verb;
+  DomainVerbFunc func;
+} domain_verbs[] = {
+  {"start", start_verb},
+  {"shutdown", qemu_domain_shutdown},
+  {"destroy", qemu_domain_destroy},
+  {"reboot", qemu_domain_reboot},
+  {"reset", qemu_domain_reset},
+  {"suspend", qemu_domain_suspend},
+  {"resume", qemu_domain_resume},
+};
+
+static int ctl_read(FsContext *ctx, Obj *obj, GString *out) {
+  for (size_t i = 0; i < G_N_ELEMENTS(domain_verbs); i++)
+    g_string_append_printf(out, "%s\n", domain_verbs[i].verb);
+  return 0;
+}
+
+static int ctl_write(FsContext *ctx, Obj *obj, const char *data, size_t len, char **ret_error) {
+  g_auto(GStrv) words = g_strsplit_set(data, " \t", -1);
+  guint nwords = 0;
+  for (guint i = 0; words[i]; i++)
+    if (*words[i])
+      nwords++;
+  for (size_t i = 0; i < G_N_ELEMENTS(domain_verbs); i++) {
+    if (strcmp(words[0], domain_verbs[i].verb) != 0)
+      continue;
+    if (nwords != 1) {
+      *ret_error = g_strdup_printf("ctl: '%s' takes no argument", domain_verbs[i].verb);
+      return -EINVAL;
+    }
+    g_autofree char *error = NULL;
+    int r = domain_verbs[i].func(ctx->qemu, obj, &error);
+    if (r < 0)
+      *ret_error = g_strdup_printf("ctl %s: %s", data, error ? error : g_strerror(-r));
+    return r;
+  }
+  *ret_error = g_strdup_printf("ctl: unknown verb '%s' (read ctl for the list)", words[0]);
+  return -EINVAL;
+}
+
+static int id_read(FsContext *ctx, Obj *obj, GString *out) {
+  g_string_append_printf(out, "%d\n", qemu_domain_get_id(obj));
+  return 0;
+}
+
+static int live_xml_read(FsContext *ctx, Obj *obj, GString *out) {
+  g_autofree char *xml = qemu_domain_live_xml(obj);
+  if (xml)
+    g_string_append(out, xml);
+  return 0;
+}
+
+static int stats_read(FsContext *ctx, Obj *obj, GString *out) {
+  g_autofree char *error = NULL;
+  return qemu_domain_stats(ctx->qemu, obj, out, &error);
+}
+
+static int console_log_read(FsContext *ctx, Obj *obj, GString *out) {
+  return qemu_console_log(ctx->qemu, obj, out);
+}
+
+/* ---- console: a byte stream ---- */
+
+#define CONSOLE_WAIT_SLICE_US (200 * 1000)
+
+static int console_open(FsContext *ctx, Obj *obj, FsHandle *h, int flags) {
+  QemuConsoleReader *reader = NULL;
+  int r = qemu_console_open(ctx->qemu, obj, fs_pollers_notify, ctx, &reader);
+  if (r < 0)
+    return r;
+  h->stream = reader;
+  fs_pollers_add(ctx, h);
+  return 0;
+}
+
+static int console_read(FsContext *ctx, FsHandle *h, size_t size, GString *out) {
+  for (;;) {
+    int n = qemu_console_read(h->stream, size, out, CONSOLE_WAIT_SLICE_US);
+    if (n == -EPIPE)
+      return 0; /* the domain stopped: end of file */
+    if (n != 0)
+      return n < 0 ? n : 0;
+    if (fuse_interrupted())
+      return -EINTR;
+  }
+}
+
+static int console_write(FsContext *ctx, FsHandle *h, const char *data, size_t len) {
+  int r = qemu_console_write(h->stream, data, len);
+  return r == -EPIPE ? -EIO : r;
+}
+
+static unsigned console_poll(FsContext *ctx, FsHandle *h) {
+  return (qemu_console_readable(h->stream) ? POLLIN : 0) | POLLOUT;
+}
+
+static void console_release(FsContext *ctx, FsHandle *h) {
+  fs_pollers_remove(ctx, h);
+  qemu_console_close(h->stream);
+  h->stream = NULL;
+}
+
+static const FsStreamOps console_ops = {
+  .open = console_open,
+  .read = console_read,
+  .write = console_write,
+  .poll = console_poll,
+  .release = console_release,
+};
 
 static int domain_create(FsContext *ctx, Obj *parent, const char *name, char **ret_error) {
   DomainDef *def = domain_def_new_default(name, ctx->kvm_available);
@@ -104,6 +277,13 @@ static const FsFile domain_files[] = {
   {"memory", FS_FILE_VALUE, 0644, memory_read, memory_write},
   {"vcpus", FS_FILE_VALUE, 0644, vcpus_read, vcpus_write},
   {"info", FS_FILE_VALUE, 0444, info_read, NULL},
+  {"state", FS_FILE_VALUE, 0644, state_read, state_write},
+  {"ctl", FS_FILE_CTL, 0644, ctl_read, ctl_write},
+  {"id", FS_FILE_VALUE, 0444, id_read, NULL},
+  {"live.xml", FS_FILE_DOCUMENT, 0444, live_xml_read, NULL},
+  {"stats", FS_FILE_VALUE, 0444, stats_read, NULL},
+  {"console", FS_FILE_STREAM, 0600, NULL, NULL, &console_ops},
+  {"console.log", FS_FILE_VALUE, 0440, console_log_read, NULL},
   {"error", FS_FILE_VALUE, 0644, fs_error_read, fs_error_write},
 };
 

@@ -20,10 +20,7 @@ static int events_open(FsContext *ctx, Obj *obj, FsHandle *h, int flags) {
   EventsReader *r = g_new0(EventsReader, 1);
   r->seq = event_bus_next_seq(registry_events(ctx->registry));
   h->stream = r;
-  g_mutex_lock(&ctx->pollers_lock);
-  if (ctx->pollers)
-    g_hash_table_add(ctx->pollers, h);
-  g_mutex_unlock(&ctx->pollers_lock);
+  fs_pollers_add(ctx, h);
   return 0;
 }
 
@@ -47,10 +44,7 @@ static unsigned events_poll(FsContext *ctx, FsHandle *h) {
 }
 
 static void events_release(FsContext *ctx, FsHandle *h) {
-  g_mutex_lock(&ctx->pollers_lock);
-  if (ctx->pollers)
-    g_hash_table_remove(ctx->pollers, h);
-  g_mutex_unlock(&ctx->pollers_lock);
+  fs_pollers_remove(ctx, h);
   g_free(h->stream);
   h->stream = NULL;
 }
@@ -64,10 +58,29 @@ static const FsStreamOps events_ops = {
 
 const FsFile fs_events_file = {"events", FS_FILE_STREAM, 0444, NULL, NULL, &events_ops};
 
-/* Called by the event bus after each event, on the emitting thread. */
-static void notify_pollers(void *data) {
+void fs_pollers_add(FsContext *ctx, FsHandle *h) {
+  g_mutex_lock(&ctx->pollers_lock);
+  if (ctx->pollers)
+    g_hash_table_add(ctx->pollers, h);
+  g_mutex_unlock(&ctx->pollers_lock);
+}
+
+void fs_pollers_remove(FsContext *ctx, FsHandle *h) {
+  g_mutex_lock(&ctx->pollers_lock);
+  if (ctx->pollers)
+    g_hash_table_remove(ctx->pollers, h);
+  g_mutex_unlock(&ctx->pollers_lock);
+}
+
+/* Called by the event bus after each event and by console rings after new
+ * output, on the emitting thread. */
+void fs_pollers_notify(void *data) {
   FsContext *ctx = data;
   g_mutex_lock(&ctx->pollers_lock);
+  if (!ctx->pollers) {
+    g_mutex_unlock(&ctx->pollers_lock);
+    return;
+  }
   GHashTableIter it;
   gpointer key;
   g_hash_table_iter_init(&it, ctx->pollers);
@@ -87,7 +100,7 @@ static void notify_pollers(void *data) {
 void fs_events_notify_init(FsContext *ctx) {
   g_mutex_init(&ctx->pollers_lock);
   ctx->pollers = g_hash_table_new(g_direct_hash, g_direct_equal);
-  event_bus_set_notify(registry_events(ctx->registry), notify_pollers, ctx);
+  event_bus_set_notify(registry_events(ctx->registry), fs_pollers_notify, ctx);
 }
 
 void fs_events_notify_shutdown(FsContext *ctx) {

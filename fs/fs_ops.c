@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <fuse.h>
 #include <poll.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -802,7 +803,11 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg) {
   cfg->negative_timeout = 0;
   cfg->direct_io = 1;
   cfg->kernel_cache = 0;
+  /* Interrupted requests (a reader of events or console hit Ctrl-C) get
+   * SIGUSR1 on their worker thread; main.c installs a handler that does
+   * nothing, and the blocking reads check fuse_interrupted(). */
   cfg->intr = 1;
+  cfg->intr_signal = SIGUSR1;
   conn->want &= ~FUSE_CAP_ASYNC_READ;
   conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
   start_time_us = g_get_real_time();

@@ -9,12 +9,14 @@
 #include <getopt.h>
 #include <glib/gstdio.h>
 #include <grp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "drivers/qemu/qemu_driver.h"
 #include "fs/fs_context.h"
 #include "fs/fs_events_notify.h"
 #include "fs/fs_files.h"
@@ -115,6 +117,10 @@ static void default_dirs(Options *o, bool privileged) {
                             : g_build_filename(g_get_user_runtime_dir(), "virtfs", NULL);
 }
 
+/* SIGUSR1 only interrupts a worker thread blocked for an interrupted
+ * request (fs_ops.c op_init); it must not end the daemon. */
+static void on_interrupt_signal(int sig) {}
+
 static gpointer main_loop_thread(gpointer data) {
   g_main_loop_run(data);
   return NULL;
@@ -168,6 +174,11 @@ int main(int argc, char **argv) {
   int n = registry_load(ctx.registry, OBJ_DOMAIN);
   log_info("loaded %d domains from %s", n, o.state_dir);
 
+  struct sigaction sa = {.sa_handler = on_interrupt_signal};
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGUSR1, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+
   /* A QEMU whose parent died is reparented to us, not to PID 1, so the
    * daemon can reap QEMU processes it did not start itself. */
   prctl(PR_SET_CHILD_SUBREAPER, 1);
@@ -215,6 +226,26 @@ int main(int argc, char **argv) {
   GMainLoop *loop = g_main_loop_new(main_context, FALSE);
   GThread *loop_thread = g_thread_new("virtfs-main", main_loop_thread, loop);
   fs_events_notify_init(&ctx);
+
+  QemuDriverConfig qcfg = {
+    .state_dir = o.state_dir,
+    .run_dir = o.run_dir,
+    .qemu_binary = VIRTFS_QEMU_BINARY,
+    .kvm_available = ctx.kvm_available,
+    .main_context = main_context,
+  };
+  g_clear_pointer(&error, g_free);
+  if (qemu_driver_new(ctx.registry, &qcfg, &ctx.qemu, &error) < 0) {
+    log_error("%s", error);
+    fuse_remove_signal_handlers(se);
+    fuse_unmount(fuse);
+    fuse_destroy(fuse);
+    return 1;
+  }
+  int reattached = qemu_driver_reattach_all(ctx.qemu);
+  if (reattached > 0)
+    log_info("reattached to %d running domains", reattached);
+  qemu_driver_autostart(ctx.qemu);
   log_info("virtfs %s mounted on %s (state %s, run %s)", VIRTFS_VERSION, o.mountpoint,
            o.state_dir, o.run_dir);
 
@@ -230,6 +261,7 @@ int main(int argc, char **argv) {
   fuse_remove_signal_handlers(se);
   fuse_unmount(fuse);
   fuse_destroy(fuse);
+  qemu_driver_free(ctx.qemu);
   g_main_loop_quit(loop);
   g_thread_join(loop_thread);
   g_main_loop_unref(loop);

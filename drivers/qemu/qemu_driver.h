@@ -1,0 +1,151 @@
+/* qemu_driver.h — running domains in QEMU: start, stop, pause, reboot,
+ * reattach after a daemon restart, live state, console, statistics.
+ *
+ * A domain is active while its QEMU process exists; its runtime
+ * (QemuDomain) hangs off Obj.runtime for that time, so the registry refuses
+ * to undefine or rename it. The state of an inactive domain is shutoff, or
+ * crashed when QEMU died without being asked to.
+ *
+ * Files in the run dir, per domain, under RUN/domains/UUID/:
+ *   qmp.sock, console.sock   QEMU's listening sockets
+ *   qemu.pid                 written by QEMU (-pidfile)
+ *   live.xml                 the live definition (for reattaching)
+ *   id                       the domain id
+ * QEMU's stdout/stderr go to STATE/logs/NAME.log.
+ *
+ * Threads: every function here may be called from FUSE worker threads,
+ * never from the main loop thread (they wait for QMP replies and for state
+ * changes). QMP events and process exits are handled on the main loop.
+ *
+ * Errors: 0 or -errno with a sentence in *ret_error:
+ *   -EBUSY       not allowed in the current state (e.g. a network inactive)
+ *   -EOPNOTSUPP  unsupported on this host (type kvm without /dev/kvm, CPU
+ *                hot-unplug, ...)
+ *   -EINVAL      invalid request or definition
+ *   -ETIMEDOUT   the state was not reached in time
+ *   -EIO         QEMU failed (its own message is in the sentence)
+ *   -ENOENT      the QEMU binary is missing */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "objects/domain_def.h"
+#include "objects/enum_table.h"
+#include "objects/registry.h"
+
+typedef enum {
+  DOMAIN_STATE_SHUTOFF,
+  DOMAIN_STATE_RUNNING,
+  DOMAIN_STATE_PAUSED,
+  DOMAIN_STATE_CRASHED,
+} DomainState;
+ENUM_TABLE_DECL(domain_state, DomainState)
+
+typedef struct QemuDriver QemuDriver;
+
+/* What the driver needs from the rest of the daemon to start a domain: the
+ * paths of storage volumes and the taps of network interfaces. Each hook
+ * may be NULL (then such disks/interfaces are refused with -EOPNOTSUPP). */
+typedef struct {
+  void *user_data;
+  /* Resolves <disk type='volume'>: 0 and a newly allocated path. */
+  int (*resolve_volume)(void *user_data, const char *pool, const char *volume,
+                        char **ret_path, bool *ret_is_block, char **ret_error);
+  /* Opens a tap for interface `index` of `def` (network/bridge types):
+   * returns the fd to give QEMU and fills iface->target_dev. */
+  int (*open_tap)(void *user_data, const DomainDef *def, size_t index,
+                  DomainInterface *iface, int *ret_fd, char **ret_error);
+  /* Called when a domain's QEMU is gone, for each tap opened for it. */
+  void (*close_tap)(void *user_data, const char *tap_name);
+} QemuDriverHooks;
+
+typedef struct {
+  const char *state_dir;
+  const char *run_dir;
+  const char *qemu_binary;      /* used when a definition has no <emulator> */
+  bool kvm_available;
+  GMainContext *main_context;   /* the daemon's main loop (running in its own thread) */
+  QemuDriverHooks hooks;
+} QemuDriverConfig;
+
+/* Creates the driver. Copies the config. Registers nothing yet. */
+int qemu_driver_new(Registry *registry, const QemuDriverConfig *cfg, QemuDriver **ret_driver,
+                    char **ret_error);
+/* Forgets every runtime without stopping any QEMU (unmount never stops a VM). */
+void qemu_driver_free(QemuDriver *driver);
+
+/* Finds the QEMU processes of every defined domain that are still running
+ * (pid file + QMP socket in the run dir) and attaches to them. Returns the
+ * number reattached. */
+int qemu_driver_reattach_all(QemuDriver *driver);
+
+/* Starts the domains marked autostart that are not running, in the
+ * background. */
+void qemu_driver_autostart(QemuDriver *driver);
+
+/* ---- lifecycle ---- */
+
+/* Starts the domain and returns when QEMU runs the guest (or, with
+ * `paused`, when it is ready but paused). */
+int qemu_domain_start(QemuDriver *driver, Obj *obj, bool paused, char **ret_error);
+/* Sends the ACPI power button; returns once QEMU accepted it. */
+int qemu_domain_shutdown(QemuDriver *driver, Obj *obj, char **ret_error);
+/* Ends QEMU (SIGTERM, then SIGKILL after a grace period) and returns when
+ * the process is gone. */
+int qemu_domain_destroy(QemuDriver *driver, Obj *obj, char **ret_error);
+/* ACPI power button, then a reset instead of a power-off. */
+int qemu_domain_reboot(QemuDriver *driver, Obj *obj, char **ret_error);
+int qemu_domain_reset(QemuDriver *driver, Obj *obj, char **ret_error);
+int qemu_domain_suspend(QemuDriver *driver, Obj *obj, char **ret_error);
+int qemu_domain_resume(QemuDriver *driver, Obj *obj, char **ret_error);
+
+/* Declarative: asks for `target` (running, paused or shutoff) and waits
+ * until it is reached or timeout_ms passed (-ETIMEDOUT). Writing the
+ * current state does nothing. shutoff is a graceful shutdown. */
+int qemu_domain_set_state(QemuDriver *driver, Obj *obj, DomainState target, int timeout_ms,
+                          char **ret_error);
+
+/* ---- reading ---- */
+
+/* State and its reason ("booted", "shutdown", "destroyed", "crashed",
+ * "paused", "starting", ...; may be empty). */
+DomainState qemu_domain_get_state(QemuDriver *driver, Obj *obj, char **ret_reason);
+bool qemu_domain_is_active(Obj *obj);
+/* The domain id while active, else -1. */
+int qemu_domain_get_id(Obj *obj);
+/* The live definition as XML (with live-only state), or NULL when inactive. */
+char *qemu_domain_live_xml(Obj *obj);
+/* key: value lines (cpu time, balloon, per-disk block statistics). */
+int qemu_domain_stats(QemuDriver *driver, Obj *obj, GString *out, char **ret_error);
+/* Adds state-related key: value lines to info (state, reason, id, pid,
+ * cpu_time_ns). */
+void qemu_domain_info(QemuDriver *driver, Obj *obj, GString *out);
+
+/* ---- live changes ---- */
+
+/* Current memory through the balloon (KiB), and live vCPUs (hotplug). */
+int qemu_domain_get_live_memory(QemuDriver *driver, Obj *obj, uint64_t *ret_kib, char **ret_error);
+int qemu_domain_set_live_memory(QemuDriver *driver, Obj *obj, uint64_t kib, char **ret_error);
+int qemu_domain_get_live_vcpus(QemuDriver *driver, Obj *obj, unsigned *ret_count, char **ret_error);
+int qemu_domain_set_live_vcpus(QemuDriver *driver, Obj *obj, unsigned count, char **ret_error);
+
+/* ---- console ---- */
+
+typedef struct QemuConsoleReader QemuConsoleReader;
+typedef void (*QemuConsoleNotify)(void *user_data);
+
+/* A reader of the console output from now on. -EBUSY when inactive. The
+ * notify function is called (on any thread) when output arrives, for poll. */
+int qemu_console_open(QemuDriver *driver, Obj *obj, QemuConsoleNotify notify, void *user_data,
+                      QemuConsoleReader **ret_reader);
+/* Waits up to timeout_us for output; appends at most max bytes. Returns the
+ * number of bytes, 0 on timeout, -EPIPE when the domain stopped. */
+int qemu_console_read(QemuConsoleReader *reader, size_t max, GString *out, int64_t timeout_us);
+bool qemu_console_readable(QemuConsoleReader *reader);
+/* Writes bytes to the guest's serial port. */
+int qemu_console_write(QemuConsoleReader *reader, const char *data, size_t len);
+void qemu_console_close(QemuConsoleReader *reader);
+/* The last stretch of console output kept by the daemon (console.log). */
+int qemu_console_log(QemuDriver *driver, Obj *obj, GString *out);
