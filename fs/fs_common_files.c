@@ -28,6 +28,15 @@ int fs_config_write(FsContext *ctx, Obj *obj, const char *data, size_t len, char
     *ret_error = g_strdup_printf("config.xml: %s", error);
     return r;
   }
+  /* Under the object lock only (no registry lock is held here, so the lock
+   * order holds); the hook is pure and quick. A concurrent writer may still
+   * replace obj->def before registry_update: the last writer wins, as with
+   * any two writes. */
+  if (obj->type->inherit) {
+    g_mutex_lock(&obj->lock);
+    obj->type->inherit(def, obj->def);
+    g_mutex_unlock(&obj->lock);
+  }
   r = registry_update(ctx->registry, obj, &def, &error);
   if (def)
     obj->type->free(def);

@@ -11,6 +11,7 @@
 
 struct fuse;
 typedef struct QemuDriver QemuDriver;
+typedef struct NetworkManager NetworkManager;
 
 typedef struct FsContext {
   Registry *registry;
@@ -24,6 +25,7 @@ typedef struct FsContext {
   bool privileged;          /* running as root (system mode) */
   int state_timeout_ms;     /* how long a write to `state` waits */
   QemuDriver *qemu;         /* NULL until the QEMU driver is started */
+  NetworkManager *networks; /* NULL until the network manager is started */
   GMutex pollers_lock;      /* protects pollers */
   GHashTable *pollers;      /* FsHandle* of open event streams, for poll() */
   GOnce hypervisor_once;    /* NodeHypervisor*: QEMU's facts, probed on first use */

@@ -11,6 +11,7 @@
 #include "fs/fs_common_files.h"
 #include "fs/fs_events_notify.h"
 #include "fs/fs_handle.h"
+#include "fs/fs_network_files.h"
 #include "objects/domain_def.h"
 #include "objects/values.h"
 
@@ -284,6 +285,7 @@ static const FsFile domain_files[] = {
   {"stats", FS_FILE_VALUE, 0444, stats_read, NULL},
   {"console", FS_FILE_STREAM, 0600, NULL, NULL, &console_ops},
   {"console.log", FS_FILE_VALUE, 0440, console_log_read, NULL},
+  {"addresses", FS_FILE_VALUE, 0444, fs_domain_addresses_read, NULL},
   {"error", FS_FILE_VALUE, 0644, fs_error_read, fs_error_write},
 };
 

@@ -7,6 +7,8 @@ const FsFileTable *fs_files_of_kind(ObjKind kind) {
   switch (kind) {
   case OBJ_DOMAIN:
     return &fs_domain_files;
+  case OBJ_NETWORK:
+    return &fs_network_files;
   default:
     return NULL;
   }

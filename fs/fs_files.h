@@ -86,4 +86,5 @@ void fs_node_cleanup(FsContext *ctx);
 
 /* Per-kind tables, defined in fs_<kind>_files.c. */
 extern const FsFileTable fs_domain_files;
+extern const FsFileTable fs_network_files;
 extern const FsFileTable fs_node_files;

@@ -16,6 +16,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "drivers/bridge/network_manager.h"
 #include "drivers/qemu/qemu_driver.h"
 #include "fs/fs_context.h"
 #include "fs/fs_events_notify.h"
@@ -23,6 +24,7 @@
 #include "fs/fs_ops.h"
 #include "objects/domain_obj.h"
 #include "objects/log.h"
+#include "objects/network_obj.h"
 #include "objects/registry.h"
 
 typedef struct {
@@ -193,6 +195,23 @@ static gpointer main_loop_thread(gpointer data) {
   return NULL;
 }
 
+/* Networks before the tree answers: reattach what a previous daemon left
+ * running, define the default network once (system mode only), then start
+ * the autostart ones, so domains started later find them active. */
+static void start_networks(FsContext *ctx, GMainContext *main_context) {
+  NetworkManagerConfig cfg = {.run_dir = ctx->run_dir, .main_context = main_context};
+  ctx->networks = network_manager_new(ctx->registry, &cfg);
+  int n = network_manager_reattach_all(ctx->networks);
+  if (n > 0)
+    log_info("%d networks are active", n);
+  if (ctx->privileged) {
+    g_autofree char *error = NULL;
+    if (network_manager_define_default(ctx->networks, &error) < 0)
+      log_error("cannot define the default network: %s", error);
+  }
+  network_manager_autostart(ctx->networks);
+}
+
 int main(int argc, char **argv) {
   Options o = {0};
   if (parse_options(argc, argv, &o) < 0)
@@ -237,9 +256,12 @@ int main(int argc, char **argv) {
     return 1;
   }
   obj_type_register(&domain_obj_type);
+  obj_type_register(&network_obj_type);
   ctx.registry = registry_new(store, event_bus_new());
   int n = registry_load(ctx.registry, OBJ_DOMAIN);
   log_info("loaded %d domains from %s", n, o.state_dir);
+  n = registry_load(ctx.registry, OBJ_NETWORK);
+  log_info("loaded %d networks", n);
 
   struct sigaction sa = {.sa_handler = on_interrupt_signal};
   sigemptyset(&sa.sa_mask);
@@ -293,6 +315,7 @@ int main(int argc, char **argv) {
   GMainLoop *loop = g_main_loop_new(main_context, FALSE);
   GThread *loop_thread = g_thread_new("virtfs-main", main_loop_thread, loop);
   fs_events_notify_init(&ctx);
+  start_networks(&ctx, main_context);
 
   QemuDriverConfig qcfg = {
     .state_dir = o.state_dir,
@@ -301,6 +324,7 @@ int main(int argc, char **argv) {
     .kvm_available = ctx.kvm_available,
     .main_context = main_context,
   };
+  network_manager_fill_qemu_hooks(ctx.networks, &qcfg.hooks);
   g_clear_pointer(&error, g_free);
   if (qemu_driver_new(ctx.registry, &qcfg, &ctx.qemu, &error) < 0) {
     log_error("%s", error);
@@ -329,6 +353,7 @@ int main(int argc, char **argv) {
   fuse_unmount(fuse);
   fuse_destroy(fuse);
   qemu_driver_free(ctx.qemu);
+  network_manager_free(ctx.networks);
   g_main_loop_quit(loop);
   g_thread_join(loop_thread);
   g_main_loop_unref(loop);

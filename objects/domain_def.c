@@ -267,6 +267,7 @@ DomainDef *domain_def_copy(const DomainDef *def) {
   c->virt_type = def->virt_type;
   c->name = g_strdup(def->name);
   memcpy(c->uuid, def->uuid, sizeof(c->uuid));
+  c->uuid_generated = def->uuid_generated;
   c->title = g_strdup(def->title);
   c->description = g_strdup(def->description);
   c->memory_kib = def->memory_kib;
@@ -303,4 +304,46 @@ DomainDef *domain_def_copy(const DomainDef *def) {
   array_copy(c->audios, def->audios, audio_copy_fn);
   c->memballoon = def->memballoon;
   return c;
+}
+
+/* ---- identities across redefinitions ---- */
+
+void domain_def_inherit_generated(DomainDef *def, const DomainDef *old) {
+  if (def->uuid_generated && old->uuid[0])
+    memcpy(def->uuid, old->uuid, sizeof(def->uuid));
+  if (!def->interfaces)
+    return;
+  guint n = def->interfaces->len;
+  guint nold = old->interfaces ? old->interfaces->len : 0;
+  /* MACs that are final: written ones, then inherited ones */
+  g_autoptr(GHashTable) taken = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  g_autofree bool *inherited = g_new0(bool, n);
+  for (guint i = 0; i < n; i++) {
+    const DomainInterface *iface = g_ptr_array_index(def->interfaces, i);
+    if (!iface->mac_generated)
+      g_hash_table_add(taken, g_strdup(iface->mac));
+  }
+  for (guint i = 0; i < n && i < nold; i++) {
+    DomainInterface *iface = g_ptr_array_index(def->interfaces, i);
+    const DomainInterface *prev = g_ptr_array_index(old->interfaces, i);
+    if (!iface->mac_generated || prev->type != iface->type || !prev->mac[0] ||
+        g_hash_table_contains(taken, prev->mac))
+      continue;
+    memcpy(iface->mac, prev->mac, sizeof(iface->mac));
+    g_hash_table_add(taken, g_strdup(iface->mac));
+    inherited[i] = true;
+  }
+  /* The parser made generated MACs unique among themselves and the written
+   * ones; only an inherited one can now equal one of them. */
+  for (guint i = 0; i < n; i++) {
+    DomainInterface *iface = g_ptr_array_index(def->interfaces, i);
+    if (!iface->mac_generated || inherited[i])
+      continue;
+    while (g_hash_table_contains(taken, iface->mac)) {
+      guint32 v = g_random_int();
+      g_snprintf(iface->mac, sizeof(iface->mac), "52:54:00:%02x:%02x:%02x",
+                 (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff);
+    }
+    g_hash_table_add(taken, g_strdup(iface->mac));
+  }
 }

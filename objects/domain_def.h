@@ -148,6 +148,8 @@ ENUM_TABLE_DECL(interface_type, InterfaceType)
 typedef struct {
   InterfaceType type;
   char mac[18];               /* "52:54:00:xx:xx:xx", always filled after parse */
+  bool mac_generated;         /* the parser invented `mac` (no <mac> given);
+                                 never formatted, see domain_def_inherit_generated */
   char *source;               /* network name or bridge name; NULL for user */
   char *model;                /* "virtio", "e1000", "rtl8139"; NULL = hypervisor default */
   char *target_dev;           /* tap name: live state only, never persisted */
@@ -229,6 +231,8 @@ typedef struct DomainDef {
   DomainVirtType virt_type;
   char *name;
   char uuid[37];              /* canonical lowercase, always filled after parse */
+  bool uuid_generated;        /* the parser invented `uuid` (no <uuid> given);
+                                 never formatted, see domain_def_inherit_generated */
   char *title;
   char *description;
 
@@ -272,9 +276,9 @@ DomainDef *domain_def_new_default(const char *name, bool kvm_available);
 
 /* Parses libvirt domain XML of at most `len` bytes (not NUL-terminated
  * necessarily). Returns 0 and stores a new DomainDef in *ret_def, or -EINVAL
- * (malformed, unsupported element/attribute, invalid value) or -EFBIG (over
- * the size cap) with a human sentence naming the element and line in
- * *ret_error (caller frees). Never touches the network or the filesystem.
+ * (malformed, unsupported element/attribute, invalid value) or -EFBIG (the
+ * input, or its canonical form, over XML_MAX_DOCUMENT_SIZE) with a human
+ * sentence naming the element and line in *ret_error (caller frees). Never touches the network or the filesystem.
  * Besides the defaults above it adds, like libvirt: <boot dev='hd'/> when no
  * boot device is given, a virtio <memballoon>, the serial console alias
  * (see DomainChardev), ports and controller indexes left out. The accepted
@@ -286,8 +290,33 @@ int domain_def_parse(const char *xml, size_t len, DomainDef **ret_def, char **re
  * id >= 0). Returns a newly allocated string. */
 char *domain_def_format(const DomainDef *def, bool live, int id);
 
-/* Deep copy. */
+/* Deep copy, including uuid_generated and mac_generated. */
 DomainDef *domain_def_copy(const DomainDef *def);
+
+/* Keeps identities the parser had to invent stable across redefinitions:
+ * writing a definition without <uuid> (or an <interface> without <mac>) over
+ * an existing domain `old` must not give the domain a new UUID or its NICs
+ * new MACs each time, or copying the same file twice would change the guest
+ * and never converge (config management sees a change on every run).
+ *
+ *  - When def->uuid_generated, def takes old's UUID.
+ *  - Interfaces are matched by position: for each interface i of def with
+ *    mac_generated, if old has an interface at the same index i and of the
+ *    same type (user, network, bridge), def's interface takes its MAC,
+ *    whether old's MAC was written or generated. Inserting or removing an
+ *    interface before others therefore shifts the match; give <mac>
+ *    explicitly when reordering NICs.
+ *  - A MAC written in def wins: an interface whose counterpart's MAC is
+ *    written on another interface of def keeps its generated MAC.
+ *  - An inherited MAC wins over a generated one: a generated MAC (of an
+ *    interface that inherits nothing) that equals an inherited one is drawn
+ *    again, so the result never holds a MAC twice and writing the same
+ *    document again always gives the same result.
+ *
+ * The flags stay set (the values were still not written by the user). Only
+ * def changes; old is read. No I/O; like the parser it may draw random
+ * MACs. Linear in the number of interfaces. */
+void domain_def_inherit_generated(DomainDef *def, const DomainDef *old);
 
 void domain_def_free(DomainDef *def);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(DomainDef, domain_def_free)

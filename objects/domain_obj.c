@@ -1,5 +1,5 @@
 /* domain_obj.c — the ObjType of domains: how the registry and the store
- * parse, format, copy and name a DomainDef. */
+ * parse, format, copy and name a DomainDef, and what a redefinition keeps. */
 #include "objects/domain_obj.h"
 
 static int parse(const char *xml, size_t len, void **ret_def, char **ret_error) {
@@ -36,6 +36,10 @@ static const char *get_uuid(const void *def) {
   return ((const DomainDef *)def)->uuid;
 }
 
+static void inherit(void *new_def, const void *old_def) {
+  domain_def_inherit_generated(new_def, old_def);
+}
+
 const ObjType domain_obj_type = {
   .kind = OBJ_DOMAIN,
   .dir_name = "domains",
@@ -47,4 +51,5 @@ const ObjType domain_obj_type = {
   .get_name = get_name,
   .set_name = set_name,
   .get_uuid = get_uuid,
+  .inherit = inherit,
 };

@@ -39,7 +39,9 @@
  *    Likewise a VNC port together with autoport='yes' is the live port and
  *    is ignored, as libvirt ignores it.
  *  - Interfaces without a MAC get a random 52:54:00:xx:xx:xx one that is
- *    unique within the domain; a missing UUID is generated.
+ *    unique within the domain; a missing UUID is generated. Both are marked
+ *    (mac_generated, uuid_generated) so that a redefinition can keep the
+ *    current ones instead (domain_def_inherit_generated).
  *
  * Formatting is linear in the number of devices (10 000 domains are
  * formatted often): one pass, one GString. */
@@ -1044,6 +1046,7 @@ static void assign_macs(ParseState *ps) {
       g_snprintf(iface->mac, sizeof(iface->mac), "52:54:00:%02x:%02x:%02x",
                  (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff);
     } while (g_hash_table_contains(ps->macs, iface->mac));
+    iface->mac_generated = true;
     g_hash_table_insert(ps->macs, g_strdup(iface->mac), NULL);
   }
 }
@@ -1557,6 +1560,7 @@ static int parse_root(ParseState *ps, const xmlNode *root) {
   } else {
     g_autofree char *uuid = g_uuid_string_random();
     g_strlcpy(def->uuid, uuid, sizeof(def->uuid));
+    def->uuid_generated = true;
   }
 
   if ((c = xml_child(root, "title"))) {
@@ -1634,6 +1638,21 @@ static int parse_root(ParseState *ps, const xmlNode *root) {
   return 0;
 }
 
+/* What is stored and read back at start-up is the canonical form, which
+ * spells out every default and can be several times the size of the input
+ * (a bare <video/> becomes three lines): it must fit under the same cap, or
+ * an accepted definition would fail to load after a restart. */
+static int check_canonical_size(const DomainDef *def, char **err) {
+  g_autofree char *canonical = domain_def_format(def, false, -1);
+  size_t len = strlen(canonical);
+  if (len <= XML_MAX_DOCUMENT_SIZE)
+    return 0;
+  g_free(*err);
+  *err = g_strdup_printf("the definition is %zu bytes once every default is written out; at "
+                         "most %d are accepted", len, XML_MAX_DOCUMENT_SIZE);
+  return -EFBIG;
+}
+
 int domain_def_parse(const char *xml, size_t len, DomainDef **ret_def, char **ret_error) {
   g_autofree char *err = NULL;
   g_autoptr(xmlDoc) doc = NULL;
@@ -1643,6 +1662,8 @@ int domain_def_parse(const char *xml, size_t len, DomainDef **ret_def, char **re
     g_auto(ParseState) ps = {0};
     parse_state_init(&ps, def, &err);
     r = parse_root(&ps, xmlDocGetRootElement(doc));
+    if (r >= 0)
+      r = check_canonical_size(def, &err);
     if (r >= 0) {
       *ret_def = g_steal_pointer(&def);
       return 0;

@@ -37,17 +37,18 @@ void event_bus_set_notify(EventBus *bus, EventBusNotify notify, void *user_data)
   g_mutex_unlock(&bus->lock);
 }
 
-/* Names may hold blanks and backslashes; the line stays split-able on
- * blanks by escaping them as \x20 and \\. */
+/* Names may hold blanks and backslashes, and a caller may pass any bytes:
+ * the line stays one line split-able on blanks by writing blanks, control
+ * characters and DEL as \xNN and a backslash as \\. */
 static char *escape_field(const char *s) {
   GString *out = g_string_new(NULL);
-  for (; s && *s; s++) {
-    if (*s == ' ')
-      g_string_append(out, "\\x20");
-    else if (*s == '\\')
+  for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
+    if (*p <= 0x20 || *p == 0x7f)
+      g_string_append_printf(out, "\\x%02x", *p);
+    else if (*p == '\\')
       g_string_append(out, "\\\\");
     else
-      g_string_append_c(out, *s);
+      g_string_append_c(out, (char)*p);
   }
   return g_string_free(out, FALSE);
 }

@@ -46,6 +46,12 @@ typedef struct ObjType {
   void (*set_name)(void *def, const char *name);
   /* NULL for kinds without UUIDs (volumes). */
   const char *(*get_uuid)(const void *def);
+  /* Optional (NULL: nothing to keep). Called on a freshly parsed
+   * definition that replaces `old_def`, before it is applied: copies into
+   * new_def what the parser had to invent (UUID, MACs) from old_def, so a
+   * definition written without them keeps the object's identity. Pure and
+   * quick: the caller may hold old_def's object lock. */
+  void (*inherit)(void *new_def, const void *old_def);
 } ObjType;
 
 /* The type table of a kind; NULL for a kind not built in. */

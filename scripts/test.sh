@@ -26,9 +26,9 @@ run_suite() { # BUILDDIR SUITE...
 }
 
 if [[ $status -eq 0 ]]; then
-  run_suite build unit
+  run_suite build unit fuzz
   cp build/meson-logs/testlog.json build/meson-logs/testlog-unit.json 2>/dev/null || true
-  run_suite build-san unit integration
+  run_suite build-san unit integration fuzz
 fi
 
 python3 - "$status" build/meson-logs/testlog-unit.json build-san/meson-logs/testlog.json <<'PY'

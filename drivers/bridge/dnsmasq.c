@@ -357,6 +357,13 @@ static void child_setup(gpointer data) {
   /* Its own session: a signal to the daemon's process group or terminal
    * does not reach it, and it outlives the daemon. */
   setsid();
+  /* The signal mask and ignored signals survive exec: a FUSE worker thread
+   * blocks every signal and the daemon ignores SIGPIPE, and a dnsmasq
+   * born with SIGTERM blocked would only go with SIGKILL, seconds later. */
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  signal(SIGPIPE, SIG_DFL);
 }
 
 /* Reaps `pid` if it is our child; returns its wait status or -1. */

@@ -324,13 +324,32 @@ void qemu_on_process_exit(pid_t pid, int status, void *user_data) {
   g_autofree char *reason = NULL;
   DomainState final = DOMAIN_STATE_SHUTOFF;
 
+  /* Tear down first, announce after: a waiter released by `gone` may start
+   * the domain again at once, and must find the run dir free. */
+  g_mutex_lock(&obj->lock);
+  QmpClient *qmp = g_steal_pointer(&dom->qmp);
+  g_mutex_unlock(&obj->lock);
+  g_clear_pointer(&dom->watch, qemu_process_watch_free);
+  if (qmp)
+    qmp_client_free(qmp);
+  qemu_console_disconnect(dom);
+  for (guint i = 0; i < dom->taps->len; i++)
+    if (d->hooks.close_tap)
+      d->hooks.close_tap(d->hooks.user_data, dom->taps->pdata[i]);
+  remove_run_files(dom->dir);
+  console_ring_close(dom->record->console);
+
   g_mutex_lock(&obj->lock);
   if (dom->destroying)
     reason = g_strdup("destroyed");
   else if (dom->starting)
     reason = g_strdup("failed");
-  else if (dom->shutdown_seen || dom->quitting)
-    reason = g_strdup(dom->state == DOMAIN_STATE_CRASHED ? "crashed" : "shutdown");
+  else if (dom->state == DOMAIN_STATE_CRASHED) {
+    final = DOMAIN_STATE_CRASHED;
+    event = "crashed";
+    reason = g_strdup(dom->reason);
+  } else if (dom->shutdown_seen || dom->quitting)
+    reason = g_strdup("shutdown");
   else {
     final = DOMAIN_STATE_CRASHED;
     event = "crashed";
@@ -348,20 +367,10 @@ void qemu_on_process_exit(pid_t pid, int status, void *user_data) {
   dom->record->reason = g_strdup(reason);
   if (obj->runtime == dom)
     obj->runtime = NULL;
-  QmpClient *qmp = g_steal_pointer(&dom->qmp);
   g_mutex_unlock(&obj->lock);
 
-  g_clear_pointer(&dom->watch, qemu_process_watch_free);
-  if (qmp)
-    qmp_client_free(qmp);
-  qemu_console_disconnect(dom);
-  console_ring_close(dom->record->console);
-  for (guint i = 0; i < dom->taps->len; i++)
-    if (d->hooks.close_tap)
-      d->hooks.close_tap(d->hooks.user_data, dom->taps->pdata[i]);
-  remove_run_files(dom->dir);
   log_info("domain '%s': QEMU (pid %d) is gone: %s", obj->name, (int)pid, reason);
-  qemu_emit(dom, event, final == DOMAIN_STATE_CRASHED ? reason : reason);
+  qemu_emit(dom, event, reason);
   qemu_domain_unref(dom); /* the reference Obj.runtime held */
 }
 

@@ -304,8 +304,8 @@ static int start_locked_out(QemuDomain *dom, bool paused, char **ret_error) {
   g_autofree char *attach_error = NULL;
   if ((r = qemu_attach(dom, &attach_error)) < 0) {
     abort_start(dom);
-    *ret_error = g_strdup_printf("QEMU failed to start: %s", log_tail(log_path, log_offset));
-    g_free(attach_error);
+    g_autofree char *tail = log_tail(log_path, log_offset);
+    *ret_error = g_strdup_printf("QEMU failed to start: %s", tail);
     return -EIO;
   }
   learn_ptys(dom);

@@ -78,10 +78,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# DAEMON_PREFIX: words put before the daemon's command line, e.g.
+# "nsenter --net=/run/netns/NS" to run it in a network namespace
+# (net_lib.sh: netns_prefix). The prefix must exec the daemon, so that
+# $DAEMON_PID is the daemon's pid.
+DAEMON_PREFIX=${DAEMON_PREFIX:-}
+
 # start_daemon [EXTRA ARGS...]: mounts virtfs on $MNT in the foreground
 # (backgrounded here) and waits until the tree answers.
 start_daemon() {
-  "$VIRTFS_BIN" -f --state-dir "$STATE" --run-dir "$RUN" "$@" "$MNT" >>"$DAEMON_LOG" 2>&1 &
+  $DAEMON_PREFIX "$VIRTFS_BIN" -f --state-dir "$STATE" --run-dir "$RUN" "$@" "$MNT" >>"$DAEMON_LOG" 2>&1 &
   DAEMON_PID=$!
   local i
   for ((i = 0; i < 200; i++)); do
@@ -158,3 +164,82 @@ $extra
 </domain>
 XML
 }
+
+# ---- the test guest (tests/guest/README.md) ----
+
+# ensure_guest: builds (once, cached in the build dir) the tiny guest and
+# sets GUEST_KERNEL and GUEST_INITRD.
+ensure_guest() {
+  local dir="$VIRTFS_BUILD_ROOT/guest"
+  if ! "$VIRTFS_SOURCE_ROOT/scripts/build-guest.sh" "$dir" >"$WORK/build-guest.log" 2>&1; then
+    sed 's/^/#   /' "$WORK/build-guest.log" | tail -20
+    skip "the test guest could not be built"
+  fi
+  GUEST_KERNEL="$dir/vmlinux"
+  GUEST_INITRD="$dir/initrd.img"
+}
+
+GUEST_CMDLINE="console=ttyS0 quiet cryptomgr.notests"
+
+# guest_xml NAME [EXTRA_DEVICES_XML] [EXTRA_CMDLINE] [MEMORY_MIB]: a
+# definition that boots the test guest.
+guest_xml() {
+  local name=$1 extra=${2:-} cmdline=${3:-} mem=${4:-192}
+  local xname=${name//&/&amp;}
+  xname=${xname//</&lt;}
+  cat <<XML
+<domain type='qemu'>
+  <name>$xname</name>
+  <memory unit='MiB'>$mem</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>$GUEST_KERNEL</kernel>
+    <initrd>$GUEST_INITRD</initrd>
+    <cmdline>$GUEST_CMDLINE $cmdline</cmdline>
+  </os>
+  <features>
+    <acpi/>
+    <apic/>
+  </features>
+  <devices>
+    <serial type='pty'/>
+$extra
+  </devices>
+</domain>
+XML
+}
+
+# define_guest NAME [EXTRA_DEVICES_XML] [EXTRA_CMDLINE]: mkdir + config.xml
+define_guest() {
+  mkdir "$MNT/domains/$1" && guest_xml "$@" > "$WORK/$1.xml" && cp "$WORK/$1.xml" "$MNT/domains/$1/config.xml"
+}
+
+# wait_console DOMAIN PATTERN [COUNT] [TIMEOUT_S]: waits until console.log
+# holds PATTERN at least COUNT times.
+wait_console() {
+  local d=$1 pat=$2 count=${3:-1} timeout=${4:-90} i n
+  for ((i = 0; i < timeout * 5; i++)); do
+    n=$(grep -c -- "$pat" "$MNT/domains/$d/console.log" 2>/dev/null || true)
+    [[ ${n:-0} -ge $count ]] && return 0
+    sleep 0.2
+  done
+  echo "# console of $d after ${timeout}s:"; tail -5 "$MNT/domains/$d/console.log" | sed 's/^/#   /'
+  return 1
+}
+
+# wait_state DOMAIN STATE [TIMEOUT_S]
+wait_state() {
+  local i
+  for ((i = 0; i < ${3:-30} * 10; i++)); do
+    [[ "$(cat "$MNT/domains/$1/state" 2>/dev/null)" == "$2" ]] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# console_cmd DOMAIN COMMAND: types a command on the guest's console.
+console_cmd() { printf '%s\n' "$2" > "$MNT/domains/$1/console"; }
+
+# qemu_pid DOMAIN: the pid from info
+qemu_pid() { awk '/^pid:/ {print $2}' "$MNT/domains/$1/info"; }

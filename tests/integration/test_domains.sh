@@ -69,6 +69,16 @@ check_eq "no scratch file is left" "" "$(ls -A "$D/web1" | grep -E '^sed' || tru
 domain_xml web1 768 > "$WORK/good.xml"
 check "cp of a new definition" cp "$WORK/good.xml" "$D/web1/config.xml"
 check_eq "memory follows the new definition" "786432" "$(cat "$D/web1/memory")"
+check_eq "a definition without <uuid> keeps the domain's uuid" "$uuid" "$(cat "$D/web1/uuid")"
+domain_xml web1 768 "<interface type='user'/>" > "$WORK/nic.xml"
+check "cp of a definition with a NIC without <mac>" cp "$WORK/nic.xml" "$D/web1/config.xml"
+mac=$(grep -o "mac address='[^']*'" "$D/web1/config.xml")
+check_contains "the NIC got a MAC" "52:54:00:" "$mac"
+ino_before=$(stat -c %i "$STATE/domains/web1.xml")
+check "the same cp again" cp "$WORK/nic.xml" "$D/web1/config.xml"
+check_eq "the NIC keeps its MAC" "$mac" "$(grep -o "mac address='[^']*'" "$D/web1/config.xml")"
+check_eq "copying the same file twice stores nothing new" "$ino_before" "$(stat -c %i "$STATE/domains/web1.xml")"
+check "cp of the definition without the NIC" cp "$WORK/good.xml" "$D/web1/config.xml"
 before=$(cat "$D/web1/config.xml")
 printf '<domain type="qemu"><name>web1</name><memory>1024</memory><bogus/></domain>' > "$WORK/bad.xml"
 check_fails "cp of unsupported XML fails" cp "$WORK/bad.xml" "$D/web1/config.xml"

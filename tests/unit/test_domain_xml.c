@@ -1,6 +1,7 @@
 /* test_domain_xml.c — domain XML ⇄ DomainDef: golden canonical output for
  * every XML file in tests/data/domains, the parse→format fixed point, rejects with
- * the expected sentence, defaults, copies and live-only state.
+ * the expected sentence, defaults, copies, live-only state, and the UUID and
+ * MACs a redefinition inherits.
  *
  * Goldens: NAME.xml → NAME.canonical.xml (and, for names containing "live",
  * NAME.live.canonical.xml formatted with live=true, id=7). To regenerate
@@ -174,6 +175,28 @@ static void test_oversized(void **state) {
   g_string_free(s, TRUE);
 }
 
+/* Defaults written out make the canonical form larger than the input; it
+ * is what is stored, so it must fit under the cap too. */
+static void test_canonical_oversized(void **state) {
+  static const char head[] = "<domain type='qemu'><name>big</name><memory>1024</memory><devices>";
+  static const char tail[] = "</devices></domain>";
+  g_autoptr(GString) xml = g_string_new(head);
+  while (xml->len + 8 + strlen(tail) <= 1024 * 1024)
+    g_string_append(xml, "<video/>");
+  g_string_append(xml, tail);
+  DomainDef *def = NULL;
+  g_autofree char *err = NULL;
+  assert_int_equal(domain_def_parse(xml->str, xml->len, &def, &err), -EFBIG);
+  assert_null(def);
+  assert_non_null(strstr(err, "once every default is written out"));
+  /* a definition whose canonical form fits is accepted and reads back */
+  g_string_truncate(xml, strlen(head) + 8 * 10000);
+  g_string_append(xml, tail);
+  g_autoptr(DomainDef) ok = parse_ok("10000 videos", xml->str);
+  g_autofree char *out = domain_def_format(ok, false, -1);
+  assert_fixed_point("10000 videos", out, false);
+}
+
 static void test_not_nul_terminated(void **state) {
   const char xml[] = "<domain type='qemu'><name>n</name><memory>1024</memory></domain>GARBAGE";
   g_autoptr(DomainDef) def = NULL;
@@ -259,6 +282,132 @@ static void test_generated_ids(void **state) {
                                         "<memory>1024</memory></domain>");
   assert_true(is_uuid(other->uuid));
   assert_string_not_equal(other->uuid, def->uuid);
+}
+
+static DomainInterface *iface_at(const DomainDef *def, guint i) {
+  return g_ptr_array_index(def->interfaces, i);
+}
+
+static void test_generated_flags(void **state) {
+  g_autoptr(DomainDef) def = parse_ok("flags", "<domain type='qemu'><name>f</name>"
+                                      "<memory>1024</memory><devices>"
+                                      "<interface type='user'/>"
+                                      "<interface type='user'><mac address='52:54:00:00:00:07'/>"
+                                      "</interface></devices></domain>");
+  assert_true(def->uuid_generated);
+  assert_true(iface_at(def, 0)->mac_generated);
+  assert_false(iface_at(def, 1)->mac_generated);
+  g_autoptr(DomainDef) copy = domain_def_copy(def);
+  assert_true(copy->uuid_generated);
+  assert_true(iface_at(copy, 0)->mac_generated);
+  assert_false(iface_at(copy, 1)->mac_generated);
+  /* the flags are never written: the output reads back as given values */
+  g_autofree char *out = domain_def_format(def, false, -1);
+  g_autoptr(DomainDef) back = parse_ok("flags back", out);
+  assert_false(back->uuid_generated);
+  assert_false(iface_at(back, 0)->mac_generated);
+
+  g_autoptr(DomainDef) given = parse_ok("given", "<domain type='qemu'><name>g</name>"
+                                        "<uuid>4dea22b3-1d52-d8f3-2516-782e98ab3fa0</uuid>"
+                                        "<memory>1024</memory></domain>");
+  assert_false(given->uuid_generated);
+}
+
+static void test_inherit_generated(void **state) {
+  g_autoptr(DomainDef) old = parse_ok("old", "<domain type='qemu'><name>v</name>"
+                                      "<uuid>4dea22b3-1d52-d8f3-2516-782e98ab3fa0</uuid>"
+                                      "<memory>1024</memory><devices>"
+                                      "<interface type='network'><mac address='52:54:00:00:00:01'/>"
+                                      "<source network='default'/></interface>"
+                                      "<interface type='user'/>"
+                                      "<interface type='bridge'><mac address='52:54:00:00:00:03'/>"
+                                      "<source bridge='br0'/></interface>"
+                                      "</devices></domain>");
+  const char *old_mac1 = iface_at(old, 1)->mac;
+  /* the same definition without <uuid> and <mac>, plus a fourth NIC */
+  const char *text = "<domain type='qemu'><name>v</name><memory>2048</memory><devices>"
+                     "<interface type='network'><source network='default'/></interface>"
+                     "<interface type='user'/>"
+                     "<interface type='user'/>"
+                     "<interface type='user'/>"
+                     "</devices></domain>";
+  g_autoptr(DomainDef) def = parse_ok("new", text);
+  g_autofree char *generated3 = g_strdup(iface_at(def, 3)->mac);
+  domain_def_inherit_generated(def, old);
+  assert_string_equal(def->uuid, "4dea22b3-1d52-d8f3-2516-782e98ab3fa0");
+  /* same index, same type: taken, whether old's MAC was written or made */
+  assert_string_equal(iface_at(def, 0)->mac, "52:54:00:00:00:01");
+  assert_string_equal(iface_at(def, 1)->mac, old_mac1);
+  /* index 2 is a bridge in old, user here: not the same NIC */
+  assert_string_not_equal(iface_at(def, 2)->mac, "52:54:00:00:00:03");
+  /* index 3 has no counterpart */
+  assert_string_equal(iface_at(def, 3)->mac, generated3);
+  /* flags stay; old is untouched */
+  assert_true(def->uuid_generated);
+  assert_true(iface_at(def, 0)->mac_generated);
+  assert_string_equal(iface_at(old, 0)->mac, "52:54:00:00:00:01");
+
+  /* applying it twice is the same as once, and the result is idempotent:
+   * the same text over the result formats to the same document */
+  g_autofree char *once = domain_def_format(def, false, -1);
+  domain_def_inherit_generated(def, old);
+  g_autofree char *twice = domain_def_format(def, false, -1);
+  assert_string_equal(once, twice);
+  g_autoptr(DomainDef) again = parse_ok("again", text);
+  domain_def_inherit_generated(again, def);
+  g_autofree char *again_xml = domain_def_format(again, false, -1);
+  assert_string_equal(once, again_xml);
+
+  /* written values always win */
+  g_autoptr(DomainDef) explicit_def = parse_ok("explicit", "<domain type='qemu'><name>v</name>"
+                                               "<uuid>11111111-2222-3333-4444-555555555555</uuid>"
+                                               "<memory>1024</memory><devices>"
+                                               "<interface type='network'>"
+                                               "<mac address='52:54:00:00:00:09'/>"
+                                               "<source network='default'/></interface>"
+                                               "</devices></domain>");
+  domain_def_inherit_generated(explicit_def, old);
+  assert_string_equal(explicit_def->uuid, "11111111-2222-3333-4444-555555555555");
+  assert_string_equal(iface_at(explicit_def, 0)->mac, "52:54:00:00:00:09");
+}
+
+static void test_inherit_no_duplicate_mac(void **state) {
+  g_autoptr(DomainDef) old = parse_ok("old", "<domain type='qemu'><name>v</name>"
+                                      "<memory>1024</memory><devices>"
+                                      "<interface type='user'><mac address='52:54:00:00:00:01'/>"
+                                      "</interface></devices></domain>");
+  /* the user moved old's MAC to the second NIC: the first keeps its own */
+  g_autoptr(DomainDef) def = parse_ok("new", "<domain type='qemu'><name>v</name>"
+                                      "<memory>1024</memory><devices>"
+                                      "<interface type='user'/>"
+                                      "<interface type='user'><mac address='52:54:00:00:00:01'/>"
+                                      "</interface></devices></domain>");
+  g_autofree char *generated = g_strdup(iface_at(def, 0)->mac);
+  domain_def_inherit_generated(def, old);
+  assert_string_equal(iface_at(def, 0)->mac, generated);
+  assert_string_not_equal(iface_at(def, 0)->mac, iface_at(def, 1)->mac);
+  g_autofree char *out = domain_def_format(def, false, -1);
+  assert_fixed_point("no duplicate", out, false);
+
+  /* a random MAC that happens to equal an inherited one is drawn again, so
+   * the inherited one is never lost and no MAC appears twice */
+  g_autoptr(DomainDef) two = parse_ok("two", "<domain type='qemu'><name>v</name>"
+                                      "<memory>1024</memory><devices>"
+                                      "<interface type='user'/><interface type='user'/>"
+                                      "</devices></domain>");
+  g_strlcpy(iface_at(two, 1)->mac, "52:54:00:00:00:01", sizeof(iface_at(two, 1)->mac));
+  domain_def_inherit_generated(two, old);
+  assert_string_equal(iface_at(two, 0)->mac, "52:54:00:00:00:01");
+  assert_string_not_equal(iface_at(two, 1)->mac, "52:54:00:00:00:01");
+  assert_true(g_str_has_prefix(iface_at(two, 1)->mac, "52:54:00:"));
+
+  /* a builder's definition without a UUID gives none */
+  g_autoptr(DomainDef) empty = domain_def_new();
+  g_autoptr(DomainDef) fresh = parse_ok("fresh", "<domain type='qemu'><name>v</name>"
+                                        "<memory>1024</memory></domain>");
+  g_autofree char *uuid = g_strdup(fresh->uuid);
+  domain_def_inherit_generated(fresh, empty);
+  assert_string_equal(fresh->uuid, uuid);
 }
 
 static void test_live_state(void **state) {
@@ -350,10 +499,14 @@ int main(void) {
     cmocka_unit_test(test_golden_and_fixed_point),
     cmocka_unit_test(test_rejects),
     cmocka_unit_test(test_oversized),
+    cmocka_unit_test(test_canonical_oversized),
     cmocka_unit_test(test_not_nul_terminated),
     cmocka_unit_test(test_default),
     cmocka_unit_test(test_copy),
     cmocka_unit_test(test_generated_ids),
+    cmocka_unit_test(test_generated_flags),
+    cmocka_unit_test(test_inherit_generated),
+    cmocka_unit_test(test_inherit_no_duplicate_mac),
     cmocka_unit_test(test_live_state),
     cmocka_unit_test(test_description_round_trip),
     cmocka_unit_test(test_enums),

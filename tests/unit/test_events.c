@@ -16,6 +16,9 @@ static void test_format(void **state) {
   assert_string_equal(bare, "2026-11-22T08:15:02.391Z network default stopped\n");
   g_autofree char *spaced = event_format_line(t, "domain", "my vm\\x", "defined", NULL);
   assert_string_equal(spaced, "2026-11-22T08:15:02.391Z domain my\\x20vm\\\\x defined\n");
+  /* whatever a caller passes, the line stays one line of blank-separated fields */
+  g_autofree char *control = event_format_line(t, "domain", "a\tb\nc\x7f", "defined", NULL);
+  assert_string_equal(control, "2026-11-22T08:15:02.391Z domain a\\x09b\\x0ac\\x7f defined\n");
 }
 
 static void test_read_after_open(void **state) {

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# Domains that run (issue 3): real QEMU under TCG booting the test guest,
+# driven through the mount with echo and cat.
+. "$(dirname "$0")/lib.sh"
+need_root
+need_cmd qemu-system-x86_64 qemu-img
+ensure_guest
+start_daemon || exit 1
+D="$MNT/domains"
+cat "$MNT/events" > "$WORK/events.txt" &
+EVENTS_PID=$!
+on_exit "kill $EVENTS_PID"
+
+# --- boot, console, ready marker
+define_guest g1
+t0=$(date +%s%N)
+check "echo running > state boots the guest" bash -c "echo running > '$D/g1/state'"
+echo "# start took $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+check_eq "state reads running once the write returned" "running" "$(cat "$D/g1/state")"
+timeout 120 cat "$D/g1/console" > "$WORK/g1.console" &
+CONSOLE_PID=$!
+check "the ready marker arrives in console.log" wait_console g1 VIRTFS-GUEST-READY
+check "cat console streamed the ready marker" bash -c "for i in \$(seq 50); do grep -q VIRTFS-GUEST-READY '$WORK/g1.console' && exit 0; sleep 0.2; done; exit 1"
+check "id is a positive number" grep -Eq '^[1-9][0-9]*$' "$D/g1/id"
+check_contains "info shows the state" "state: running" "$(cat "$D/g1/info")"
+check_contains "info shows the pid" "pid: " "$(cat "$D/g1/info")"
+live=$(cat "$D/g1/live.xml")
+check_contains "live.xml carries the domain id" "id='$(cat "$D/g1/id")'" "$live"
+check_contains "stats has cpu time" "cpu_time_ns:" "$(cat "$D/g1/stats")"
+check_contains "stats has the balloon" "balloon_kib:" "$(cat "$D/g1/stats")"
+check_contains "ctl lists its verbs when read" "reboot" "$(cat "$D/g1/ctl")"
+
+# --- the console accepts input
+console_cmd g1 "echo hello-from-the-console-\$((6*7))"
+check "a command written to console runs in the guest" wait_console g1 hello-from-the-console-42
+
+# --- undefine and rename are refused while running
+check_fails "rmdir of a running domain is refused" rmdir "$D/g1"
+check_contains "with a reason" "active" "$(cat "$D/g1/error")"
+check_fails "mv of a running domain is refused" mv "$D/g1" "$D/g1b"
+check_fails "an unknown verb fails at write" bash -c "echo fly > '$D/g1/ctl'"
+check_contains "the unknown verb is named" "fly" "$(cat "$D/g1/error")"
+check_fails "an unknown state fails at write" bash -c "echo sleeping > '$D/g1/state'"
+check "writing the current state again is a no-op" bash -c "echo running > '$D/g1/state'"
+
+# --- suspend and resume, declaratively and with ctl
+check "echo paused > state" bash -c "echo paused > '$D/g1/state'"
+check_eq "state is paused" "paused" "$(cat "$D/g1/state")"
+check "echo running > state resumes" bash -c "echo running > '$D/g1/state'"
+check_eq "state is running" "running" "$(cat "$D/g1/state")"
+check "ctl suspend" bash -c "echo suspend > '$D/g1/ctl'"
+check_eq "suspended" "paused" "$(cat "$D/g1/state")"
+check "ctl resume" bash -c "echo resume > '$D/g1/ctl'"
+check_eq "resumed" "running" "$(cat "$D/g1/state")"
+
+# --- live memory through the balloon
+check "echo 160M > memory while running sets the balloon" bash -c "echo 160M > '$D/g1/memory'"
+check "memory reads the balloon's size" bash -c "for i in \$(seq 50); do [[ \$(cat '$D/g1/memory') -le 163840 ]] && exit 0; sleep 0.2; done; exit 1"
+check_fails "more than the maximum is refused" bash -c "echo 4G > '$D/g1/memory'"
+check_contains "config.xml keeps the persistent maximum" "<memory unit='KiB'>196608</memory>" "$(cat "$D/g1/config.xml")"
+
+# --- reboot keeps it running and prints the marker again
+check "ctl reboot" bash -c "echo reboot > '$D/g1/ctl'"
+check "the guest boots again (second ready marker)" wait_console g1 VIRTFS-GUEST-READY 2
+check_eq "still running after reboot" "running" "$(cat "$D/g1/state")"
+
+# --- graceful shutdown returns when QEMU is gone
+pid=$(qemu_pid g1)
+t0=$(date +%s%N)
+check "echo shutoff > state shuts the guest down" bash -c "echo shutoff > '$D/g1/state'"
+echo "# graceful shutdown took $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+check_eq "state is shutoff" "shutoff" "$(cat "$D/g1/state")"
+check_fails "QEMU is gone when the write returns" kill -0 "$pid"
+check_eq "id is -1 when shut off" "-1" "$(cat "$D/g1/id")"
+check_contains "info gives the reason" "reason: shutdown" "$(cat "$D/g1/info")"
+wait "$CONSOLE_PID" 2>/dev/null
+check "cat console ended when the domain stopped" true
+
+# --- destroy
+check "ctl start" bash -c "echo start > '$D/g1/ctl'"
+pid=$(qemu_pid g1)
+t0=$(date +%s%N)
+check "ctl destroy" bash -c "echo destroy > '$D/g1/ctl'"
+echo "# destroy took $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+check_fails "QEMU is gone when destroy returns" kill -0 "$pid"
+check_eq "destroyed domain is shut off" "shutoff" "$(cat "$D/g1/state")"
+
+# --- QEMU killed behind our back: crashed within a second, with an event
+echo running > "$D/g1/state"
+pid=$(qemu_pid g1)
+kill -9 "$pid"
+check "a killed QEMU shows crashed within a second" wait_state g1 crashed 1
+check_contains "the reason names the signal" "signal 9" "$(cat "$D/g1/info")"
+check "a crashed domain can be started again" bash -c "echo running > '$D/g1/state'"
+check "and shut off by force" bash -c "echo destroy > '$D/g1/ctl'"
+
+# --- a definition QEMU rejects: its message lands in error
+mkdir "$D/bad"
+guest_xml bad "    <disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='$WORK/missing.qcow2'/><target dev='vda' bus='virtio'/></disk>" > "$WORK/bad.xml"
+cp "$WORK/bad.xml" "$D/bad/config.xml"
+check_fails "starting a definition QEMU rejects fails" bash -c "echo running > '$D/bad/state'"
+check_contains "error has QEMU's own message" "missing.qcow2" "$(cat "$D/bad/error")"
+check_eq "the failed domain is shut off" "shutoff" "$(cat "$D/bad/state")"
+
+# --- type kvm without /dev/kvm
+if [[ ! -e /dev/kvm ]]; then
+  mkdir "$D/kvm1"
+  sed "s/<domain type='qemu'>/<domain type='kvm'>/; s/<name>bad</<name>kvm1</" "$WORK/bad.xml" > "$WORK/kvm.xml"
+  cp "$WORK/kvm.xml" "$D/kvm1/config.xml"
+  err=$(stderr_of bash -c "echo running > '$D/kvm1/state'")
+  check_contains "type kvm is refused without /dev/kvm" "not supported" "$err"
+  check_contains "with a clear sentence" "type='qemu'" "$(cat "$D/kvm1/error")"
+fi
+
+# --- commas in the name and in a disk path do not inject options
+mkdir -p "$WORK/a,b"
+qemu-img create -q -f raw "$WORK/a,b/disk,file=x.img" 8M
+name="web,id=evil"
+define_guest "$name" "    <disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='$WORK/a,b/disk,file=x.img'/><target dev='vda' bus='virtio'/></disk>"
+check "a domain with commas in its name and disk path starts" bash -c "echo running > '$D/$name/state'"
+check "it boots" wait_console "$name" VIRTFS-GUEST-READY
+check_contains "QEMU got one -name value" "guest=web,,id=evil" "$(tr '\0' ' ' < /proc/$(qemu_pid "$name")/cmdline)"
+console_cmd "$name" "cat /sys/block/vda/size"
+check "the guest sees the 8 MiB disk (16384 sectors)" wait_console "$name" "^16384"
+echo destroy > "$D/$name/ctl"
+
+# --- five domains started in parallel
+for i in 1 2 3 4 5; do define_guest "p$i"; done
+t0=$(date +%s%N)
+for i in 1 2 3 4 5; do (echo running > "$D/p$i/state") & done
+wait_all_ok=1
+for job in $(jobs -p); do [[ $job == "$EVENTS_PID" ]] && continue; wait "$job" || wait_all_ok=0; done
+echo "# 5 parallel starts took $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+for i in 1 2 3 4 5; do check_eq "p$i runs" "running" "$(cat "$D/p$i/state")"; done
+for i in 1 2 3 4 5; do check "p$i boots" wait_console "p$i" VIRTFS-GUEST-READY 1 150; done
+for i in 4 5; do echo destroy > "$D/p$i/ctl"; done
+
+# --- kill -9 of the daemon with 3 running: they survive and are reattached
+pids=$(for i in 1 2 3; do qemu_pid "p$i"; done)
+kill_daemon
+for p in $pids; do check "QEMU $p survives the daemon's death" kill -0 "$p"; done
+start_daemon || exit 1
+for i in 1 2 3; do check_eq "p$i shows running after the restart" "running" "$(cat "$D/p$i/state")"; done
+check_eq "the same QEMU is shown" "$(echo $pids | cut -d' ' -f1)" "$(qemu_pid p1)"
+check "a reattached domain is controllable (pause)" bash -c "echo paused > '$D/p1/state'"
+check "and resume" bash -c "echo running > '$D/p1/state'"
+console_cmd p2 "echo still-here"
+check "its console still works" wait_console p2 still-here
+check "shutoff of a reattached domain" bash -c "echo shutoff > '$D/p2/state'"
+for i in 1 3; do echo destroy > "$D/p$i/ctl"; done
+for p in $pids; do check "no QEMU left behind ($p)" bash -c "! kill -0 $p 2>/dev/null"; done
+
+# --- the event stream saw the lifecycle
+sleep 0.5
+ev=$(cat "$WORK/events.txt")
+check_contains "events: started" "domain g1 started booted" "$ev"
+check_contains "events: suspended" "domain g1 suspended paused" "$ev"
+check_contains "events: resumed" "domain g1 resumed unpaused" "$ev"
+check_contains "events: rebooted" "domain g1 rebooted" "$ev"
+check_contains "events: stopped shutdown" "domain g1 stopped shutdown" "$ev"
+check_contains "events: stopped destroyed" "domain g1 stopped destroyed" "$ev"
+check_contains "events: crashed" "domain g1 crashed killed by signal 9" "$ev"
+check_contains "events: failed start" "domain bad stopped failed" "$ev"
+
+finish
