@@ -36,4 +36,5 @@ typedef struct FsContext {
   bool (*volume_in_use)(struct FsContext *ctx, const char *pool, const char *vol);
   GMutex pollers_lock;      /* protects pollers */
   GHashTable *pollers;      /* FsHandle* of open event streams, for poll() */
+  GOnce hypervisor_once;    /* NodeHypervisor*: QEMU's facts, probed on first use */
 } FsContext;

@@ -105,6 +105,12 @@ const FsFileTable *fs_files_of_node(void);
 /* The entry named `name`, or NULL. */
 const FsFile *fs_file_lookup(const FsFileTable *table, const char *name);
 
+/* The hypervisor facts of node/ (fs_node_files.c): probed once, on first
+ * use, NULL when QEMU is unusable. fs_node_cleanup frees them at exit. */
+typedef struct NodeHypervisor NodeHypervisor;
+const NodeHypervisor *fs_node_hypervisor(FsContext *ctx);
+void fs_node_cleanup(FsContext *ctx);
+
 /* Per-kind tables, defined in fs_<kind>_files.c. */
 extern const FsFileTable fs_domain_files;
 extern const FsFileTable fs_network_files;

@@ -506,12 +506,27 @@ static int op_read(const char *path, char *buf, size_t size, off_t offset,
   case FS_HANDLE_STREAM: {
     if (h->file->stream->pread)
       return (int)h->file->stream->pread(context(), h, buf, size, offset);
-    g_autoptr(GString) out = g_string_new(NULL);
-    int r = h->file->stream->read(context(), h, size, out);
-    if (r < 0)
-      return r;
-    size_t n = MIN(out->len, size);
-    memcpy(buf, out->str, n);
+    /* A reader may ask for less than a whole line: bash's `read` takes one
+     * byte at a time from a file it cannot seek. What does not fit waits
+     * in h->buf for the next read instead of being lost. The stream's
+     * read takes h->lock itself, so it is called without it. */
+    g_mutex_lock(&h->lock);
+    bool carried = h->buf->len > 0;
+    g_mutex_unlock(&h->lock);
+    if (!carried) {
+      g_autoptr(GString) out = g_string_new(NULL);
+      int r = h->file->stream->read(context(), h, size, out);
+      if (r < 0)
+        return r;
+      g_mutex_lock(&h->lock);
+      g_string_append_len(h->buf, out->str, (gssize)out->len);
+      g_mutex_unlock(&h->lock);
+    }
+    g_mutex_lock(&h->lock);
+    size_t n = MIN(h->buf->len, size);
+    memcpy(buf, h->buf->str, n);
+    g_string_erase(h->buf, 0, (gssize)n);
+    g_mutex_unlock(&h->lock);
     return (int)n;
   }
   case FS_HANDLE_TABLE: {
@@ -867,8 +882,9 @@ static int op_poll(const char *path, struct fuse_file_info *fi, struct fuse_poll
       fuse_pollhandle_destroy(h->poll_handle);
     h->poll_handle = ph;
   }
+  bool carried = h->buf->len > 0; /* the rest of a partly read line */
   g_mutex_unlock(&h->lock);
-  *reventsp = h->file->stream->poll(context(), h);
+  *reventsp = h->file->stream->poll(context(), h) | (carried ? POLLIN : 0);
   return 0;
 }
 

@@ -21,6 +21,7 @@
 #include "fs/fs_context.h"
 #include "fs/fs_domain_hooks.h"
 #include "fs/fs_events_notify.h"
+#include "fs/fs_files.h"
 #include "fs/fs_ops.h"
 #include "fs/fs_pools.h"
 #include "objects/domain_obj.h"
@@ -43,12 +44,16 @@ typedef struct {
 
 static void usage(FILE *out) {
   fprintf(out,
-          "usage: virtfs [-f] [-d] [-o FUSEOPTS] [--state-dir DIR] [--run-dir DIR]\n"
-          "              [--group GROUP] [--state-timeout SECONDS] MOUNTPOINT\n"
+          "usage: virtfs [-f] [-d] [-o OPTIONS] [--state-dir DIR] [--run-dir DIR]\n"
+          "              [--group GROUP] [--state-timeout SECONDS] [--max-threads N]\n"
+          "              [SOURCE] MOUNTPOINT\n"
           "\n"
           "  -f                    stay in the foreground (log to stderr)\n"
           "  -d                    debug: foreground, debug log lines and FUSE tracing\n"
-          "  -o OPTS               FUSE mount options (comma-separated)\n"
+          "  -o OPTIONS            FUSE mount options (comma-separated); the long\n"
+          "                        options below also work here as state_dir=DIR,\n"
+          "                        run_dir=DIR, group=GROUP, state_timeout=SECS,\n"
+          "                        max_threads=N (for fstab, through mount.fuse3)\n"
           "  --state-dir DIR       definitions (default /var/lib/virtfs as root,\n"
           "                        $XDG_DATA_HOME/virtfs otherwise)\n"
           "  --run-dir DIR         QMP sockets, pid files, live XML (default /run/virtfs\n"
@@ -59,7 +64,73 @@ static void usage(FILE *out) {
           "  --lvm-without-device-mapper  let logical pools change LVM metadata on a\n"
           "                        kernel without device-mapper (volumes hold no data)\n"
           "  -h, --help            this text\n"
-          "  -V, --version         the version\n");
+          "  -V, --version         the version\n"
+          "SOURCE is ignored: mount.fuse3 passes the first field of an fstab line.\n");
+}
+
+/* Sets one of virtfs's own options, named as on the command line
+ * ("state-dir") or as in -o ("state_dir"). 0, -ENOENT when `name` is not
+ * one of them, -EINVAL (with a message) for a bad value. */
+static int set_option(Options *o, const char *name, const char *value) {
+  g_autofree char *key = g_strdelimit(g_strdup(name), "_", '-');
+  char **target = NULL;
+  if (strcmp(key, "state-dir") == 0)
+    target = &o->state_dir;
+  else if (strcmp(key, "run-dir") == 0)
+    target = &o->run_dir;
+  else if (strcmp(key, "group") == 0)
+    target = &o->group;
+  if (target) {
+    if (!*value) {
+      fprintf(stderr, "virtfs: %s needs a value\n", name);
+      return -EINVAL;
+    }
+    g_free(*target);
+    *target = g_strdup(value);
+    return 0;
+  }
+  if (strcmp(key, "state-timeout") == 0) {
+    o->state_timeout_s = atoi(value);
+    if (o->state_timeout_s <= 0) {
+      fprintf(stderr, "virtfs: %s needs a positive number of seconds\n", name);
+      return -EINVAL;
+    }
+    return 0;
+  }
+  if (strcmp(key, "max-threads") == 0) {
+    o->max_threads = atoi(value);
+    if (o->max_threads < 4) {
+      fprintf(stderr, "virtfs: %s needs at least 4\n", name);
+      return -EINVAL;
+    }
+    return 0;
+  }
+  return -ENOENT;
+}
+
+/* Takes virtfs's own NAME=VALUE options out of a -o list (fstab lines
+ * carry them that way) and keeps the rest for FUSE. */
+static int add_mount_options(Options *o, const char *list) {
+  g_auto(GStrv) items = g_strsplit(list, ",", -1);
+  g_autoptr(GPtrArray) rest = g_ptr_array_new();
+  for (char **i = items; *i; i++) {
+    char *eq = strchr(*i, '=');
+    if (eq) {
+      g_autofree char *name = g_strndup(*i, (gsize)(eq - *i));
+      int r = set_option(o, name, eq + 1);
+      if (r == 0)
+        continue;
+      if (r != -ENOENT)
+        return r;
+    }
+    if (**i)
+      g_ptr_array_add(rest, *i);
+  }
+  if (rest->len > 0) {
+    g_ptr_array_add(rest, NULL);
+    g_ptr_array_add(o->fuse_opts, g_strjoinv(",", (char **)rest->pdata));
+  }
+  return 0;
 }
 
 static int parse_options(int argc, char **argv, Options *o) {
@@ -79,28 +150,22 @@ static int parse_options(int argc, char **argv, Options *o) {
   o->fuse_opts = g_ptr_array_new_with_free_func(g_free);
   o->state_timeout_s = 120;
   o->max_threads = 64;
-  int c;
-  while ((c = getopt_long(argc, argv, "fdo:hV", longopts, NULL)) != -1) {
+  int c, index;
+  while ((c = getopt_long(argc, argv, "fdo:hV", longopts, &index)) != -1) {
     switch (c) {
     case 'f': o->foreground = true; break;
     case 'd': o->foreground = o->debug = true; break;
-    case 'o': g_ptr_array_add(o->fuse_opts, g_strdup(optarg)); break;
-    case OPT_STATE_DIR: o->state_dir = g_strdup(optarg); break;
-    case OPT_RUN_DIR: o->run_dir = g_strdup(optarg); break;
-    case OPT_GROUP: o->group = g_strdup(optarg); break;
-    case OPT_STATE_TIMEOUT:
-      o->state_timeout_s = atoi(optarg);
-      if (o->state_timeout_s <= 0) {
-        fprintf(stderr, "virtfs: --state-timeout needs a positive number of seconds\n");
+    case 'o':
+      if (add_mount_options(o, optarg) < 0)
         return -EINVAL;
-      }
       break;
+    case OPT_STATE_DIR:
+    case OPT_RUN_DIR:
+    case OPT_GROUP:
+    case OPT_STATE_TIMEOUT:
     case OPT_MAX_THREADS:
-      o->max_threads = atoi(optarg);
-      if (o->max_threads < 4) {
-        fprintf(stderr, "virtfs: --max-threads needs at least 4\n");
+      if (set_option(o, longopts[index].name, optarg) < 0)
         return -EINVAL;
-      }
       break;
     case OPT_LVM_NO_DM: o->lvm_no_dm = true; break;
     case 'h': usage(stdout); exit(0);
@@ -108,11 +173,14 @@ static int parse_options(int argc, char **argv, Options *o) {
     default: usage(stderr); return -EINVAL;
     }
   }
-  if (optind != argc - 1) {
+  /* mount.fuse3 runs "virtfs SOURCE MOUNTPOINT -o OPTIONS" for an fstab
+   * line of type fuse.virtfs; SOURCE means nothing to virtfs. */
+  int positional = argc - optind;
+  if (positional != 1 && positional != 2) {
     usage(stderr);
     return -EINVAL;
   }
-  o->mountpoint = g_canonicalize_filename(argv[optind], NULL);
+  o->mountpoint = g_canonicalize_filename(argv[argc - 1], NULL);
   return 0;
 }
 
@@ -299,6 +367,7 @@ int main(int argc, char **argv) {
   g_thread_join(loop_thread);
   g_main_loop_unref(loop);
   g_main_context_unref(main_context);
+  fs_node_cleanup(&ctx);
   registry_free(ctx.registry);
   fuse_opt_free_args(&fargs);
   g_ptr_array_unref(o.fuse_opts);

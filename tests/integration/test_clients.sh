@@ -125,4 +125,23 @@ PY
 check_fails "reading a missing file fails" cat "$D/vm/nonexistent"
 check_fails "a directory cannot be made inside a domain" mkdir "$D/vm/sub"
 
+# 15. Python's atomic-write idiom (tempfile in the same directory, then
+# os.replace) and install onto a value file
+canon_with_mem 380000 > "$WORK/i.xml"
+check "python tempfile + os.replace onto config.xml" python3 - "$C" "$WORK/i.xml" <<'PY'
+import os, sys, tempfile
+dest, src = sys.argv[1], sys.argv[2]
+fd, tmp = tempfile.mkstemp(dir=os.path.dirname(dest))
+with os.fdopen(fd, "w") as f:
+    f.write(open(src).read())
+    f.flush()
+    os.fsync(f.fileno())
+os.replace(tmp, dest)
+PY
+check_eq "os.replace committed" "380000" "$(mem)"
+check_eq "python left no temp file" "" "$(ls -A "$D/vm" | grep '^tmp' || true)"
+printf '2\n' > "$WORK/vcpus"
+check "install -m 0644 onto a value file" install -m 0644 "$WORK/vcpus" "$D/vm/vcpus"
+check_eq "install's value is applied" "2" "$(cat "$D/vm/vcpus")"
+
 finish
