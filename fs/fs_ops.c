@@ -210,18 +210,42 @@ static int node_stat(FsContext *ctx, FsNode *n, struct stat *st) {
   return -ENOENT;
 }
 
+static bool obj_is_removed(Obj *obj) {
+  g_mutex_lock(&obj->lock);
+  bool removed = obj->removed;
+  g_mutex_unlock(&obj->lock);
+  return removed;
+}
+
+/* What an open handle points at, as a node. With nullpath_ok (op_init),
+ * calls on open files come without a path: the handle is the truth. */
+static int node_of_handle(struct fuse_file_info *fi, FsNode *n) {
+  FsHandle *h = (FsHandle *)(uintptr_t)fi->fh;
+  if (h->obj && obj_is_removed(h->obj))
+    return -ENOENT;
+  if (h->type == FS_HANDLE_SCRATCH) {
+    n->path.type = FS_PATH_OBJ_ENTRY;
+    n->obj = h->obj ? obj_ref(h->obj) : NULL;
+    n->scratch = fs_scratch_ref(h->scratch);
+    return 0;
+  }
+  n->path.type = h->obj ? FS_PATH_OBJ_ENTRY : FS_PATH_ROOT_FILE;
+  n->obj = h->obj ? obj_ref(h->obj) : NULL;
+  n->file = h->file;
+  return 0;
+}
+
+/* Resolves from the handle when there is one, else from the path. */
+static int resolve_any(FsContext *ctx, const char *path, struct fuse_file_info *fi, FsNode *n) {
+  if (fi && fi->fh)
+    return node_of_handle(fi, n);
+  return resolve(ctx, path, n, false);
+}
+
 static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi) {
   FsContext *ctx = context();
-  if (fi && fi->fh) {
-    FsHandle *h = (FsHandle *)(uintptr_t)fi->fh;
-    if (h->type == FS_HANDLE_SCRATCH) {
-      memset(st, 0, sizeof(*st));
-      fs_scratch_stat(h->scratch, st);
-      return 0;
-    }
-  }
   g_auto(FsNode) n = {0};
-  int r = resolve(ctx, path, &n, false);
+  int r = resolve_any(ctx, path, fi, &n);
   if (r < 0)
     return r;
   return node_stat(ctx, &n, st);
@@ -393,12 +417,6 @@ static bool remove_scratch(Obj *obj, const char *name) {
   return removed;
 }
 
-static bool obj_is_removed(Obj *obj) {
-  g_mutex_lock(&obj->lock);
-  bool removed = obj->removed;
-  g_mutex_unlock(&obj->lock);
-  return removed;
-}
 
 /* Opens a table file of node n. */
 static int open_table(FsContext *ctx, FsNode *n, struct fuse_file_info *fi, bool created) {
@@ -784,7 +802,7 @@ static int op_rename(const char *from, const char *to, unsigned int flags) {
 static int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi) {
   FsContext *ctx = context();
   g_auto(FsNode) n = {0};
-  int r = resolve(ctx, path, &n, false);
+  int r = resolve_any(ctx, path, fi, &n);
   if (r < 0)
     return r;
   if (n.scratch) {
@@ -799,7 +817,7 @@ static int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi) {
 static int op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi) {
   FsContext *ctx = context();
   g_auto(FsNode) n = {0};
-  int r = resolve(ctx, path, &n, false);
+  int r = resolve_any(ctx, path, fi, &n);
   if (r < 0)
     return r;
   if (n.scratch) {
@@ -825,7 +843,7 @@ static void set_time(struct timespec *dst, const struct timespec *src) {
 static int op_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi) {
   FsContext *ctx = context();
   g_auto(FsNode) n = {0};
-  int r = resolve(ctx, path, &n, false);
+  int r = resolve_any(ctx, path, fi, &n);
   if (r < 0)
     return r;
   if (n.scratch) {
@@ -917,6 +935,12 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg) {
   cfg->negative_timeout = 0;
   cfg->direct_io = 1;
   cfg->kernel_cache = 0;
+  /* Calls on open files (read, write, flush, release, poll, fgetattr...)
+   * come without a path, so libfuse holds no lock on the path while they
+   * run: a read of `console` or `events` that blocks must not block a
+   * rename or unlink elsewhere in the tree (libfuse queues path users
+   * behind a writer). */
+  cfg->nullpath_ok = 1;
   /* Interrupted requests (a reader of events or console hit Ctrl-C) get
    * SIGUSR1 on their worker thread; main.c installs a handler that does
    * nothing, and the blocking reads check fuse_interrupted(). */
