@@ -286,9 +286,28 @@ static void before_list(FsContext *ctx, ObjKind kind, Obj *parent) {
     t->before_list(ctx, parent);
 }
 
+/* Directories remember their path: with nullpath_ok, readdir comes
+ * without one. */
+static int op_opendir(const char *path, struct fuse_file_info *fi) {
+  FsContext *ctx = context();
+  g_auto(FsNode) n = {0};
+  int r = resolve(ctx, path, &n, false);
+  if (r < 0)
+    return r;
+  fi->fh = (uint64_t)(uintptr_t)g_strdup(path);
+  return 0;
+}
+
+static int op_releasedir(const char *path, struct fuse_file_info *fi) {
+  g_free((char *)(uintptr_t)fi->fh);
+  return 0;
+}
+
 static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t offset,
                       struct fuse_file_info *fi, enum fuse_readdir_flags flags) {
   FsContext *ctx = context();
+  if (!path && fi && fi->fh)
+    path = (const char *)(uintptr_t)fi->fh;
   g_auto(FsNode) n = {0};
   int r = resolve(ctx, path, &n, false);
   if (r < 0)
@@ -971,7 +990,9 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg) {
 const struct fuse_operations fs_operations = {
   .init = op_init,
   .getattr = op_getattr,
+  .opendir = op_opendir,
   .readdir = op_readdir,
+  .releasedir = op_releasedir,
   .mkdir = op_mkdir,
   .rmdir = op_rmdir,
   .rename = op_rename,
