@@ -486,12 +486,12 @@ static void test_format_many_devices(void **state) {
   g_string_append(xml, "</devices></domain>");
   g_autoptr(DomainDef) def = parse_ok("many", xml->str);
   g_string_free(xml, TRUE);
-  gint64 start = g_get_monotonic_time();
-  for (int i = 0; i < 20; i++) {
+  /* Correctness only: speed is measured in bench/, never asserted here. */
+  for (int i = 0; i < 3; i++) {
     g_autofree char *out = domain_def_format(def, false, -1);
     assert_non_null(out);
+    assert_non_null(strstr(out, "<target dev='sdbxx' bus='scsi'/>"));
   }
-  assert_true(g_get_monotonic_time() - start < 5 * G_USEC_PER_SEC);
 }
 
 int main(void) {
