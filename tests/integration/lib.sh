@@ -243,3 +243,10 @@ console_cmd() { printf '%s\n' "$2" > "$MNT/domains/$1/console"; }
 
 # qemu_pid DOMAIN: the pid from info
 qemu_pid() { awk '/^pid:/ {print $2}' "$MNT/domains/$1/info"; }
+
+# process_gone PID: the process has exited (a zombie counts: a QEMU
+# inherited from a killed daemon is reaped by whoever adopted it, maybe late)
+process_gone() {
+  [[ ! -e /proc/$1 ]] || [[ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" == Z ]] ||
+    [[ ! -e /proc/$1/stat ]]
+}
