@@ -54,6 +54,37 @@ typedef struct ObjType {
   void (*inherit)(void *new_def, const void *old_def);
 } ObjType;
 
+/* The ObjType adapters every kind with a `name` and a `uuid[37]`/`char *uuid`
+ * member and PREFIX_def_parse/copy/free functions shares: defines static
+ * functions PREFIX_obj_parse, _copy, _free, _get_name, _set_name, _get_uuid
+ * for the kind's ObjType (format differs per kind and is written by hand). */
+#define OBJ_TYPE_ADAPTERS(prefix, Type)                                          \
+  static int prefix##_obj_parse(const char *xml, size_t len, void **ret_def,    \
+                                char **ret_error) {                              \
+    Type *def = NULL;                                                            \
+    int r = prefix##_def_parse(xml, len, &def, ret_error);                       \
+    if (r >= 0)                                                                  \
+      *ret_def = def;                                                            \
+    return r;                                                                    \
+  }                                                                              \
+  static void *prefix##_obj_copy(const void *def) {                              \
+    return prefix##_def_copy(def);                                               \
+  }                                                                              \
+  static void prefix##_obj_free(void *def) {                                     \
+    prefix##_def_free(def);                                                      \
+  }                                                                              \
+  static const char *prefix##_obj_get_name(const void *def) {                    \
+    return ((const Type *)def)->name;                                            \
+  }                                                                              \
+  static void prefix##_obj_set_name(void *def, const char *name) {              \
+    Type *d = def;                                                               \
+    g_free(d->name);                                                             \
+    d->name = g_strdup(name);                                                    \
+  }                                                                              \
+  static const char *prefix##_obj_get_uuid(const void *def) {                    \
+    return ((const Type *)def)->uuid;                                            \
+  }
+
 /* The type table of a kind; NULL for a kind not built in. */
 const ObjType *obj_type_get(ObjKind kind);
 /* Registers the type table of a kind (done once at start-up). */
