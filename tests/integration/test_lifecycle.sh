@@ -59,6 +59,11 @@ check "memory reads the balloon's size" bash -c "for i in \$(seq 50); do [[ \$(c
 check_fails "more than the maximum is refused" bash -c "echo 4G > '$D/g1/memory'"
 check_contains "config.xml keeps the persistent maximum" "<memory unit='KiB'>196608</memory>" "$(cat "$D/g1/config.xml")"
 
+# --- live vCPUs: no room to hot-plug beyond <vcpu>
+err=$(stderr_of bash -c "echo 2 > '$D/g1/vcpus'")
+check_contains "more vCPUs than <vcpu> is refused while running" "not supported" "$err"
+check_eq "vcpus reads the live count" "1" "$(cat "$D/g1/vcpus")"
+
 # --- reboot keeps it running and prints the marker again
 check "ctl reboot" bash -c "echo reboot > '$D/g1/ctl'"
 check "the guest boots again (second ready marker)" wait_console g1 VIRTFS-GUEST-READY 2
@@ -136,6 +141,7 @@ echo "# 5 parallel starts took $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 for i in 1 2 3 4 5; do check_eq "p$i runs" "running" "$(cat "$D/p$i/state")"; done
 for i in 1 2 3 4 5; do check "p$i boots" wait_console "p$i" VIRTFS-GUEST-READY 1 150; done
 for i in 4 5; do echo destroy > "$D/p$i/ctl"; done
+check "autostart set on a shut-off domain" bash -c "echo 1 > '$D/p4/autostart'"
 
 # --- kill -9 of the daemon with 3 running: they survive and are reattached
 pids=$(for i in 1 2 3; do qemu_pid "p$i"; done)
@@ -144,14 +150,26 @@ for p in $pids; do check "QEMU $p survives the daemon's death" kill -0 "$p"; don
 start_daemon || exit 1
 for i in 1 2 3; do check_eq "p$i shows running after the restart" "running" "$(cat "$D/p$i/state")"; done
 check_eq "the same QEMU is shown" "$(echo $pids | cut -d' ' -f1)" "$(qemu_pid p1)"
+check "an autostart domain starts with the daemon" wait_state p4 running 60
 check "a reattached domain is controllable (pause)" bash -c "echo paused > '$D/p1/state'"
 check "and resume" bash -c "echo running > '$D/p1/state'"
 console_cmd p2 "echo still-here"
 check "its console still works" wait_console p2 still-here
 check "shutoff of a reattached domain" bash -c "echo shutoff > '$D/p2/state'"
-for i in 1 3; do echo destroy > "$D/p$i/ctl"; done
+for i in 1 3 4; do echo destroy > "$D/p$i/ctl"; done
 sleep 0.5
 for p in $pids; do check "no QEMU left behind ($p)" process_gone "$p"; done
+
+# --- on_poweroff=restart: a guest that powers off comes back
+mkdir "$D/phoenix"
+guest_xml phoenix | sed "s|</devices>|</devices>\n  <on_poweroff>restart</on_poweroff>|" > "$WORK/phoenix.xml"
+check "a definition with on_poweroff restart" cp "$WORK/phoenix.xml" "$D/phoenix/config.xml"
+echo running > "$D/phoenix/state"
+check "it boots" wait_console phoenix VIRTFS-GUEST-READY
+echo shutdown > "$D/phoenix/ctl"
+check "powered off, it boots again" wait_console phoenix VIRTFS-GUEST-READY 2
+check_eq "and runs" "running" "$(cat "$D/phoenix/state")"
+echo destroy > "$D/phoenix/ctl"
 
 # --- the event stream saw the lifecycle
 sleep 0.5
