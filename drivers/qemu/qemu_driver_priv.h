@@ -14,6 +14,7 @@
 #include "drivers/qemu/qmp_client.h"
 
 #define QEMU_CONSOLE_LOG_SIZE (256 * 1024)
+/* The default of QemuDriverConfig.qmp_timeout_ms (daemon option --qmp-timeout). */
 #define QEMU_QMP_TIMEOUT_MS 10000
 #define QEMU_DESTROY_GRACE_MS 3000
 
@@ -57,6 +58,7 @@ struct QemuDriver {
   char *run_dir;
   char *qemu_binary;
   bool kvm_available;
+  int qmp_timeout_ms;       /* QMP connect, negotiation and command timeout */
   GMainContext *main_context;
   QemuDriverHooks hooks;
   GMutex lock;
