@@ -5,7 +5,9 @@
  * Locking: QemuDomain fields are protected by the Obj's lock (obj->lock),
  * and `changed` is signalled under it whenever state or `gone` changes.
  * QemuDriver.lock protects the records table only. Lock order:
- * registry locks, then obj->lock, then driver->lock. */
+ * registry locks, then obj->lock, then driver->lock. A start sets
+ * Obj.runtime under the registry's write_lock too, as undefine and rename
+ * check it under that lock. */
 #pragma once
 
 #include "drivers/qemu/console_ring.h"

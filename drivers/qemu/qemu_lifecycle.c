@@ -345,21 +345,30 @@ static int start_locked_out(QemuDomain *dom, bool paused, char **ret_error) {
 }
 
 int qemu_domain_start(QemuDriver *d, Obj *obj, bool paused, char **ret_error) {
+  /* The runtime is reserved under the registry's write lock: undefine and
+   * rename check "no runtime" and then act on the store under that lock,
+   * so a start slipping in between would leave a running QEMU whose
+   * domain is gone (an orphan) or was renamed under it. */
+  registry_write_lock(d->registry);
   g_mutex_lock(&obj->lock);
-  if (obj->runtime || obj->removed) {
+  bool removed = obj->removed;
+  if (obj->runtime || removed) {
     g_mutex_unlock(&obj->lock);
-    *ret_error = g_strdup(obj->removed ? "the domain was removed" : "the domain is already active");
-    return obj->removed ? -ENOENT : -EBUSY;
+    registry_write_unlock(d->registry);
+    *ret_error = g_strdup(removed ? "the domain was removed" : "the domain is already active");
+    return removed ? -ENOENT : -EBUSY;
   }
   const DomainDef *def = obj->def;
   if (def->virt_type == DOMAIN_VIRT_KVM && !d->kvm_available) {
     g_mutex_unlock(&obj->lock);
+    registry_write_unlock(d->registry);
     *ret_error = g_strdup("this host has no usable /dev/kvm: use <domain type='qemu'>");
     return -EOPNOTSUPP;
   }
   QemuDomain *dom = qemu_domain_new(d, obj, def);
   obj->runtime = dom;
   g_mutex_unlock(&obj->lock);
+  registry_write_unlock(d->registry);
 
   G_GNUC_UNUSED g_autoptr(QemuDomain) hold = qemu_domain_ref(dom);
   int r = start_locked_out(dom, paused, ret_error);
