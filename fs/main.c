@@ -39,21 +39,36 @@ typedef struct {
   char *mountpoint;
   int state_timeout_s;
   int max_threads;
+  int qmp_timeout_s;
+  char *dnsmasq;
   bool lvm_no_dm;
 } Options;
+
+static void options_clear(Options *o) {
+  g_clear_pointer(&o->fuse_opts, g_ptr_array_unref);
+  g_clear_pointer(&o->state_dir, g_free);
+  g_clear_pointer(&o->run_dir, g_free);
+  g_clear_pointer(&o->group, g_free);
+  g_clear_pointer(&o->dnsmasq, g_free);
+  g_clear_pointer(&o->mountpoint, g_free);
+}
+/* Every return from main, early ones included, frees the options (a leak
+ * report at a refused start would hide the real one). */
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Options, options_clear)
 
 static void usage(FILE *out) {
   fprintf(out,
           "usage: virtfs [-f] [-d] [-o OPTIONS] [--state-dir DIR] [--run-dir DIR]\n"
           "              [--group GROUP] [--state-timeout SECONDS] [--max-threads N]\n"
-          "              [SOURCE] MOUNTPOINT\n"
+          "              [--qmp-timeout SECONDS] [--dnsmasq PATH] [SOURCE] MOUNTPOINT\n"
           "\n"
           "  -f                    stay in the foreground (log to stderr)\n"
           "  -d                    debug: foreground, debug log lines and FUSE tracing\n"
           "  -o OPTIONS            FUSE mount options (comma-separated); the long\n"
           "                        options below also work here as state_dir=DIR,\n"
           "                        run_dir=DIR, group=GROUP, state_timeout=SECS,\n"
-          "                        max_threads=N (for fstab, through mount.fuse3)\n"
+          "                        max_threads=N, qmp_timeout=SECS, dnsmasq=PATH\n"
+          "                        (for fstab, through mount.fuse3)\n"
           "  --state-dir DIR       definitions (default /var/lib/virtfs as root,\n"
           "                        $XDG_DATA_HOME/virtfs otherwise)\n"
           "  --run-dir DIR         QMP sockets, pid files, live XML (default /run/virtfs\n"
@@ -61,6 +76,10 @@ static void usage(FILE *out) {
           "  --group GROUP         members of GROUP may change things, like the owner\n"
           "  --state-timeout SECS  how long a write to a state file waits (default 120)\n"
           "  --max-threads N       FUSE worker threads (default 64)\n"
+          "  --qmp-timeout SECS    how long QEMU may take to answer on its QMP socket,\n"
+          "                        when it starts and per command (default 10)\n"
+          "  --dnsmasq PATH        the dnsmasq binary networks run (default: dnsmasq\n"
+          "                        from PATH, /usr/sbin or /sbin)\n"
           "  --lvm-without-device-mapper  let logical pools change LVM metadata on a\n"
           "                        kernel without device-mapper (volumes hold no data)\n"
           "  -h, --help            this text\n"
@@ -80,6 +99,8 @@ static int set_option(Options *o, const char *name, const char *value) {
     target = &o->run_dir;
   else if (strcmp(key, "group") == 0)
     target = &o->group;
+  else if (strcmp(key, "dnsmasq") == 0)
+    target = &o->dnsmasq;
   if (target) {
     if (!*value) {
       fprintf(stderr, "virtfs: %s needs a value\n", name);
@@ -93,6 +114,14 @@ static int set_option(Options *o, const char *name, const char *value) {
     o->state_timeout_s = atoi(value);
     if (o->state_timeout_s <= 0) {
       fprintf(stderr, "virtfs: %s needs a positive number of seconds\n", name);
+      return -EINVAL;
+    }
+    return 0;
+  }
+  if (strcmp(key, "qmp-timeout") == 0) {
+    o->qmp_timeout_s = atoi(value);
+    if (o->qmp_timeout_s <= 0 || o->qmp_timeout_s > 3600) {
+      fprintf(stderr, "virtfs: %s needs a number of seconds from 1 to 3600\n", name);
       return -EINVAL;
     }
     return 0;
@@ -135,13 +164,15 @@ static int add_mount_options(Options *o, const char *list) {
 
 static int parse_options(int argc, char **argv, Options *o) {
   enum { OPT_STATE_DIR = 256, OPT_RUN_DIR, OPT_GROUP, OPT_STATE_TIMEOUT, OPT_MAX_THREADS,
-         OPT_LVM_NO_DM };
+         OPT_QMP_TIMEOUT, OPT_DNSMASQ, OPT_LVM_NO_DM };
   static const struct option longopts[] = {
     {"state-dir", required_argument, NULL, OPT_STATE_DIR},
     {"run-dir", required_argument, NULL, OPT_RUN_DIR},
     {"group", required_argument, NULL, OPT_GROUP},
     {"state-timeout", required_argument, NULL, OPT_STATE_TIMEOUT},
     {"max-threads", required_argument, NULL, OPT_MAX_THREADS},
+    {"qmp-timeout", required_argument, NULL, OPT_QMP_TIMEOUT},
+    {"dnsmasq", required_argument, NULL, OPT_DNSMASQ},
     {"lvm-without-device-mapper", no_argument, NULL, OPT_LVM_NO_DM},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -164,6 +195,8 @@ static int parse_options(int argc, char **argv, Options *o) {
     case OPT_GROUP:
     case OPT_STATE_TIMEOUT:
     case OPT_MAX_THREADS:
+    case OPT_QMP_TIMEOUT:
+    case OPT_DNSMASQ:
       if (set_option(o, longopts[index].name, optarg) < 0)
         return -EINVAL;
       break;
@@ -194,6 +227,18 @@ static void default_dirs(Options *o, bool privileged) {
                             : g_build_filename(g_get_user_runtime_dir(), "virtfs", NULL);
 }
 
+/* Refuses a directory the daemon cannot write (a read-only mount, a
+ * directory of another user) before mounting: otherwise every start and
+ * every definition would fail later, one by one, with the same cause. */
+static int check_writable(const char *what, const char *dir) {
+  if (access(dir, W_OK | X_OK) < 0) {
+    fprintf(stderr, "virtfs: the %s directory %s is not writable: %s\n", what, dir,
+            g_strerror(errno));
+    return -1;
+  }
+  return 0;
+}
+
 static gpointer main_loop_thread(gpointer data) {
   g_main_loop_run(data);
   return NULL;
@@ -202,8 +247,9 @@ static gpointer main_loop_thread(gpointer data) {
 /* Networks before the tree answers: reattach what a previous daemon left
  * running, define the default network once (system mode only), then start
  * the autostart ones, so domains started later find them active. */
-static void start_networks(FsContext *ctx, GMainContext *main_context) {
-  NetworkManagerConfig cfg = {.run_dir = ctx->run_dir, .main_context = main_context};
+static void start_networks(FsContext *ctx, const char *dnsmasq, GMainContext *main_context) {
+  NetworkManagerConfig cfg = {.run_dir = ctx->run_dir, .dnsmasq_binary = dnsmasq,
+                              .main_context = main_context};
   ctx->networks = network_manager_new(ctx->registry, &cfg);
   int n = network_manager_reattach_all(ctx->networks);
   if (n > 0)
@@ -217,7 +263,7 @@ static void start_networks(FsContext *ctx, GMainContext *main_context) {
 }
 
 int main(int argc, char **argv) {
-  Options o = {0};
+  g_auto(Options) o = {0};
   if (parse_options(argc, argv, &o) < 0)
     return 2;
   log_set_debug(o.debug);
@@ -252,11 +298,17 @@ int main(int argc, char **argv) {
             g_strerror(errno));
     return 1;
   }
+  if (check_writable("run", o.run_dir) < 0)
+    return 1;
 
   g_autofree char *error = NULL;
   Store *store = NULL;
   if (store_open(o.state_dir, &store, &error) < 0) {
     fprintf(stderr, "virtfs: %s\n", error);
+    return 1;
+  }
+  if (check_writable("state", o.state_dir) < 0) {
+    store_free(store);
     return 1;
   }
   obj_type_register(&domain_obj_type);
@@ -320,13 +372,14 @@ int main(int argc, char **argv) {
   if (fs_pools_init(&ctx, &storage_opts, &error) < 0)
     log_error("storage pools are not available: %s", error);
 
-  start_networks(&ctx, main_context);
+  start_networks(&ctx, o.dnsmasq, main_context);
 
   QemuDriverConfig qcfg = {
     .state_dir = o.state_dir,
     .run_dir = o.run_dir,
     .qemu_binary = VIRTFS_QEMU_BINARY,
     .kvm_available = ctx.kvm_available,
+    .qmp_timeout_ms = o.qmp_timeout_s * 1000,
     .main_context = main_context,
   };
   fs_domain_hooks_fill(&ctx, &qcfg.hooks);
@@ -370,10 +423,5 @@ int main(int argc, char **argv) {
   fs_node_cleanup(&ctx);
   registry_free(ctx.registry);
   fuse_opt_free_args(&fargs);
-  g_ptr_array_unref(o.fuse_opts);
-  g_free(o.state_dir);
-  g_free(o.run_dir);
-  g_free(o.group);
-  g_free(o.mountpoint);
   return res == 0 ? 0 : 1;
 }

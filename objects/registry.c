@@ -401,8 +401,13 @@ int registry_set_autostart(Registry *r, Obj *obj, bool autostart, char **ret_err
   g_autofree char *name = obj_dup_name(obj);
   g_mutex_lock(&obj->lock);
   bool unchanged = obj->autostart == autostart;
+  bool removed = obj->removed;
   g_mutex_unlock(&obj->lock);
-  if (!unchanged && obj->type->stored)
+  /* A handle opened before an rmdir may still write: the mark it would
+   * leave on disk would make the next object of that name autostart. */
+  if (removed)
+    res = fail(ret_error, -ENOENT, "%s '%s' was removed", obj_kind_to_string(obj->kind), name);
+  else if (!unchanged && obj->type->stored)
     res = store_set_autostart(r->store, obj->kind, name, autostart, ret_error);
   if (res == 0 && !unchanged) {
     g_mutex_lock(&obj->lock);

@@ -29,6 +29,7 @@ int qemu_driver_new(Registry *registry, const QemuDriverConfig *cfg, QemuDriver 
   d->run_dir = g_strdup(cfg->run_dir);
   d->qemu_binary = g_strdup(cfg->qemu_binary);
   d->kvm_available = cfg->kvm_available;
+  d->qmp_timeout_ms = cfg->qmp_timeout_ms > 0 ? cfg->qmp_timeout_ms : QEMU_QMP_TIMEOUT_MS;
   d->main_context = g_main_context_ref(cfg->main_context);
   d->hooks = cfg->hooks;
   g_mutex_init(&d->lock);
@@ -170,7 +171,7 @@ int qemu_qmp_sync(QemuDomain *dom, const char *command, JsonNode *args, JsonNode
   }
   JsonNode *value = NULL;
   int r = qmp_client_execute_sync(qmp, command, g_steal_pointer(&owned_args),
-                                  QEMU_QMP_TIMEOUT_MS, &value, ret_error);
+                                  dom->driver->qmp_timeout_ms, &value, ret_error);
   qmp_client_unref(qmp);
   if (r >= 0) {
     if (ret_value)
@@ -206,7 +207,7 @@ static void on_command_done(QmpClient *client, int error, JsonNode *value,
 
 static void send_async(QemuDomain *dom, const char *command) {
   if (dom->qmp)
-    qmp_client_execute(dom->qmp, command, NULL, QEMU_QMP_TIMEOUT_MS, on_command_done,
+    qmp_client_execute(dom->qmp, command, NULL, dom->driver->qmp_timeout_ms, on_command_done,
                        (gpointer)command, NULL);
 }
 

@@ -66,6 +66,9 @@ typedef struct {
   const char *run_dir;
   const char *qemu_binary;      /* used when a definition has no <emulator> */
   bool kvm_available;
+  int qmp_timeout_ms;           /* how long QEMU may take to answer on QMP (to
+                                   come up, and per command); 0 = the default,
+                                   QEMU_QMP_TIMEOUT_MS (10 s) */
   GMainContext *main_context;   /* the daemon's main loop (running in its own thread) */
   QemuDriverHooks hooks;
 } QemuDriverConfig;

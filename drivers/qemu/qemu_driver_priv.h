@@ -5,7 +5,9 @@
  * Locking: QemuDomain fields are protected by the Obj's lock (obj->lock),
  * and `changed` is signalled under it whenever state or `gone` changes.
  * QemuDriver.lock protects the records table only. Lock order:
- * registry locks, then obj->lock, then driver->lock. */
+ * registry locks, then obj->lock, then driver->lock. A start sets
+ * Obj.runtime under the registry's write_lock too, as undefine and rename
+ * check it under that lock. */
 #pragma once
 
 #include "drivers/qemu/console_ring.h"
@@ -14,6 +16,7 @@
 #include "drivers/qemu/qmp_client.h"
 
 #define QEMU_CONSOLE_LOG_SIZE (256 * 1024)
+/* The default of QemuDriverConfig.qmp_timeout_ms (daemon option --qmp-timeout). */
 #define QEMU_QMP_TIMEOUT_MS 10000
 #define QEMU_DESTROY_GRACE_MS 3000
 
@@ -57,6 +60,7 @@ struct QemuDriver {
   char *run_dir;
   char *qemu_binary;
   bool kvm_available;
+  int qmp_timeout_ms;       /* QMP connect, negotiation and command timeout */
   GMainContext *main_context;
   QemuDriverHooks hooks;
   GMutex lock;

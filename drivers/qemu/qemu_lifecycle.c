@@ -15,12 +15,12 @@
 #define QEMU_LOG_TAIL_LINES 4
 
 /* The last lines QEMU wrote to its log since `offset`: its own reason for
- * failing, for the domain's error file. */
+ * failing, for the domain's error file. NULL when it wrote nothing. */
 static char *log_tail(const char *log_path, goffset offset) {
   g_autofree char *data = NULL;
   gsize len = 0;
   if (!g_file_get_contents(log_path, &data, &len, NULL) || (goffset)len <= offset)
-    return g_strdup("QEMU exited without a message");
+    return NULL;
   g_auto(GStrv) lines = g_strsplit(data + offset, "\n", 0);
   g_autoptr(GPtrArray) kept = g_ptr_array_new();
   for (guint i = 0; lines[i]; i++) {
@@ -29,7 +29,7 @@ static char *log_tail(const char *log_path, goffset offset) {
       g_ptr_array_add(kept, lines[i]);
   }
   if (kept->len == 0)
-    return g_strdup("QEMU exited without a message");
+    return NULL;
   guint from = kept->len > QEMU_LOG_TAIL_LINES ? kept->len - QEMU_LOG_TAIL_LINES : 0;
   GString *out = g_string_new(NULL);
   for (guint i = from; i < kept->len; i++)
@@ -46,7 +46,7 @@ static void abort_start(QemuDomain *dom) {
   g_mutex_lock(&dom->obj->lock);
   if (!dom->gone && dom->pid > 0) {
     kill(dom->pid, SIGKILL);
-    qemu_wait_locked(dom, is_gone, QEMU_QMP_TIMEOUT_MS);
+    qemu_wait_locked(dom, is_gone, dom->driver->qmp_timeout_ms);
   }
   g_mutex_unlock(&dom->obj->lock);
 }
@@ -119,7 +119,7 @@ int qemu_attach(QemuDomain *dom, char **ret_error) {
     .user_data = dom,
   };
   QmpClient *qmp = NULL;
-  int r = qmp_client_new(d->main_context, qmp_path, QEMU_QMP_TIMEOUT_MS, &cb, &qmp);
+  int r = qmp_client_new(d->main_context, qmp_path, d->qmp_timeout_ms, &cb, &qmp);
   if (r < 0) {
     *ret_error = g_strdup_printf("cannot talk to QEMU: %s", g_strerror(-r));
     return r;
@@ -130,7 +130,7 @@ int qemu_attach(QemuDomain *dom, char **ret_error) {
   g_mutex_lock(&dom->obj->lock);
   dom->qmp = qmp;
   g_mutex_unlock(&dom->obj->lock);
-  if ((r = qmp_client_wait_ready(waiting, QEMU_QMP_TIMEOUT_MS, ret_error)) < 0)
+  if ((r = qmp_client_wait_ready(waiting, d->qmp_timeout_ms, ret_error)) < 0)
     return r;
   g_autofree char *console_path = g_build_filename(dom->dir, "console.sock", NULL);
   if (g_file_test(console_path, G_FILE_TEST_EXISTS) &&
@@ -308,7 +308,17 @@ static int start_locked_out(QemuDomain *dom, bool paused, char **ret_error) {
   if ((r = qemu_attach(dom, &attach_error)) < 0) {
     abort_start(dom);
     g_autofree char *tail = log_tail(log_path, log_offset);
-    *ret_error = g_strdup_printf("QEMU failed to start: %s", tail);
+    /* A QEMU that exits ends the wait at once (its exit closes the QMP
+     * client), so a timeout means a process that lived but never spoke
+     * QMP: a hung or wrong emulator, which abort_start killed. */
+    if (r == -ETIMEDOUT) {
+      *ret_error = g_strdup_printf("QEMU (pid %d) did not answer on its QMP socket within %d ms "
+                                   "and was killed: %s%s%s", (int)pid, d->qmp_timeout_ms,
+                                   attach_error, tail ? "; its output: " : "", tail ? tail : "");
+      return -ETIMEDOUT;
+    }
+    *ret_error = g_strdup_printf("QEMU failed to start: %s",
+                                 tail ? tail : "QEMU exited without a message");
     return -EIO;
   }
   learn_ptys(dom);
@@ -335,21 +345,30 @@ static int start_locked_out(QemuDomain *dom, bool paused, char **ret_error) {
 }
 
 int qemu_domain_start(QemuDriver *d, Obj *obj, bool paused, char **ret_error) {
+  /* The runtime is reserved under the registry's write lock: undefine and
+   * rename check "no runtime" and then act on the store under that lock,
+   * so a start slipping in between would leave a running QEMU whose
+   * domain is gone (an orphan) or was renamed under it. */
+  registry_write_lock(d->registry);
   g_mutex_lock(&obj->lock);
-  if (obj->runtime || obj->removed) {
+  bool removed = obj->removed;
+  if (obj->runtime || removed) {
     g_mutex_unlock(&obj->lock);
-    *ret_error = g_strdup(obj->removed ? "the domain was removed" : "the domain is already active");
-    return obj->removed ? -ENOENT : -EBUSY;
+    registry_write_unlock(d->registry);
+    *ret_error = g_strdup(removed ? "the domain was removed" : "the domain is already active");
+    return removed ? -ENOENT : -EBUSY;
   }
   const DomainDef *def = obj->def;
   if (def->virt_type == DOMAIN_VIRT_KVM && !d->kvm_available) {
     g_mutex_unlock(&obj->lock);
+    registry_write_unlock(d->registry);
     *ret_error = g_strdup("this host has no usable /dev/kvm: use <domain type='qemu'>");
     return -EOPNOTSUPP;
   }
   QemuDomain *dom = qemu_domain_new(d, obj, def);
   obj->runtime = dom;
   g_mutex_unlock(&obj->lock);
+  registry_write_unlock(d->registry);
 
   G_GNUC_UNUSED g_autoptr(QemuDomain) hold = qemu_domain_ref(dom);
   int r = start_locked_out(dom, paused, ret_error);
@@ -536,7 +555,7 @@ int qemu_domain_destroy(QemuDriver *d, Obj *obj, char **ret_error) {
     kill(dom->pid, SIGTERM);
     if (qemu_wait_locked(dom, is_gone, QEMU_DESTROY_GRACE_MS) < 0) {
       kill(dom->pid, SIGKILL);
-      r = qemu_wait_locked(dom, is_gone, QEMU_QMP_TIMEOUT_MS);
+      r = qemu_wait_locked(dom, is_gone, d->qmp_timeout_ms);
     }
   }
   g_mutex_unlock(&obj->lock);
@@ -589,7 +608,7 @@ int qemu_domain_suspend(QemuDriver *d, Obj *obj, char **ret_error) {
   /* QMP answers before the STOP event: wait for it so a read of `state`
    * right after the write shows the new state. */
   g_mutex_lock(&obj->lock);
-  qemu_wait_locked(dom, is_paused, QEMU_QMP_TIMEOUT_MS);
+  qemu_wait_locked(dom, is_paused, d->qmp_timeout_ms);
   g_mutex_unlock(&obj->lock);
   return 0;
 }
@@ -602,7 +621,7 @@ int qemu_domain_resume(QemuDriver *d, Obj *obj, char **ret_error) {
   if ((r = qemu_qmp_sync(dom, "cont", NULL, NULL, ret_error)) < 0)
     return r;
   g_mutex_lock(&obj->lock);
-  qemu_wait_locked(dom, is_running, QEMU_QMP_TIMEOUT_MS);
+  qemu_wait_locked(dom, is_running, d->qmp_timeout_ms);
   g_mutex_unlock(&obj->lock);
   return 0;
 }
