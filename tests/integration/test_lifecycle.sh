@@ -150,7 +150,7 @@ console_cmd p2 "echo still-here"
 check "its console still works" wait_console p2 still-here
 check "shutoff of a reattached domain" bash -c "echo shutoff > '$D/p2/state'"
 for i in 1 3; do echo destroy > "$D/p$i/ctl"; done
-for p in $pids; do check "no QEMU left behind ($p)" bash -c "! kill -0 $p 2>/dev/null"; done
+for p in $pids; do check "no QEMU left behind ($p)" process_gone "$p"; done
 
 # --- the event stream saw the lifecycle
 sleep 0.5
