@@ -241,12 +241,13 @@ wait_state() {
 # console_cmd DOMAIN COMMAND: types a command on the guest's console.
 console_cmd() { printf '%s\n' "$2" > "$MNT/domains/$1/console"; }
 
+# process_gone PID: the process has exited. A zombie counts: a QEMU whose
+# daemon was killed was adopted by PID 1, which reaps it when it gets to it.
+process_gone() {
+  local s
+  s=$(awk '/^State:/ {print $2}' "/proc/$1/status" 2>/dev/null)
+  [[ -z $s || $s == Z ]]
+}
+
 # qemu_pid DOMAIN: the pid from info
 qemu_pid() { awk '/^pid:/ {print $2}' "$MNT/domains/$1/info"; }
-
-# process_gone PID: the process has exited (a zombie counts: a QEMU
-# inherited from a killed daemon is reaped by whoever adopted it, maybe late)
-process_gone() {
-  [[ ! -e /proc/$1 ]] || [[ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" == Z ]] ||
-    [[ ! -e /proc/$1/stat ]]
-}
