@@ -27,6 +27,7 @@
 #include "objects/domain_obj.h"
 #include "objects/log.h"
 #include "objects/network_obj.h"
+#include "objects/node_caps.h"
 #include "objects/registry.h"
 
 typedef struct {
@@ -275,7 +276,7 @@ int main(int argc, char **argv) {
   ctx.owner_uid = geteuid();
   ctx.owner_gid = getegid();
   ctx.state_timeout_ms = o.state_timeout_s * 1000;
-  ctx.kvm_available = access("/dev/kvm", R_OK | W_OK) == 0;
+  ctx.kvm_available = node_kvm_usable(&ctx.kvm_reason);
   if (o.group) {
     struct group *gr = getgrnam(o.group);
     if (!gr) {
@@ -379,6 +380,7 @@ int main(int argc, char **argv) {
     .run_dir = o.run_dir,
     .qemu_binary = VIRTFS_QEMU_BINARY,
     .kvm_available = ctx.kvm_available,
+    .kvm_unavailable_reason = ctx.kvm_reason,
     .qmp_timeout_ms = o.qmp_timeout_s * 1000,
     .main_context = main_context,
   };
@@ -396,6 +398,8 @@ int main(int argc, char **argv) {
   if (reattached > 0)
     log_info("reattached to %d running domains", reattached);
   qemu_driver_autostart(ctx.qemu);
+  if (!ctx.kvm_available)
+    log_info("KVM is not used: %s; new domains default to type 'qemu' (TCG)", ctx.kvm_reason);
   log_info("virtfs %s mounted on %s (state %s, run %s)", VIRTFS_VERSION, o.mountpoint,
            o.state_dir, o.run_dir);
 
@@ -421,6 +425,7 @@ int main(int argc, char **argv) {
   g_main_loop_unref(loop);
   g_main_context_unref(main_context);
   fs_node_cleanup(&ctx);
+  g_free(ctx.kvm_reason);
   registry_free(ctx.registry);
   fuse_opt_free_args(&fargs);
   return res == 0 ? 0 : 1;

@@ -21,6 +21,7 @@ void node_facts_free(NodeFacts *facts) {
   g_free(facts->hostname);
   g_free(facts->arch);
   g_free(facts->uuid);
+  g_free(facts->kvm_reason);
   node_cpu_clear(&facts->cpu);
   g_free(facts);
 }
@@ -174,6 +175,54 @@ int node_uuid_normalize(const char *text, char **ret_uuid) {
   return 0;
 }
 
+/* Whether any "flags" line of cpuinfo lists `flag` as a whole word; sets
+ * *ret_has_flags when there is a flags line at all (x86 only). */
+static bool cpuinfo_has_flag(const char *cpuinfo, const char *flag, bool *ret_has_flags) {
+  g_auto(GStrv) lines = g_strsplit(cpuinfo, "\n", -1);
+  *ret_has_flags = false;
+  for (char **l = lines; *l; l++) {
+    const char *colon = strchr(*l, ':');
+    if (!colon)
+      continue;
+    g_autofree char *key = g_strstrip(g_strndup(*l, (gsize)(colon - *l)));
+    if (strcmp(key, "flags") != 0)
+      continue;
+    *ret_has_flags = true;
+    g_auto(GStrv) words = g_strsplit_set(colon + 1, " \t", -1);
+    for (char **w = words; *w; w++)
+      if (strcmp(*w, flag) == 0)
+        return true;
+  }
+  return false;
+}
+
+bool node_kvm_decide(const NodeKvmProbe *probe, char **ret_reason) {
+  g_autofree char *reason = NULL;
+  if (probe->open_errno == ENOENT)
+    reason = g_strdup("this host has no /dev/kvm");
+  else if (probe->open_errno != 0)
+    reason = g_strdup_printf("/dev/kvm cannot be opened read-write: %s",
+                             g_strerror(probe->open_errno));
+  else if (probe->create_vm_errno != 0)
+    reason = g_strdup_printf("/dev/kvm refuses to create a VM: %s",
+                             g_strerror(probe->create_vm_errno));
+  else if (probe->cpuinfo) {
+    bool has_flags = false;
+    bool hw = cpuinfo_has_flag(probe->cpuinfo, "vmx", &has_flags) ||
+              cpuinfo_has_flag(probe->cpuinfo, "svm", &has_flags);
+    if (has_flags && !hw)
+      reason = g_strdup_printf(
+          "/dev/kvm is %s without hardware virtualization (the CPU has no vmx or svm "
+          "flag): it runs only guest kernels built for it, an ordinary guest would hang",
+          probe->pvm_module ? "a paravirtual KVM (kvm_pvm)" : "a KVM");
+  }
+  if (!reason)
+    return true;
+  if (ret_reason)
+    *ret_reason = g_steal_pointer(&reason);
+  return false;
+}
+
 void node_info_format(const NodeFacts *facts, const NodeHypervisor *hv,
                       const char *virtfs_version, GString *out) {
   g_string_append_printf(out, "hostname: %s\n", facts->hostname ? facts->hostname : "");
@@ -189,6 +238,8 @@ void node_info_format(const NodeFacts *facts, const NodeHypervisor *hv,
     g_string_append(out, "hypervisor: none\n");
   g_string_append_printf(out, "virtfs_version: %s\n", virtfs_version);
   g_string_append_printf(out, "kvm: %d\n", facts->kvm ? 1 : 0);
+  if (!facts->kvm && facts->kvm_reason)
+    g_string_append_printf(out, "kvm_unavailable: %s\n", facts->kvm_reason);
   g_string_append_printf(out, "architecture: %s\n", facts->arch ? facts->arch : "unknown");
 }
 

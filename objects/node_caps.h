@@ -3,7 +3,8 @@
  * `capabilities.xml` (libvirt's capabilities format).
  *
  * Everything here is pure except node_facts_read() (node_facts.c), which
- * reads /proc, uname and /dev/kvm and hands the texts to the parsers below.
+ * reads /proc, uname and /dev/kvm and hands the texts to the parsers below
+ * (node_kvm_usable() probes /dev/kvm the same way).
  * The hypervisor half (emulator, version, machine types) is filled by the
  * QEMU driver (drivers/qemu/qemu_caps.h), which runs QEMU to learn it.
  *
@@ -32,8 +33,19 @@ typedef struct NodeFacts {
   NodeCpu cpu;
   uint64_t memory_kib;        /* MemTotal */
   uint64_t free_memory_kib;   /* MemAvailable (MemFree on old kernels) */
-  bool kvm;                   /* /dev/kvm is usable by the daemon */
+  bool kvm;                   /* KVM can run ordinary guests (node_kvm_decide) */
+  char *kvm_reason;           /* when !kvm: why not, one sentence; else NULL */
 } NodeFacts;
+
+/* What probing /dev/kvm found: the inputs of node_kvm_decide(). */
+typedef struct NodeKvmProbe {
+  int open_errno;        /* 0: /dev/kvm opened read-write; else the errno
+                            (ENOENT: no device node) */
+  int create_vm_errno;   /* 0: KVM_CREATE_VM gave a VM; else the errno. Only
+                            meaningful when open_errno is 0 */
+  const char *cpuinfo;   /* the text of /proc/cpuinfo, or NULL if unreadable */
+  bool pvm_module;       /* the kernel has kvm_pvm (/sys/module/kvm_pvm) */
+} NodeKvmProbe;
 
 /* One machine type of `qemu-system-ARCH -machine help`. */
 typedef struct NodeMachine {
@@ -75,6 +87,15 @@ int node_meminfo_parse(const char *text, uint64_t *ret_total_kib, uint64_t *ret_
  * that has no UUID. */
 int node_uuid_normalize(const char *text, char **ret_uuid);
 
+/* Whether KVM can run ordinary guests, from what a probe found. It can
+ * when /dev/kvm opens read-write, KVM_CREATE_VM succeeds and, on x86 (a
+ * cpuinfo with "flags" lines), the CPU has hardware virtualization (vmx or
+ * svm). A paravirtual KVM such as kvm_pvm passes the first two but runs
+ * only guest kernels built for it: an ordinary guest spins forever, so it
+ * counts as no KVM. Returns true, or false with *ret_reason set to a
+ * sentence for node/info, the log and the error of a refused start. */
+bool node_kvm_decide(const NodeKvmProbe *probe, char **ret_reason);
+
 /* ---- pure formatters ---- */
 
 /* The `info` file: one "key: value" line per fact, keys in a fixed order.
@@ -92,3 +113,8 @@ char *node_caps_format(const NodeFacts *facts, const NodeHypervisor *hv);
 
 /* Reads the facts of this host. Fails only when /proc is unreadable. */
 int node_facts_read(NodeFacts **ret_facts, char **ret_error);
+
+/* Probes /dev/kvm (open, KVM_CREATE_VM), /proc/cpuinfo and the kvm_pvm
+ * module and decides with node_kvm_decide(). The one place that says
+ * whether this host runs type='kvm' guests; costs about a millisecond. */
+bool node_kvm_usable(char **ret_reason);

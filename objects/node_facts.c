@@ -1,12 +1,16 @@
 /* node_facts.c — the I/O half of node_caps.h: reads the host's facts from
  * /proc, uname(2), the hostname, the firmware or machine-id UUID and
- * /dev/kvm, and leaves the interpretation to the pure parsers. Called each
+ * /dev/kvm (opened, asked for a VM), and leaves the interpretation to the
+ * pure parsers and node_kvm_decide(). Called each
  * time node/info or node/capabilities.xml is opened (free memory changes);
  * it costs a few small reads of /proc. */
 #include "objects/node_caps.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -25,6 +29,29 @@ static char *read_host_uuid(void) {
       return uuid;
   }
   return NULL;
+}
+
+static bool kvm_usable_given_cpuinfo(const char *cpuinfo, char **ret_reason) {
+  NodeKvmProbe probe = {.cpuinfo = cpuinfo};
+  int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+  if (fd < 0) {
+    probe.open_errno = errno;
+  } else {
+    int vm = ioctl(fd, KVM_CREATE_VM, 0UL);
+    if (vm < 0)
+      probe.create_vm_errno = errno;
+    else
+      close(vm);
+    close(fd);
+  }
+  probe.pvm_module = g_file_test("/sys/module/kvm_pvm", G_FILE_TEST_IS_DIR);
+  return node_kvm_decide(&probe, ret_reason);
+}
+
+bool node_kvm_usable(char **ret_reason) {
+  g_autofree char *cpuinfo = NULL;
+  g_file_get_contents("/proc/cpuinfo", &cpuinfo, NULL, NULL);
+  return kvm_usable_given_cpuinfo(cpuinfo, ret_reason);
 }
 
 int node_facts_read(NodeFacts **ret_facts, char **ret_error) {
@@ -57,7 +84,7 @@ int node_facts_read(NodeFacts **ret_facts, char **ret_error) {
     facts->hostname = g_strdup(host);
   }
   facts->uuid = read_host_uuid();
-  facts->kvm = access("/dev/kvm", R_OK | W_OK) == 0;
+  facts->kvm = kvm_usable_given_cpuinfo(cpuinfo, &facts->kvm_reason);
   *ret_facts = g_steal_pointer(&facts);
   return 0;
 }

@@ -1335,7 +1335,7 @@ static void check_host(Builder *b) {
   const char *machine = def->os.machine ? def->os.machine : "pc";
 
   if (def->virt_type == DOMAIN_VIRT_KVM && !b->cfg->kvm_available) {
-    fail(b, -EOPNOTSUPP, "this host has no /dev/kvm: use <domain type='qemu'>");
+    fail(b, -EOPNOTSUPP, "this host cannot run KVM guests: use <domain type='qemu'>");
     return;
   }
   if (def->os.type && strcmp(def->os.type, "hvm") != 0) {

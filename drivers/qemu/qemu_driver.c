@@ -29,6 +29,7 @@ int qemu_driver_new(Registry *registry, const QemuDriverConfig *cfg, QemuDriver 
   d->run_dir = g_strdup(cfg->run_dir);
   d->qemu_binary = g_strdup(cfg->qemu_binary);
   d->kvm_available = cfg->kvm_available;
+  d->kvm_unavailable_reason = g_strdup(cfg->kvm_unavailable_reason);
   d->qmp_timeout_ms = cfg->qmp_timeout_ms > 0 ? cfg->qmp_timeout_ms : QEMU_QMP_TIMEOUT_MS;
   d->main_context = g_main_context_ref(cfg->main_context);
   d->hooks = cfg->hooks;
@@ -72,6 +73,7 @@ void qemu_driver_free(QemuDriver *d) {
   g_free(d->state_dir);
   g_free(d->run_dir);
   g_free(d->qemu_binary);
+  g_free(d->kvm_unavailable_reason);
   g_free(d);
 }
 

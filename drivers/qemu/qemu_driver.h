@@ -65,7 +65,8 @@ typedef struct {
   const char *state_dir;
   const char *run_dir;
   const char *qemu_binary;      /* used when a definition has no <emulator> */
-  bool kvm_available;
+  bool kvm_available;           /* KVM runs ordinary guests (node_kvm_usable) */
+  const char *kvm_unavailable_reason; /* when !kvm_available: why, or NULL */
   int qmp_timeout_ms;           /* how long QEMU may take to answer on QMP (to
                                    come up, and per command); 0 = the default,
                                    QEMU_QMP_TIMEOUT_MS (10 s) */

@@ -60,6 +60,7 @@ struct QemuDriver {
   char *run_dir;
   char *qemu_binary;
   bool kvm_available;
+  char *kvm_unavailable_reason;   /* owned; NULL when KVM is available */
   int qmp_timeout_ms;       /* QMP connect, negotiation and command timeout */
   GMainContext *main_context;
   QemuDriverHooks hooks;

@@ -362,7 +362,9 @@ int qemu_domain_start(QemuDriver *d, Obj *obj, bool paused, char **ret_error) {
   if (def->virt_type == DOMAIN_VIRT_KVM && !d->kvm_available) {
     g_mutex_unlock(&obj->lock);
     registry_write_unlock(d->registry);
-    *ret_error = g_strdup("this host has no usable /dev/kvm: use <domain type='qemu'>");
+    *ret_error = g_strdup_printf("this host cannot run KVM guests (%s): use <domain type='qemu'>",
+                                 d->kvm_unavailable_reason ? d->kvm_unavailable_reason
+                                                           : "no usable /dev/kvm");
     return -EOPNOTSUPP;
   }
   QemuDomain *dom = qemu_domain_new(d, obj, def);

@@ -48,6 +48,25 @@ check_contains() {
   if [[ "$3" == *"$2"* ]]; then pass "$1"; else fail "$1 ('$2' not in '$3')"; fi
 }
 # errno_of COMMAND...: runs it and prints the strerror text it reported.
+# host_runs_kvm_guests: prints 1 when this host's KVM can run an ordinary
+# guest (/dev/kvm opens read-write, KVM_CREATE_VM works and the CPU has vmx
+# or svm), else 0. Decided here, independently of the daemon, so a test
+# checks what the daemon says against what the host is, on either side.
+host_runs_kvm_guests() {
+  python3 - <<'PY_KVM'
+import fcntl, os
+try:
+    fd = os.open("/dev/kvm", os.O_RDWR)
+    vm = fcntl.ioctl(fd, 0xAE01, 0)  # KVM_CREATE_VM
+    os.close(vm); os.close(fd)
+    flags = [l.split(":", 1)[1].split() for l in open("/proc/cpuinfo") if l.startswith("flags")]
+    ok = not flags or any("vmx" in f or "svm" in f for f in flags)
+except OSError:
+    ok = False
+print(1 if ok else 0)
+PY_KVM
+}
+
 stderr_of() { "$@" 2>&1 >/dev/null || true; }
 
 finish() {

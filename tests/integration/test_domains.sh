@@ -16,7 +16,23 @@ check_contains "config.xml names the domain" "<name>web1</name>" "$xml"
 check_contains "config.xml has a generated uuid" "<uuid>" "$xml"
 check_contains "default memory is 512 MiB" "<memory unit='KiB'>524288</memory>" "$xml"
 check_contains "default is one vcpu" ">1</vcpu>" "$xml"
-check_contains "no /dev/kvm: type qemu" "<domain type='qemu'>" "$xml"
+# --- what KVM this host has decides the default type (issue 10)
+host_kvm=$(host_runs_kvm_guests)
+if [[ $host_kvm == 1 ]]; then
+  check_contains "a host that runs KVM guests: type kvm" "<domain type='kvm'>" "$xml"
+else
+  check_contains "a host that cannot run KVM guests: type qemu" "<domain type='qemu'>" "$xml"
+fi
+node_info=$(cat "$MNT/node/info")
+check_contains "node/info's kvm says what the host is" "kvm: $host_kvm" "$node_info"
+if [[ $host_kvm == 0 ]]; then
+  check_contains "node/info says why KVM is not used" "kvm_unavailable: " "$node_info"
+  if [[ -e /dev/kvm ]]; then
+    check "the daemon logged why /dev/kvm is not used" grep -q "KVM is not used: " "$DAEMON_LOG"
+  fi
+else
+  check "node/info has no kvm_unavailable line" bash -c "! grep -q kvm_unavailable '$MNT/node/info'"
+fi
 check_contains "a serial console by default" "<serial type='pty'>" "$xml"
 uuid=$(cat "$D/web1/uuid")
 check "uuid file holds a uuid" grep -Eq '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' "$D/web1/uuid"

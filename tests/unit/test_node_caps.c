@@ -191,6 +191,65 @@ static void test_info_without_qemu(void **state) {
   assert_non_null(strstr(out->str, "\nkvm: 0\n"));
 }
 
+static void test_info_says_why_no_kvm(void **state) {
+  g_autoptr(NodeFacts) facts = sample_facts(false);
+  facts->kvm_reason = g_strdup("this host has no /dev/kvm");
+  g_autoptr(GString) out = g_string_new(NULL);
+  node_info_format(facts, NULL, "0.1.0", out);
+  assert_non_null(strstr(out->str, "\nkvm: 0\nkvm_unavailable: this host has no /dev/kvm\n"));
+}
+
+/* ---- node_kvm_decide: every branch, whatever this host has ---- */
+
+static const char cpuinfo_vmx[] =
+    "processor\t: 0\nvendor_id\t: GenuineIntel\n"
+    "flags\t\t: fpu vme de pse tsc msr pae mce vmx ept\n\n";
+static const char cpuinfo_svm[] =
+    "processor\t: 0\nvendor_id\t: AuthenticAMD\n"
+    "flags\t\t: fpu svm npt\n\n";
+/* A guest of a nested cloud: a hypervisor flag, no vmx or svm (and a flag
+ * that merely contains the letters, which must not count). */
+static const char cpuinfo_pvm[] =
+    "processor\t: 0\nvendor_id\t: GenuineIntel\n"
+    "flags\t\t: fpu vme hypervisor vmxx svm_lock\n\n"
+    "processor\t: 1\nvendor_id\t: GenuineIntel\n"
+    "flags\t\t: fpu vme hypervisor\n\n";
+/* No flags lines at all, as on arm64: open and create decide alone. */
+static const char cpuinfo_arm[] = "processor\t: 0\nBogoMIPS\t: 50.00\nFeatures\t: fp asimd\n";
+
+static void assert_kvm(const NodeKvmProbe *probe, bool usable, const char *reason_part) {
+  char *reason = NULL;
+  assert_int_equal(node_kvm_decide(probe, &reason), usable);
+  if (usable) {
+    assert_null(reason);
+  } else {
+    assert_non_null(reason);
+    if (!strstr(reason, reason_part))
+      fail_msg("reason '%s' lacks '%s'", reason, reason_part);
+    g_free(reason);
+  }
+}
+
+static void test_kvm_decide(void **state) {
+  assert_kvm(&(NodeKvmProbe){.cpuinfo = cpuinfo_vmx}, true, NULL);
+  assert_kvm(&(NodeKvmProbe){.cpuinfo = cpuinfo_svm}, true, NULL);
+  assert_kvm(&(NodeKvmProbe){.cpuinfo = cpuinfo_arm}, true, NULL);
+  /* cpuinfo unreadable: no evidence against KVM that works */
+  assert_kvm(&(NodeKvmProbe){.cpuinfo = NULL}, true, NULL);
+
+  assert_kvm(&(NodeKvmProbe){.open_errno = ENOENT, .cpuinfo = cpuinfo_vmx}, false,
+             "no /dev/kvm");
+  assert_kvm(&(NodeKvmProbe){.open_errno = EACCES, .cpuinfo = cpuinfo_vmx}, false,
+             "cannot be opened read-write: Permission denied");
+  assert_kvm(&(NodeKvmProbe){.create_vm_errno = EINVAL, .cpuinfo = cpuinfo_vmx}, false,
+             "refuses to create a VM: Invalid argument");
+  assert_kvm(&(NodeKvmProbe){.cpuinfo = cpuinfo_pvm, .pvm_module = true}, false,
+             "a paravirtual KVM (kvm_pvm) without hardware virtualization");
+  assert_kvm(&(NodeKvmProbe){.cpuinfo = cpuinfo_pvm}, false, "no vmx or svm flag");
+  /* a NULL ret_reason is allowed */
+  assert_false(node_kvm_decide(&(NodeKvmProbe){.open_errno = ENOENT}, NULL));
+}
+
 /* The formatter's output must be well-formed: parse it back. */
 static void assert_well_formed(const char *xml) {
   g_autoptr(xmlDoc) doc = NULL;
@@ -244,6 +303,8 @@ int main(void) {
     cmocka_unit_test(test_uuid),
     cmocka_unit_test(test_info),
     cmocka_unit_test(test_info_without_qemu),
+    cmocka_unit_test(test_info_says_why_no_kvm),
+    cmocka_unit_test(test_kvm_decide),
     cmocka_unit_test(test_caps_kvm),
     cmocka_unit_test(test_caps_tcg_only),
     cmocka_unit_test(test_caps_foreign_arch_has_no_kvm),

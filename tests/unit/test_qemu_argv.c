@@ -223,7 +223,7 @@ static void test_outputs_untouched_on_error(void **state) {
   char *error = NULL;
   assert_int_equal(qemu_argv_build(def, &cfg, &argv, &error), -EOPNOTSUPP);
   assert_ptr_equal(argv, (GStrv)(void *)0x1);
-  assert_string_equal(error, "this host has no /dev/kvm: use <domain type='qemu'>");
+  assert_string_equal(error, "this host cannot run KVM guests: use <domain type='qemu'>");
   g_free(error);
   /* a NULL ret_error is allowed */
   assert_int_equal(qemu_argv_build(def, &cfg, &argv, NULL), -EOPNOTSUPP);
