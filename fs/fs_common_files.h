@@ -14,6 +14,10 @@ int fs_autostart_write(FsContext *ctx, Obj *obj, const char *data, size_t len, c
 int fs_error_read(FsContext *ctx, Obj *obj, GString *out);
 /* Any write (an empty one included) clears the error. */
 int fs_error_write(FsContext *ctx, Obj *obj, const char *data, size_t len, char **ret_error);
+/* The `error` entry of every kind's table: any write, and emptying it,
+ * clears it. */
+#define FS_ERROR_FILE \
+  {"error", FS_FILE_VALUE, 0644, fs_error_read, fs_error_write, .empty_applies = true}
 
 /* Copies the object's definition under its lock (free with type->free). */
 void *fs_obj_copy_def(Obj *obj);

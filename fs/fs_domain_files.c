@@ -132,6 +132,13 @@ static int state_read(FsContext *ctx, Obj *obj, GString *out) {
   return 0;
 }
 
+/* The writer was interrupted (a signal: libfuse marks the request) or the
+ * daemon is unmounting: a blocking write stops waiting. */
+static bool caller_gave_up(void *data) {
+  FsContext *ctx = data;
+  return fuse_interrupted() || fuse_session_exited(fuse_get_session(ctx->fuse));
+}
+
 static int state_write(FsContext *ctx, Obj *obj, const char *data, size_t len, char **ret_error) {
   DomainState target;
   if (domain_state_from_string(data, &target) < 0 || target == DOMAIN_STATE_CRASHED) {
@@ -139,7 +146,8 @@ static int state_write(FsContext *ctx, Obj *obj, const char *data, size_t len, c
     return -EINVAL;
   }
   g_autofree char *error = NULL;
-  int r = qemu_domain_set_state(ctx->qemu, obj, target, ctx->state_timeout_ms, &error);
+  QemuCancel cancel = {caller_gave_up, ctx};
+  int r = qemu_domain_set_state(ctx->qemu, obj, target, ctx->state_timeout_ms, &cancel, &error);
   if (r < 0)
     *ret_error = g_strdup_printf("state %s: %s", data, error ? error : g_strerror(-r));
   return r;
@@ -237,7 +245,7 @@ static int console_read(FsContext *ctx, FsHandle *h, size_t size, GString *out) 
       return 0; /* the domain stopped: end of file */
     if (n != 0)
       return n < 0 ? n : 0;
-    if (fuse_interrupted() || fuse_session_exited(fuse_get_session(ctx->fuse)))
+    if (caller_gave_up(ctx))
       return -EINTR;
   }
 }
@@ -265,6 +273,31 @@ static const FsStreamOps console_ops = {
   .release = console_release,
 };
 
+/* node/domains: every domain in one read, "ID STATE NAME" a line, by name
+ * (virsh list --all). The name is last: it may hold blanks. */
+static gint name_cmp(gconstpointer a, gconstpointer b, gpointer unused) {
+  return strcmp(a, b);
+}
+
+static gboolean append_line(gpointer name, gpointer line, gpointer out) {
+  g_string_append(out, line);
+  return FALSE;
+}
+
+int fs_domains_list_read(FsContext *ctx, Obj *unused, GString *out) {
+  g_autoptr(GPtrArray) list = registry_list(ctx->registry, OBJ_DOMAIN, NULL);
+  g_autoptr(GTree) by_name = g_tree_new_full(name_cmp, NULL, g_free, g_free);
+  for (guint i = 0; i < list->len; i++) {
+    Obj *obj = list->pdata[i];
+    char *name = obj_dup_name(obj);
+    DomainState state = qemu_domain_get_state(ctx->qemu, obj, NULL);
+    g_tree_insert(by_name, name, g_strdup_printf("%d %s %s\n", qemu_domain_get_id(obj),
+                                                 domain_state_to_string(state), name));
+  }
+  g_tree_foreach(by_name, append_line, out);
+  return 0;
+}
+
 static int domain_create(FsContext *ctx, Obj *parent, const char *name, char **ret_error) {
   DomainDef *def = domain_def_new_default(name, ctx->kvm_available);
   int r = registry_define(ctx->registry, OBJ_DOMAIN, NULL, (void **)&def, NULL, ret_error);
@@ -287,7 +320,7 @@ static const FsFile domain_files[] = {
   {"console", FS_FILE_STREAM, 0600, NULL, NULL, &console_ops},
   {"console.log", FS_FILE_VALUE, 0440, console_log_read, NULL},
   {"addresses", FS_FILE_VALUE, 0444, fs_domain_addresses_read, NULL},
-  {"error", FS_FILE_VALUE, 0644, fs_error_read, fs_error_write},
+  FS_ERROR_FILE,
 };
 
 const FsFileTable fs_domain_files = {

@@ -81,6 +81,9 @@ typedef struct FsFile {
   const FsStreamOps *stream;
   /* Optional: the file exists only when this says so (e.g. while active). */
   bool (*present)(FsContext *ctx, Obj *obj);
+  /* VALUE: emptying the file (open with O_TRUNC, truncate to 0) applies
+   * the empty value at once, as a write would (`: > error` clears it). */
+  bool empty_applies;
 } FsFile;
 
 /* A kind's files and what mkdir, rmdir and rename of its directories do.
@@ -110,6 +113,9 @@ const FsFile *fs_file_lookup(const FsFileTable *table, const char *name);
 typedef struct NodeHypervisor NodeHypervisor;
 const NodeHypervisor *fs_node_hypervisor(FsContext *ctx);
 void fs_node_cleanup(FsContext *ctx);
+
+/* node/domains: the id, state and name of every domain (fs_domain_files.c). */
+int fs_domains_list_read(FsContext *ctx, Obj *unused, GString *out);
 
 /* Per-kind tables, defined in fs_<kind>_files.c. */
 extern const FsFileTable fs_domain_files;

@@ -61,6 +61,8 @@ static int apply_ctl_line(FsContext *ctx, Obj *obj, const FsFile *file, const ch
   g_autofree char *error = NULL;
   int r = file->write(ctx, obj, verb, strlen(verb), &error);
   report(obj, file, r, error);
+  if (r >= 0)
+    obj_clear_error(obj);
   return r;
 }
 
@@ -98,6 +100,10 @@ int fs_apply_content(FsContext *ctx, Obj *obj, const FsFile *file, const char *d
     return -EINVAL;
   }
   report(obj, file, r, error);
+  /* The error file holds the last failure; a write that applied means the
+   * object is as asked, so an older sentence would only mislead. */
+  if (r >= 0 && obj)
+    obj_clear_error(obj);
   return r;
 }
 
@@ -170,7 +176,8 @@ int fs_handle_commit(FsContext *ctx, FsHandle *h) {
     return 0;
   g_mutex_lock(&h->lock);
   int r = 0;
-  if (h->dirty && !h->wrote && h->obj && h->file->kind != FS_FILE_CTL) {
+  if (h->dirty && !h->wrote && h->obj && h->file->kind != FS_FILE_CTL &&
+      !h->file->empty_applies) {
     h->dirty = false;
     fs_pending_truncate(h->obj, h->file->name, (off_t)h->buf->len);
   } else if (h->dirty) {

@@ -158,6 +158,55 @@ static int leases_read(FsContext *ctx, Obj *obj, GString *out) {
   return 0;
 }
 
+/* ---- info ---- */
+
+/* "ADDRESS/PREFIX", and the DHCP ranges as "START-END" joined by commas,
+ * or "-" for each when absent. */
+static void append_ip(GString *out, const char *key, const NetworkIp *ip) {
+  char a[NETWORK_ADDR_STRLEN], b[NETWORK_ADDR_STRLEN];
+  if (ip)
+    g_string_append_printf(out, "%s: %s/%u\n", key, network_addr_format(&ip->address, a),
+                           ip->prefix);
+  else
+    g_string_append_printf(out, "%s: -\n", key);
+  g_string_append_printf(out, "%s_dhcp: ", key);
+  for (guint i = 0; ip && i < ip->ranges->len; i++) {
+    const NetworkDhcpRange *r = ip->ranges->pdata[i];
+    g_string_append_printf(out, "%s%s-%s", i ? "," : "", network_addr_format(&r->start, a),
+                           network_addr_format(&r->end, b));
+  }
+  if (!ip || ip->ranges->len == 0)
+    g_string_append(out, "-");
+  g_string_append(out, "\n");
+}
+
+/* key: value lines for scripts (docs/networks.md): the live definition
+ * while active, the persistent one otherwise. */
+static int info_read(FsContext *ctx, Obj *obj, GString *out) {
+  g_autoptr(NetworkDef) def = network_manager_live_def(obj);
+  bool active = def != NULL;
+  if (!def)
+    def = fs_obj_copy_def(obj);
+  g_mutex_lock(&obj->lock);
+  bool autostart = obj->autostart;
+  g_mutex_unlock(&obj->lock);
+  g_string_append_printf(out, "name: %s\n", def->name);
+  g_string_append_printf(out, "uuid: %s\n", def->uuid);
+  g_string_append_printf(out, "state: %s\n", active ? "active" : "inactive");
+  g_string_append_printf(out, "autostart: %d\n", autostart ? 1 : 0);
+  g_string_append_printf(out, "bridge: %s\n", def->bridge);
+  g_string_append_printf(out, "forward: %s\n", network_forward_mode_to_string(def->forward));
+  append_ip(out, "ipv4", def->ipv4);
+  append_ip(out, "ipv6", def->ipv6);
+  g_autoptr(GPtrArray) leases = NULL;
+  g_autofree char *error = NULL;
+  guint count = 0;
+  if (active && ctx->networks && network_manager_leases(ctx->networks, obj, &leases, &error) == 0)
+    count = leases->len;
+  g_string_append_printf(out, "leases: %u\n", count);
+  return 0;
+}
+
 /* ---- the directory ---- */
 
 static int network_create(FsContext *ctx, Obj *parent, const char *name, char **ret_error) {
@@ -175,7 +224,8 @@ static const FsFile network_files[] = {
   {"uuid", FS_FILE_VALUE, 0444, fs_uuid_read, NULL},
   {"bridge", FS_FILE_VALUE, 0444, bridge_read, NULL},
   {"leases", FS_FILE_VALUE, 0444, leases_read, NULL},
-  {"error", FS_FILE_VALUE, 0644, fs_error_read, fs_error_write},
+  {"info", FS_FILE_VALUE, 0444, info_read, NULL},
+  FS_ERROR_FILE,
 };
 
 const FsFileTable fs_network_files = {

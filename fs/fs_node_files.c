@@ -68,6 +68,7 @@ static const FsFile node_files[] = {
   {"version", FS_FILE_VALUE, 0444, version_read, NULL},
   {"info", FS_FILE_VALUE, 0444, info_read, NULL},
   {"capabilities.xml", FS_FILE_DOCUMENT, 0444, capabilities_read, NULL},
+  {"domains", FS_FILE_VALUE, 0444, fs_domains_list_read, NULL},
 };
 
 const FsFileTable fs_node_files = {node_files, G_N_ELEMENTS(node_files)};

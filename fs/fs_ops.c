@@ -403,8 +403,10 @@ static int op_rmdir(const char *path) {
   g_autofree char *error = NULL;
   r = t->remove ? t->remove(ctx, n.obj, &error)
                 : registry_undefine(ctx->registry, n.obj, &error);
-  if (r < 0)
+  if (r < 0) {
     obj_set_error(n.obj, "rmdir: %s", error ? error : g_strerror(-r));
+    fs_pending_reveal_all(n.obj); /* rm -r unlinked its files first */
+  }
   return r;
 }
 
@@ -462,6 +464,8 @@ static int open_table(FsContext *ctx, FsNode *n, struct fuse_file_info *fi, bool
     }
     if (truncated && writable)
       h->dirty = true;
+    if (writable && (fi->flags & O_TRUNC) && f->empty_applies && n->obj)
+      r = fs_apply_content(ctx, n->obj, f, "", 0);
   }
   if (r < 0) {
     fs_handle_free(h);
@@ -703,6 +707,8 @@ static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi) 
     return -EACCES;
   if (n.file->kind == FS_FILE_STREAM || n.file->kind == FS_FILE_CTL || !n.obj)
     return 0;
+  if (n.file->empty_applies && size == 0)
+    return fs_apply_content(ctx, n.obj, n.file, "", 0);
   /* By path: the next writer starts from the truncated content. */
   fs_pending_truncate(n.obj, n.file->name, size);
   return 0;

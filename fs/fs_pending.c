@@ -54,3 +54,20 @@ bool fs_pending_take(Obj *obj, const char *file, off_t *ret_truncate_to) {
   g_mutex_unlock(&obj->lock);
   return truncated;
 }
+
+/* Drops every hide (keeping pending truncations), so that the files come
+ * back at once: `rm -r` unlinks each file before its rmdir, and when the
+ * rmdir is refused the object is still there, with files to read. */
+void fs_pending_reveal_all(Obj *obj) {
+  g_mutex_lock(&obj->lock);
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init(&it, obj->pending);
+  while (g_hash_table_iter_next(&it, NULL, &value)) {
+    FsPending *p = value;
+    p->hidden = false;
+    if (!p->truncated)
+      g_hash_table_iter_remove(&it);
+  }
+  g_mutex_unlock(&obj->lock);
+}

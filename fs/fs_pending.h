@@ -23,5 +23,7 @@ typedef struct {
 bool fs_pending_is_hidden(Obj *obj, const char *file);
 void fs_pending_hide(Obj *obj, const char *file);
 void fs_pending_truncate(Obj *obj, const char *file, off_t size);
+/* Shows every hidden file of obj again at once (a refused rmdir). */
+void fs_pending_reveal_all(Obj *obj);
 /* Removes the entry; returns whether a truncation was pending (and its size). */
 bool fs_pending_take(Obj *obj, const char *file, off_t *ret_truncate_to);

@@ -396,7 +396,11 @@ static int volume_rename(FsContext *ctx, Obj *obj, const char *new_name, char **
   if ((r = check_present_locked(obj, "rename", ret_error)) == 0 &&
       (r = storage_volume_rename(fs_pools_driver(ctx), pool, name, new_name, ret_error)) == 0) {
     r = registry_rename(ctx->registry, obj, new_name, ret_error);
-    resync_locked(ctx, obj);
+    /* The new path comes from the driver, quietly: a rename is announced
+     * as `renamed` only, not as a changed definition too. */
+    g_autofree char *error = NULL;
+    if (r == 0 && fs_pool_sync_volume_locked(ctx, obj->parent, new_name, false, NULL, &error) < 0)
+      obj_set_error(obj, "%s", error);
   }
   fs_pool_unlock(ctx, obj->parent);
   return r;
@@ -414,7 +418,7 @@ static const FsFile volume_files[] = {
   {"format", FS_FILE_VALUE, 0644, format_read, format_write},
   {"path", FS_FILE_VALUE, 0444, path_read, NULL},
   {"data", FS_FILE_STREAM, 0600, NULL, NULL, &fs_volume_data_ops},
-  {"error", FS_FILE_VALUE, 0644, fs_error_read, fs_error_write},
+  FS_ERROR_FILE,
 };
 
 const FsFileTable fs_volume_files = {

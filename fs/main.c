@@ -410,8 +410,11 @@ int main(int argc, char **argv) {
   int res = fuse_loop_mt(fuse, cfg);
   fuse_loop_cfg_destroy(cfg);
 
-  if (res != 0)
-    log_error("the FUSE session ended with an error: %s", g_strerror(res < 0 ? -res : res));
+  /* The loop returns 0, -errno, or the number of the signal that ended it. */
+  if (res > 0)
+    log_info("signal %d (%s) received", res, g_strsignal(res));
+  else if (res < 0)
+    log_error("the FUSE session ended with an error: %s", g_strerror(-res));
   log_info("unmounting %s", o.mountpoint);
   fs_events_notify_shutdown(&ctx);
   fuse_remove_signal_handlers(se);
@@ -428,5 +431,5 @@ int main(int argc, char **argv) {
   g_free(ctx.kvm_reason);
   registry_free(ctx.registry);
   fuse_opt_free_args(&fargs);
-  return res == 0 ? 0 : 1;
+  return res >= 0 ? 0 : 1;
 }

@@ -337,6 +337,18 @@ int registry_undefine(Registry *r, Obj *obj, char **ret_error) {
   return res;
 }
 
+/* An event about obj under `name` (a rename announces the old name). */
+static void emit_named(Registry *r, Obj *obj, const char *name, const char *event,
+                       const char *detail) {
+  if (obj->kind == OBJ_VOLUME && obj->parent) {
+    g_autofree char *pool = obj_dup_name(obj->parent);
+    g_autofree char *full = g_strdup_printf("%s/%s", pool, name);
+    event_bus_emit(r->events, "volume", full, event, detail);
+    return;
+  }
+  event_bus_emit(r->events, obj_kind_to_string(obj->kind), name, event, detail);
+}
+
 int registry_rename(Registry *r, Obj *obj, const char *new_name, char **ret_error) {
   const ObjType *type = obj->type;
   const char *kname = obj_kind_to_string(obj->kind);
@@ -391,7 +403,7 @@ int registry_rename(Registry *r, Obj *obj, const char *new_name, char **ret_erro
   g_hash_table_insert(t, g_strdup(new_name), obj);
   g_mutex_unlock(&r->lock);
   g_mutex_unlock(&r->write_lock);
-  registry_emit(r, obj, "renamed", new_name);
+  emit_named(r, obj, old_name, "renamed", new_name);
   return 0;
 }
 
@@ -421,11 +433,5 @@ int registry_set_autostart(Registry *r, Obj *obj, bool autostart, char **ret_err
 
 void registry_emit(Registry *r, Obj *obj, const char *event, const char *detail) {
   g_autofree char *name = obj_dup_name(obj);
-  if (obj->kind == OBJ_VOLUME && obj->parent) {
-    g_autofree char *pool = obj_dup_name(obj->parent);
-    g_autofree char *full = g_strdup_printf("%s/%s", pool, name);
-    event_bus_emit(r->events, "volume", full, event, detail);
-    return;
-  }
-  event_bus_emit(r->events, obj_kind_to_string(obj->kind), name, event, detail);
+  emit_named(r, obj, name, event, detail);
 }

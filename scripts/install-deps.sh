@@ -10,6 +10,7 @@ build_pkgs=(
   libfuse3-dev fuse3 libxml2-dev libglib2.0-dev libjson-glib-dev
   libnl-3-dev libnl-route-3-dev libnftables-dev libcmocka-dev
   qemu-system-x86 qemu-utils dnsmasq-base nftables iproute2
+  socat # the README's console step
 )
 test_pkgs=(
   clang libclang-rt-14-dev

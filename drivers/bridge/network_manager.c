@@ -26,6 +26,7 @@ struct NetworkManager {
   GMutex op_lock;              /* serializes start, stop, reattach */
   GMutex taps_lock;            /* protects taps */
   GHashTable *taps;            /* tap name -> guest MAC, taps made by open_tap */
+  GHashTable *tap_networks;    /* tap name -> network name, for type='network' */
 };
 
 /* What Obj.runtime holds for an active (or starting) network. */
@@ -66,6 +67,7 @@ NetworkManager *network_manager_new(Registry *registry, const NetworkManagerConf
   g_mutex_init(&m->op_lock);
   g_mutex_init(&m->taps_lock);
   m->taps = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  m->tap_networks = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   return m;
 }
 
@@ -81,6 +83,7 @@ void network_manager_free(NetworkManager *m) {
     runtime_free(rt);
   }
   g_hash_table_unref(m->taps);
+  g_hash_table_unref(m->tap_networks);
   g_mutex_clear(&m->taps_lock);
   g_mutex_clear(&m->op_lock);
   if (m->main_context)
@@ -235,6 +238,30 @@ static void mark_up(Obj *obj, NetworkRuntime *rt, DnsmasqWatch *watch) {
   g_mutex_unlock(&obj->lock);
 }
 
+/* The taps of running guests on this network lost their bridge when it
+ * stopped (deleting a bridge frees its ports): put them on the new one, so
+ * a restart of the network does not cut the guests off. */
+static void reconnect_taps(NetworkManager *m, const NetworkDef *live) {
+  g_autoptr(GPtrArray) taps = g_ptr_array_new_with_free_func(g_free);
+  g_mutex_lock(&m->taps_lock);
+  GHashTableIter it;
+  gpointer key, value;
+  g_hash_table_iter_init(&it, m->tap_networks);
+  while (g_hash_table_iter_next(&it, &key, &value))
+    if (strcmp(value, live->name) == 0)
+      g_ptr_array_add(taps, g_strdup(key));
+  g_mutex_unlock(&m->taps_lock);
+  for (guint i = 0; i < taps->len; i++) {
+    const char *tap = taps->pdata[i];
+    int r = nl_link_set_master(tap, live->bridge);
+    if (r == 0)
+      r = nl_link_set_up(tap, true);
+    if (r < 0 && r != -ENODEV)
+      log_warning("network '%s': cannot put the tap %s back on bridge %s: %s", live->name, tap,
+                  live->bridge, g_strerror(-r));
+  }
+}
+
 static int start_locked(NetworkManager *m, Obj *obj, char **ret_error) {
   NetworkRuntime *rt = NULL;
   int r = reserve(m, obj, &rt, ret_error);
@@ -260,6 +287,7 @@ static int start_locked(NetworkManager *m, Obj *obj, char **ret_error) {
     return r;
   }
   mark_up(obj, rt, watch);
+  reconnect_taps(m, live);
   log_info("network '%s' started on bridge %s", live->name, live->bridge);
   registry_emit(m->registry, obj, "started", NULL);
   return 0;
@@ -591,6 +619,8 @@ int network_manager_open_tap(NetworkManager *m, const DomainDef *def, size_t ind
     return fail(ret_error, r, "interface %zu of domain '%s': %s", index, def->name, why);
   g_mutex_lock(&m->taps_lock);
   g_hash_table_replace(m->taps, g_strdup(tap), g_strdup(iface->mac));
+  if (iface->type == INTERFACE_NETWORK)
+    g_hash_table_replace(m->tap_networks, g_strdup(tap), g_strdup(iface->source));
   g_mutex_unlock(&m->taps_lock);
   g_free(iface->target_dev);
   iface->target_dev = g_steal_pointer(&tap);
@@ -604,6 +634,7 @@ void network_manager_close_tap(NetworkManager *m, const char *tap_name) {
     log_warning("cannot delete the tap %s: %s", tap_name, g_strerror(-r));
   g_mutex_lock(&m->taps_lock);
   g_hash_table_remove(m->taps, tap_name);
+  g_hash_table_remove(m->tap_networks, tap_name);
   g_mutex_unlock(&m->taps_lock);
 }
 

@@ -255,6 +255,7 @@ void qemu_on_qmp_event(QmpClient *client, const QmpMessage *event, gpointer user
     break;
   case QMP_EVENT_RESUME:
     dom->shutdown_seen = false;
+    dom->ran = true;
     if (!dom->starting && dom->state != DOMAIN_STATE_RUNNING) {
       bool was_reboot = g_strcmp0(dom->reason, "rebooting") == 0;
       qemu_set_state_locked(dom, DOMAIN_STATE_RUNNING, was_reboot ? "rebooted" : "unpaused");
@@ -275,6 +276,8 @@ void qemu_on_qmp_event(QmpClient *client, const QmpMessage *event, gpointer user
     bool guest = false;
     g_autofree char *reason = NULL;
     qmp_event_parse_shutdown(event->value, &guest, &reason);
+    dom->shutdown_events++;
+    g_cond_broadcast(&dom->changed);
     if (dom->quitting || dom->destroying)
       break;
     dom->shutdown_seen = true;
@@ -452,6 +455,25 @@ void qemu_domain_info(QemuDriver *d, Obj *obj, GString *out) {
   g_string_append_printf(out, "pid: %d\n", pid > 0 ? (int)pid : -1);
   int64_t cpu = pid > 0 ? qemu_process_cpu_time_ns(pid) : 0;
   g_string_append_printf(out, "cpu_time_ns: %" G_GINT64_FORMAT "\n", cpu > 0 ? cpu : 0);
+  /* What the guest has now, next to the definition's values above: the
+   * vCPU count after hotplug, the memory the balloon reports and the
+   * balloon's target (they differ while the guest's driver works towards
+   * the target, or for good when the guest has no balloon driver). */
+  int64_t live_vcpus = -1, live_kib = -1, target_kib = -1;
+  g_autoptr(QemuDomain) live = NULL;
+  if (qemu_get_active(obj, &live, NULL) == 0) {
+    g_mutex_lock(&obj->lock);
+    live_vcpus = live->live_def->vcpus_current;
+    target_kib = live_kib = (int64_t)live->live_def->current_memory_kib;
+    g_mutex_unlock(&obj->lock);
+    uint64_t actual = 0;
+    g_autofree char *error = NULL;
+    if (qemu_domain_get_live_memory(d, obj, &actual, &error) == 0)
+      live_kib = (int64_t)actual;
+  }
+  g_string_append_printf(out, "live_vcpus: %" G_GINT64_FORMAT "\n", live_vcpus);
+  g_string_append_printf(out, "live_memory: %" G_GINT64_FORMAT "\n", live_kib);
+  g_string_append_printf(out, "live_memory_target: %" G_GINT64_FORMAT "\n", target_kib);
 }
 
 bool qemu_driver_disk_in_use(QemuDriver *d, const char *pool, const char *volume,

@@ -94,7 +94,9 @@ void qemu_driver_autostart(QemuDriver *driver);
 /* Starts the domain and returns when QEMU runs the guest (or, with
  * `paused`, when it is ready but paused). */
 int qemu_domain_start(QemuDriver *driver, Obj *obj, bool paused, char **ret_error);
-/* Sends the ACPI power button; returns once QEMU accepted it. */
+/* Sends the ACPI power button (resuming a paused guest first); returns
+ * once QEMU accepted it. A guest that never ran is ended instead (nothing
+ * in it could lose data); one without ACPI is -EOPNOTSUPP. */
 int qemu_domain_shutdown(QemuDriver *driver, Obj *obj, char **ret_error);
 /* Ends QEMU (SIGTERM, then SIGKILL after a grace period) and returns when
  * the process is gone. */
@@ -105,11 +107,24 @@ int qemu_domain_reset(QemuDriver *driver, Obj *obj, char **ret_error);
 int qemu_domain_suspend(QemuDriver *driver, Obj *obj, char **ret_error);
 int qemu_domain_resume(QemuDriver *driver, Obj *obj, char **ret_error);
 
+/* Asked regularly by a call that waits long: when func returns true (the
+ * caller was interrupted), the wait ends with -EINTR. func runs on the
+ * calling thread. */
+typedef struct {
+  bool (*func)(void *data);
+  void *data;
+} QemuCancel;
+
 /* Declarative: asks for `target` (running, paused or shutoff) and waits
  * until it is reached or timeout_ms passed (-ETIMEDOUT). Writing the
- * current state does nothing. shutoff is a graceful shutdown. */
+ * current state does nothing. shutoff is a graceful shutdown: the power
+ * button, pressed again every QEMU_POWER_BUTTON_RETRY_MS until the guest
+ * reacts; a guest that never ran (started paused) is simply ended, and
+ * one without ACPI is refused at once (-EOPNOTSUPP). `cancel` (may be
+ * NULL) ends the wait for a shutdown with -EINTR; the button stays
+ * pressed. */
 int qemu_domain_set_state(QemuDriver *driver, Obj *obj, DomainState target, int timeout_ms,
-                          char **ret_error);
+                          const QemuCancel *cancel, char **ret_error);
 
 /* ---- reading ---- */
 

@@ -19,6 +19,11 @@
 /* The default of QemuDriverConfig.qmp_timeout_ms (daemon option --qmp-timeout). */
 #define QEMU_QMP_TIMEOUT_MS 10000
 #define QEMU_DESTROY_GRACE_MS 3000
+/* A `shutoff` write presses the power button again this often while the
+ * guest has not reacted (one still booting has not seen the first press). */
+#define QEMU_POWER_BUTTON_RETRY_MS 5000
+/* How often a waiting worker checks whether its caller gave up. */
+#define QEMU_CANCEL_POLL_MS 100
 
 /* Kept per domain UUID for the daemon's lifetime. */
 typedef struct {
@@ -47,6 +52,9 @@ typedef struct QemuDomain {
   bool quitting;            /* we sent quit after a guest shutdown */
   bool fake_reboot;         /* reboot verb: reset at the next SHUTDOWN */
   bool shutdown_seen;       /* QEMU reported SHUTDOWN: the exit is clean */
+  bool ran;                 /* the vCPUs ran since the start (not started
+                               paused and never resumed) */
+  guint shutdown_events;    /* SHUTDOWN events seen during this run */
   GCond changed;
   int console_fd;           /* connected to console.sock, or -1 */
   GSource *console_source;  /* main loop only */

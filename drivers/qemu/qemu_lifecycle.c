@@ -377,13 +377,25 @@ int qemu_domain_start(QemuDriver *d, Obj *obj, bool paused, char **ret_error) {
   if (r < 0) {
     g_mutex_lock(&obj->lock);
     bool spawned = dom->pid > 0;
+    if (!spawned) {
+      /* Refused before QEMU ran (a missing volume, a network down): the
+       * same outcome as a QEMU that failed, so the same reason and event. */
+      g_mutex_lock(&d->lock);
+      dom->record->state = DOMAIN_STATE_SHUTOFF;
+      g_free(dom->record->reason);
+      dom->record->reason = g_strdup("failed");
+      g_mutex_unlock(&d->lock);
+    }
     g_mutex_unlock(&obj->lock);
-    if (!spawned)
+    if (!spawned) {
       drop_runtime(dom);
+      registry_emit(d->registry, obj, "stopped", "failed");
+    }
     return r;
   }
   g_mutex_lock(&obj->lock);
   dom->starting = false;
+  dom->ran = dom->ran || !paused;
   qemu_set_state_locked(dom, paused ? DOMAIN_STATE_PAUSED : DOMAIN_STATE_RUNNING,
                         paused ? "paused" : "booted");
   dom->record->state = DOMAIN_STATE_SHUTOFF;
@@ -460,6 +472,7 @@ static int reattach_one(QemuDriver *d, Obj *obj) {
   }
   g_mutex_lock(&obj->lock);
   dom->starting = false;
+  dom->ran = true; /* unknown: assume the guest has something to lose */
   if (!dom->gone)
     qemu_set_state_locked(dom, running ? DOMAIN_STATE_RUNNING : DOMAIN_STATE_PAUSED,
                           running ? "reattached" : (status ? status : "paused"));
@@ -527,27 +540,96 @@ int qemu_domain_shutdown(QemuDriver *d, Obj *obj, char **ret_error) {
     return r;
   g_mutex_lock(&obj->lock);
   bool paused = dom->state == DOMAIN_STATE_PAUSED;
+  bool acpi = dom->live_def->features.acpi;
+  /* Started paused and never resumed: no guest code ran, so there is no
+   * one to press a button for and nothing to lose: end QEMU. (Resuming
+   * would only start the firmware, which ignores the button.) */
+  bool never_ran = !dom->ran && !dom->starting;
+  if (never_ran)
+    dom->quitting = true;
   g_mutex_unlock(&obj->lock);
+  if (never_ran) {
+    /* QEMU may exit before its answer to quit is read: its exit is the
+     * answer that counts. */
+    g_autofree char *error = NULL;
+    qemu_qmp_sync(dom, "quit", NULL, NULL, &error);
+    g_mutex_lock(&obj->lock);
+    r = qemu_wait_locked(dom, is_gone, d->qmp_timeout_ms);
+    g_mutex_unlock(&obj->lock);
+    if (r < 0)
+      *ret_error = g_strdup_printf("QEMU did not quit: %s", error ? error : "no reason given");
+    return r;
+  }
+  if (!acpi) {
+    *ret_error = g_strdup("the guest has no ACPI (<features><acpi/>), so it cannot see the "
+                          "power button: write destroy to ctl to stop it");
+    return -EOPNOTSUPP;
+  }
   /* A paused guest cannot see the power button. */
   if (paused && (r = qemu_qmp_sync(dom, "cont", NULL, NULL, ret_error)) < 0)
     return r;
   return qemu_qmp_sync(dom, "system_powerdown", NULL, NULL, ret_error);
 }
 
+/* Waits until QEMU is gone, pressing the power button again every
+ * QEMU_POWER_BUTTON_RETRY_MS while the guest shows no reaction (no
+ * SHUTDOWN event: one still in its firmware or early boot lost the first
+ * press), for at most timeout_ms; -EINTR as soon as `cancel` says so. */
+static int wait_powered_off(QemuDomain *dom, int timeout_ms, const QemuCancel *cancel) {
+  Obj *obj = dom->obj;
+  int64_t now = g_get_monotonic_time();
+  int64_t deadline = now + (int64_t)timeout_ms * 1000;
+  int64_t next_press = now + QEMU_POWER_BUTTON_RETRY_MS * 1000;
+  int r = 0;
+  g_mutex_lock(&obj->lock);
+  guint seen = dom->shutdown_events;
+  while (!dom->gone) {
+    now = g_get_monotonic_time();
+    if (now >= deadline) {
+      r = -ETIMEDOUT;
+      break;
+    }
+    if (cancel && cancel->func(cancel->data)) {
+      r = -EINTR;
+      break;
+    }
+    if (now >= next_press) {
+      bool reacted = dom->shutdown_events != seen || dom->quitting;
+      g_mutex_unlock(&obj->lock);
+      g_autofree char *error = NULL;
+      if (!reacted)
+        qemu_qmp_sync(dom, "system_powerdown", NULL, NULL, &error);
+      g_mutex_lock(&obj->lock);
+      next_press = g_get_monotonic_time() + QEMU_POWER_BUTTON_RETRY_MS * 1000;
+      continue;
+    }
+    int64_t until = MIN(MIN(deadline, next_press), now + QEMU_CANCEL_POLL_MS * 1000);
+    g_cond_wait_until(&dom->changed, &obj->lock, until);
+  }
+  g_mutex_unlock(&obj->lock);
+  return r;
+}
+
 int qemu_domain_destroy(QemuDriver *d, Obj *obj, char **ret_error) {
   g_mutex_lock(&obj->lock);
   QemuDomain *dom = obj->runtime;
   if (!dom) {
-    /* Destroying a crashed domain acknowledges the crash. */
+    /* Destroying a crashed domain acknowledges the crash; a shut-off
+     * domain has nothing to destroy (EBUSY, as every impossible verb). */
     g_mutex_lock(&d->lock);
     QemuRecord *rec = g_hash_table_lookup(d->records, ((DomainDef *)obj->def)->uuid);
-    if (rec && rec->state == DOMAIN_STATE_CRASHED) {
+    bool crashed = rec && rec->state == DOMAIN_STATE_CRASHED;
+    if (crashed) {
       rec->state = DOMAIN_STATE_SHUTOFF;
       g_free(rec->reason);
       rec->reason = g_strdup("destroyed");
     }
     g_mutex_unlock(&d->lock);
     g_mutex_unlock(&obj->lock);
+    if (!crashed) {
+      *ret_error = g_strdup("the domain is not running");
+      return -EBUSY;
+    }
     return 0;
   }
   qemu_domain_ref(dom);
@@ -629,7 +711,7 @@ int qemu_domain_resume(QemuDriver *d, Obj *obj, char **ret_error) {
 }
 
 int qemu_domain_set_state(QemuDriver *d, Obj *obj, DomainState target, int timeout_ms,
-                          char **ret_error) {
+                          const QemuCancel *cancel, char **ret_error) {
   DomainState now = qemu_domain_get_state(d, obj, NULL);
   if (now == target)
     return 0;
@@ -656,10 +738,12 @@ int qemu_domain_set_state(QemuDriver *d, Obj *obj, DomainState target, int timeo
       return 0; /* went away meanwhile: that is shutoff */
     if ((r = qemu_domain_shutdown(d, obj, ret_error)) < 0)
       return r;
-    g_mutex_lock(&obj->lock);
-    r = qemu_wait_locked(dom, is_gone, timeout_ms);
-    g_mutex_unlock(&obj->lock);
-    if (r < 0)
+    r = wait_powered_off(dom, timeout_ms, cancel);
+    if (r == -EINTR)
+      *ret_error = g_strdup("interrupted while waiting for the guest to power off (the power "
+                            "button was pressed: it may still do so; write destroy to ctl to "
+                            "force it off)");
+    else if (r < 0)
       *ret_error = g_strdup_printf("the guest did not power off within %d s (it may ignore the "
                                    "ACPI power button: write destroy to ctl to force it off)",
                                    timeout_ms / 1000);

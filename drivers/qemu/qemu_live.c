@@ -3,6 +3,52 @@
 #include "drivers/qemu/qemu_driver_priv.h"
 
 #include <errno.h>
+#include <stdio.h>
+
+/* The guest's name of the disk QEMU calls `qdev_id` ("disk2" is the third
+ * <disk> of the live definition, named by its target dev). obj->lock held. */
+static const char *disk_name_locked(QemuDomain *dom, const char *qdev_id) {
+  unsigned idx;
+  char tail;
+  if (qdev_id && sscanf(qdev_id, "disk%u%c", &idx, &tail) == 1 &&
+      idx < dom->live_def->disks->len) {
+    const DomainDisk *disk = dom->live_def->disks->pdata[idx];
+    if (disk->target_dev && *disk->target_dev)
+      return disk->target_dev;
+  }
+  return qdev_id;
+}
+
+/* net.TAP.* from the guest's point of view: what the tap sends, the guest
+ * receives (libvirt's convention too). */
+static void append_interface_stats(QemuDomain *dom, GString *out) {
+  g_autoptr(GPtrArray) taps = g_ptr_array_new_with_free_func(g_free);
+  g_mutex_lock(&dom->obj->lock);
+  for (guint i = 0; i < dom->live_def->interfaces->len; i++) {
+    const DomainInterface *iface = dom->live_def->interfaces->pdata[i];
+    if (iface->target_dev)
+      g_ptr_array_add(taps, g_strdup(iface->target_dev));
+  }
+  g_mutex_unlock(&dom->obj->lock);
+  for (guint i = 0; i < taps->len; i++) {
+    const char *tap = taps->pdata[i];
+    QemuNetdevCounters c;
+    if (qemu_netdev_counters(tap, &c) < 0)
+      continue;
+    const struct {
+      const char *key;
+      uint64_t value;
+    } rows[] = {
+      {"rx_bytes", c.tx_bytes},     {"rx_packets", c.tx_packets},
+      {"rx_errors", c.tx_errors},   {"rx_drops", c.tx_drops},
+      {"tx_bytes", c.rx_bytes},     {"tx_packets", c.rx_packets},
+      {"tx_errors", c.rx_errors},   {"tx_drops", c.rx_drops},
+    };
+    for (size_t k = 0; k < G_N_ELEMENTS(rows); k++)
+      g_string_append_printf(out, "net.%s.%s: %" G_GUINT64_FORMAT "\n", tap, rows[k].key,
+                             rows[k].value);
+  }
+}
 
 int qemu_domain_stats(QemuDriver *d, Obj *obj, GString *out, char **ret_error) {
   g_autoptr(QemuDomain) dom = NULL;
@@ -16,8 +62,13 @@ int qemu_domain_stats(QemuDriver *d, Obj *obj, GString *out, char **ret_error) {
   JsonNode *value = NULL;
   uint64_t actual = 0;
   if (qemu_qmp_sync(dom, "query-balloon", NULL, &value, &error) == 0) {
-    if (qmp_reply_parse_balloon(value, &actual) == 0)
+    if (qmp_reply_parse_balloon(value, &actual) == 0) {
+      g_mutex_lock(&obj->lock);
+      uint64_t target = dom->live_def->current_memory_kib;
+      g_mutex_unlock(&obj->lock);
       g_string_append_printf(out, "balloon_kib: %" G_GUINT64_FORMAT "\n", actual / 1024);
+      g_string_append_printf(out, "balloon_target_kib: %" G_GUINT64_FORMAT "\n", target);
+    }
     json_node_unref(value);
   }
   g_clear_pointer(&error, g_free);
@@ -28,7 +79,10 @@ int qemu_domain_stats(QemuDriver *d, Obj *obj, GString *out, char **ret_error) {
       for (guint i = 0; i < stats->len; i++) {
         QmpBlockStats *s = stats->pdata[i];
         g_autofree char *qdev = s->qdev ? qmp_qdev_id(s->qdev) : NULL;
-        const char *dev = qdev && *qdev ? qdev : s->node_name ? s->node_name : "?";
+        g_mutex_lock(&obj->lock);
+        g_autofree char *dev = g_strdup(qdev && *qdev ? disk_name_locked(dom, qdev)
+                                        : s->node_name ? s->node_name : "?");
+        g_mutex_unlock(&obj->lock);
         g_string_append_printf(out, "disk.%s.rd_bytes: %" G_GUINT64_FORMAT "\n", dev, s->rd_bytes);
         g_string_append_printf(out, "disk.%s.wr_bytes: %" G_GUINT64_FORMAT "\n", dev, s->wr_bytes);
         g_string_append_printf(out, "disk.%s.rd_ops: %" G_GUINT64_FORMAT "\n", dev, s->rd_operations);
@@ -37,6 +91,7 @@ int qemu_domain_stats(QemuDriver *d, Obj *obj, GString *out, char **ret_error) {
     }
     json_node_unref(value);
   }
+  append_interface_stats(dom, out);
   return 0;
 }
 

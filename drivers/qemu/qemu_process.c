@@ -199,3 +199,41 @@ int64_t qemu_process_cpu_time_ns(pid_t pid) {
   long hz = sysconf(_SC_CLK_TCK);
   return (int64_t)(ticks * (1000000000ULL / (uint64_t)hz));
 }
+
+int qemu_netdev_counters_parse(const char *text, const char *dev, QemuNetdevCounters *ret) {
+  g_auto(GStrv) lines = g_strsplit(text, "\n", 0);
+  for (guint i = 0; lines[i]; i++) {
+    char *colon = strchr(lines[i], ':');
+    if (!colon)
+      continue;
+    *colon = '\0';
+    if (strcmp(g_strstrip(lines[i]), dev) != 0)
+      continue;
+    /* receive: bytes packets errs drop fifo frame compressed multicast,
+     * then transmit: bytes packets errs drop ... */
+    uint64_t v[16];
+    const char *p = colon + 1;
+    for (int k = 0; k < 16; k++) {
+      while (*p == ' ' || *p == '\t')
+        p++;
+      char *end = NULL;
+      if (!g_ascii_isdigit(*p))
+        return -EIO;
+      v[k] = g_ascii_strtoull(p, &end, 10);
+      p = end;
+    }
+    *ret = (QemuNetdevCounters){
+      .rx_bytes = v[0], .rx_packets = v[1], .rx_errors = v[2], .rx_drops = v[3],
+      .tx_bytes = v[8], .tx_packets = v[9], .tx_errors = v[10], .tx_drops = v[11],
+    };
+    return 0;
+  }
+  return -ENOENT;
+}
+
+int qemu_netdev_counters(const char *dev, QemuNetdevCounters *ret) {
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents("/proc/self/net/dev", &text, NULL, NULL))
+    return -EIO;
+  return qemu_netdev_counters_parse(text, dev, ret);
+}

@@ -48,3 +48,16 @@ bool qemu_process_matches(pid_t pid, const char *needle);
 
 /* The CPU time (user + system) of a process in nanoseconds, or -errno. */
 int64_t qemu_process_cpu_time_ns(pid_t pid);
+
+/* Counters of a network interface, from the host's side. */
+typedef struct {
+  uint64_t rx_bytes, rx_packets, rx_errors, rx_drops;
+  uint64_t tx_bytes, tx_packets, tx_errors, tx_drops;
+} QemuNetdevCounters;
+
+/* Pure: finds `dev` in the text of /proc/net/dev. 0, or -ENOENT when it is
+ * not listed, -EIO when its line is malformed. */
+int qemu_netdev_counters_parse(const char *text, const char *dev, QemuNetdevCounters *ret);
+/* The counters of `dev` in the calling thread's network namespace
+ * (/proc/self/net/dev, which follows the namespace, unlike /sys). */
+int qemu_netdev_counters(const char *dev, QemuNetdevCounters *ret);

@@ -7,6 +7,8 @@ need_cmd setpriv fusermount3 python3
 
 start_daemon || exit 1
 D="$MNT/domains"
+cat "$MNT/events" > "$WORK/events.txt" &
+EVENTS_PID=$!
 
 # --- mkdir defines a VM with defaults
 check "mkdir defines a domain" mkdir "$D/web1"
@@ -69,6 +71,23 @@ check "autostart can be cleared" sh -c "echo no > '$D/web1/autostart'"
 check_contains "info has key: value lines" "memory: 524288" "$(cat "$D/web1/info")"
 check "writing the error file clears it" sh -c ": > '$D/web1/error'; echo > '$D/web1/error'"
 check_eq "error is empty after clearing" "" "$(cat "$D/web1/error")"
+# issue 18: ': > error' alone (open with O_TRUNC, no write) clears it, as
+# does truncate(1) by path, and so does any later write that applied
+sh -c "echo lots > '$D/web1/memory'" 2>/dev/null
+check "': > error' alone clears it" sh -c ": > '$D/web1/error' && [ ! -s '$D/web1/error' ]"
+sh -c "echo lots > '$D/web1/memory'" 2>/dev/null
+check "truncate -s 0 error clears it" sh -c "truncate -s 0 '$D/web1/error' && [ ! -s '$D/web1/error' ]"
+sh -c "echo lots > '$D/web1/memory'" 2>/dev/null
+check "a valid write after a refused one" sh -c "echo 512M > '$D/web1/memory'"
+check_eq "clears the stale error" "" "$(cat "$D/web1/error")"
+sh -c "echo fly > '$D/web1/ctl'" 2>/dev/null
+cp "$D/web1/config.xml" "$WORK/same.xml"
+check "a document write that applies" cp "$WORK/same.xml" "$D/web1/config.xml"
+check_eq "clears the stale error too" "" "$(cat "$D/web1/error")"
+err=$(stderr_of bash -c "echo destroy > '$D/web1/ctl'")
+check_contains "destroy of a shut-off domain is EBUSY, as every impossible verb" \
+  "Device or resource busy" "$err"
+check_contains "with a reason" "not running" "$(cat "$D/web1/error")"
 
 # --- idempotent writes: the same content twice stores nothing new
 ino_before=$(stat -c %i "$STATE/domains/web1.xml")
@@ -149,6 +168,8 @@ check_contains "config.xml carries the new name" "<name>web2</name>" "$(cat "$D/
 check_eq "the uuid survives a rename" "$uuid" "$(cat "$D/web2/uuid")"
 check "the stored file follows the rename" test -f "$STATE/domains/web2.xml"
 check_fails "the old stored file is gone" test -e "$STATE/domains/web1.xml"
+sleep 0.3
+check "the rename event names the old name, then the new" grep -Eq ' domain web1 renamed web2$' "$WORK/events.txt"
 mkdir "$D/web3"
 check_fails "mv onto an existing domain fails" mv -T "$D/web2" "$D/web3"
 check "rm -r undefines a domain" rm -r "$D/web3"
@@ -175,8 +196,23 @@ check_eq "only valid names were created" "3" "$(ls "$D" | wc -l)"
 check_fails "files cannot be created among domains" touch "$D/file"
 check_fails "rmdir of the domains directory fails" rmdir "$D"
 
-# --- survives unmount and remount
-stop_daemon
+# --- node/domains: every domain and its state in one read (virsh list --all)
+list=$(cat "$MNT/node/domains")
+check_contains "node/domains lists a domain with its id and state" "-1 shutoff web2" "$list"
+check_contains "names with blanks end the line" "-1 shutoff a,b c" "$list"
+check_eq "one line per domain" "$(ls "$D" | wc -l)" "$(wc -l <<<"$list")"
+
+# --- survives unmount and remount; SIGTERM is a clean end, not an error
+# (the events reader goes first: a handle still open when the daemon ends
+# is never released by libfuse's high-level loop, which LeakSanitizer sees)
+kill "$EVENTS_PID"; wait "$EVENTS_PID" 2>/dev/null
+kill -TERM "$DAEMON_PID"
+wait "$DAEMON_PID"
+check_eq "SIGTERM ends the daemon with status 0" "0" "$?"
+check_fails "no signal number printed as an errno" grep -q "Block device required" "$DAEMON_LOG"
+check_contains "the log names the signal" "signal 15" "$(cat "$DAEMON_LOG")"
+DAEMON_PID=""
+fusermount3 -u "$MNT" 2>/dev/null
 check "daemon stopped cleanly" true
 start_daemon || exit 1
 check "domains survive a remount" test -d "$D/web2"

@@ -81,6 +81,25 @@ check_contains "addresses lists the MAC" "$mac1" "$(cat "$D/vm1/addresses")"
 tap=$(sed -n '/<interface/,/<\/interface>/p' "$D/vm1/live.xml" | grep -o "target dev='[^']*'" | head -1 | cut -d"'" -f2)
 check "live.xml names the tap" test -n "$tap"
 check "the tap is enslaved to the bridge" bash -c "ip -n $NS -j link show '$tap' | grep -q '\"master\":\"virbr-lab\"'"
+stats=$(cat "$D/vm1/stats")
+check_contains "stats names disks by target dev" "disk.vda.rd_bytes:" "$stats"
+check_contains "stats counts the interface's traffic by tap" "net.$tap.rx_bytes:" "$stats"
+check "the guest received bytes (DHCP answers)" bash -c "grep -Eq '^net\.$tap\.rx_packets: [1-9]' <<<'$stats'"
+info=$(cat "$N/lab/info")
+check_contains "network info: bridge" "bridge: virbr-lab" "$info"
+check_contains "network info: forward mode" "forward: nat" "$info"
+check_contains "network info: address" "ipv4: 10.77.0.1/24" "$info"
+check_contains "network info: DHCP range" "ipv4_dhcp: 10.77.0.100-10.77.0.199" "$info"
+check "network info: lease count" bash -c "grep -Eq '^leases: [1-9]' <<<'$info'"
+
+# --- restarting the network keeps the running guest connected (issue 18)
+check "the network restarts under a running guest" \
+  bash -c "echo inactive > '$N/lab/state' && echo active > '$N/lab/state'"
+check "the tap is on the new bridge" bash -c "ip -n $NS -j link show '$tap' | grep -q '\"master\":\"virbr-lab\"'"
+console_cmd vm1 'n=$(grep -c obtained /run/udhcpc.eth0.log); killall -USR1 udhcpc; for i in $(seq 30); do [ $(grep -c obtained /run/udhcpc.eth0.log) -gt $n ] && echo LEASE-RENEWED && break; sleep 1; done'
+check "the guest renews its DHCP lease after the restart" wait_console vm1 LEASE-RENEWED 1 60
+console_cmd vm1 "ping -c 2 -W 2 10.77.0.1 >/dev/null && echo PING-GW-OK"
+check "and reaches the bridge's address" wait_console vm1 PING-GW-OK 1 30
 
 # --- the guests reach each other
 console_cmd vm1 "ping -c 2 -W 2 10.77.0.2 >/dev/null && echo PING-OK-vm2"

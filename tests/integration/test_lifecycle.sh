@@ -38,6 +38,13 @@ check "a command written to console runs in the guest" wait_console g1 hello-fro
 check_fails "rmdir of a running domain is refused" rmdir "$D/g1"
 check_contains "with a reason" "active" "$(cat "$D/g1/error")"
 check_fails "mv of a running domain is refused" mv "$D/g1" "$D/g1b"
+# rm -r unlinks every file first (hidden, as for editors), then its rmdir
+# is refused: the files must be back at once, with the reason readable
+check_fails "rm -r of a running domain is refused" rm -r "$D/g1"
+check_contains "its files are listed again at once" "state" "$(ls "$D/g1")"
+check_eq "state reads at once" "running" "$(cat "$D/g1/state")"
+check_contains "and error says why" "active" "$(cat "$D/g1/error")"
+check_contains "info has the live vCPU count" "live_vcpus: 1" "$(cat "$D/g1/info")"
 check_fails "an unknown verb fails at write" bash -c "echo fly > '$D/g1/ctl'"
 check_contains "the unknown verb is named" "fly" "$(cat "$D/g1/error")"
 check_fails "an unknown state fails at write" bash -c "echo sleeping > '$D/g1/state'"
@@ -58,6 +65,8 @@ check "echo 160M > memory while running sets the balloon" bash -c "echo 160M > '
 check "memory reads the balloon's size" bash -c "for i in \$(seq 50); do [[ \$(cat '$D/g1/memory') -le 163840 ]] && exit 0; sleep 0.2; done; exit 1"
 check_fails "more than the maximum is refused" bash -c "echo 4G > '$D/g1/memory'"
 check_contains "config.xml keeps the persistent maximum" "<memory unit='KiB'>196608</memory>" "$(cat "$D/g1/config.xml")"
+check_contains "info shows the balloon's target" "live_memory_target: 163840" "$(cat "$D/g1/info")"
+check_contains "stats shows it next to the balloon's size" "balloon_target_kib: 163840" "$(cat "$D/g1/stats")"
 
 # --- live vCPUs: no room to hot-plug beyond <vcpu>
 err=$(stderr_of bash -c "echo 2 > '$D/g1/vcpus'")
@@ -80,6 +89,42 @@ check_eq "id is -1 when shut off" "-1" "$(cat "$D/g1/id")"
 check_contains "info gives the reason" "reason: shutdown" "$(cat "$D/g1/info")"
 wait "$CONSOLE_PID" 2>/dev/null
 check "cat console ended when the domain stopped" true
+
+# --- a shutoff the guest cannot see yet (issue 18): a guest started paused
+# never ran, so it is simply ended; one still booting gets the button again
+# until it reacts
+check "echo paused > state starts the guest paused" bash -c "echo paused > '$D/g1/state'"
+check "echo shutoff > state of a guest that never ran" timeout 60 bash -c "echo shutoff > '$D/g1/state'"
+check_eq "it is shut off" "shutoff" "$(cat "$D/g1/state")"
+check_contains "as a shutdown" "reason: shutdown" "$(cat "$D/g1/info")"
+check "start again" bash -c "echo running > '$D/g1/state'"
+t0=$(date +%s%N)
+check "echo shutoff > state right after the start (the guest is still booting)" \
+  timeout 100 bash -c "echo shutoff > '$D/g1/state'"
+echo "# shutoff during boot took $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+check_eq "it powered off once it could see the button" "shutoff" "$(cat "$D/g1/state")"
+
+# --- a blocking shutoff ends when its writer is interrupted
+boots=$(grep -c VIRTFS-GUEST-READY "$D/g1/console.log")
+echo running > "$D/g1/state"
+wait_console g1 VIRTFS-GUEST-READY $((boots + 1)) >/dev/null
+console_cmd g1 'kill $(cat /run/acpid.pid) && echo ACPID-GONE'
+check "the guest stops listening to the power button" wait_console g1 ACPID-GONE
+t0=$(date +%s)
+timeout -s INT 2 bash -c "echo shutoff > '$D/g1/state'"
+rc=$?
+check_eq "SIGINT ends the blocked write (status of timeout)" "124" "$rc"
+check "well before the state timeout (120 s)" test $(( $(date +%s) - t0 )) -lt 30
+check_contains "error says it was interrupted" "interrupted" "$(cat "$D/g1/error")"
+check_eq "the guest is left running" "running" "$(cat "$D/g1/state")"
+(exec bash -c "echo shutoff > '$D/g1/state'") &
+writer=$!
+sleep 1
+kill -TERM "$writer"
+for i in $(seq 200); do process_gone "$writer" && break; sleep 0.1; done
+check "SIGTERM ends it too, well before the state timeout" process_gone "$writer"
+wait "$writer" 2>/dev/null
+echo destroy > "$D/g1/ctl"
 
 # --- destroy
 check "ctl start" bash -c "echo start > '$D/g1/ctl'"
@@ -108,6 +153,23 @@ cp "$WORK/bad.xml" "$D/bad/config.xml"
 check_fails "starting a definition QEMU rejects fails" bash -c "echo running > '$D/bad/state'"
 check_contains "error has QEMU's own message" "missing.qcow2" "$(cat "$D/bad/error")"
 check_eq "the failed domain is shut off" "shutoff" "$(cat "$D/bad/state")"
+
+# --- a guest without ACPI cannot see the button: refused at once
+mkdir "$D/noacpi"
+domain_xml noacpi > "$WORK/noacpi.xml"
+cp "$WORK/noacpi.xml" "$D/noacpi/config.xml"
+echo running > "$D/noacpi/state"
+err=$(stderr_of timeout 30 bash -c "echo shutoff > '$D/noacpi/state'")
+check_contains "shutoff of a guest without ACPI is refused at once" "not supported" "$err"
+check_contains "with the reason" "ACPI" "$(cat "$D/noacpi/error")"
+echo destroy > "$D/noacpi/ctl"
+
+# --- a start refused before QEMU ran: failed, with an event
+mkdir "$D/novol"
+guest_xml novol "    <disk type='volume' device='disk'><source pool='default' volume='no-such-volume'/><target dev='vda' bus='virtio'/></disk>" > "$WORK/novol.xml"
+cp "$WORK/novol.xml" "$D/novol/config.xml"
+check_fails "a start with a missing volume fails" bash -c "echo running > '$D/novol/state'"
+check_contains "info gives the reason failed" "reason: failed" "$(cat "$D/novol/info")"
 
 # --- type kvm: refused with the reason where KVM cannot run guests (no
 # /dev/kvm, or a paravirtual one without vmx/svm); elsewhere it gets past
@@ -151,6 +213,10 @@ for i in 1 2 3 4 5; do (echo running > "$D/p$i/state") & starters+=($!); done
 for job in "${starters[@]}"; do wait "$job"; done
 echo "# 5 parallel starts took $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 for i in 1 2 3 4 5; do check_eq "p$i runs" "running" "$(cat "$D/p$i/state")"; done
+list=$(cat "$MNT/node/domains")
+check "node/domains lists the five running, with their ids" \
+  bash -c "[[ \$(grep -Ec '^[1-9][0-9]* running p[1-5]\$' <<<'$list') == 5 ]]"
+check_contains "and the shut-off ones" "-1 shutoff g1" "$list"
 for i in 1 2 3 4 5; do check "p$i boots" wait_console "p$i" VIRTFS-GUEST-READY 1 150; done
 for i in 4 5; do echo destroy > "$D/p$i/ctl"; done
 check "autostart set on a shut-off domain" bash -c "echo 1 > '$D/p4/autostart'"
@@ -194,5 +260,6 @@ check_contains "events: stopped shutdown" "domain g1 stopped shutdown" "$ev"
 check_contains "events: stopped destroyed" "domain g1 stopped destroyed" "$ev"
 check_contains "events: crashed" "domain g1 crashed killed by signal 9" "$ev"
 check_contains "events: failed start" "domain bad stopped failed" "$ev"
+check_contains "events: a start refused before QEMU ran" "domain novol stopped failed" "$ev"
 
 finish

@@ -170,6 +170,14 @@ check_contains "an unknown verb fails in write()" "Invalid argument" "$err"
 check_fails "a verb with arguments it does not take is EINVAL" sh -c "echo 'start now' > '$N/n-nat/ctl'"
 check_fails "bridge is read-only" sh -c "echo br9 > '$N/n-nat/bridge'"
 check_fails "leases is read-only" sh -c "echo x > '$N/n-nat/leases'"
+check "a valid write after the refused ones" sh -c "echo inactive > '$N/n-nat/state'"
+check_eq "clears the network's stale error" "" "$(cat "$N/n-nat/error")"
+sh -c "echo up > '$N/n-nat/state'" 2>/dev/null
+check "': > error' clears a network's error" sh -c ": > '$N/n-nat/error' && [ ! -s '$N/n-nat/error' ]"
+info=$(cat "$N/n-nat/info")
+check_contains "info of an inactive network" "state: inactive" "$info"
+check_contains "info names the forward mode" "forward: nat" "$info"
+check_contains "info has no leases while inactive" "leases: 0" "$info"
 
 mkdir "$N/clash"
 net_xml clash nat 1 | sed "s|prefix='24'|prefix='16'|; s|10.77.1.1'|10.77.200.1'|" > "$WORK/clash.xml"

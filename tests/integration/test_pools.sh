@@ -73,6 +73,8 @@ check_contains "with the filesystem's reason" "disk1" "$(cat "$V/disk1/error")"
 check_fails "lots is not a size" sh -c "echo lots > '$V/disk1/capacity'"
 check_fails "0 is refused" sh -c "echo 0 > '$V/disk1/capacity'"
 check_eq "the refused sizes changed nothing" "10485760" "$(cat "$V/disk1/capacity")"
+check "a valid write after the refused ones" sh -c "echo 10G > '$V/disk1/capacity'"
+check_eq "clears the volume's stale error" "" "$(cat "$V/disk1/error")"
 check_fails "allocation is read-only" sh -c "echo 1 > '$V/disk1/allocation'"
 check_fails "path is read-only" sh -c "echo /etc/passwd > '$V/disk1/path'"
 
@@ -279,7 +281,8 @@ sleep 0.3
 ev=$(cat "$EV")
 check_contains "volume defined events" "volume default/disk1 defined" "$ev"
 check_contains "volume undefined events" "volume default/renamed.img undefined" "$ev"
-check_contains "volume renamed events" "volume default/renamed.img renamed renamed.img" "$ev"
+check_contains "volume renamed events name the old name" "volume default/outside2.img renamed renamed.img" "$ev"
+check_fails "a rename is not also a changed definition" grep -q "volume default/renamed.img defined updated" <<<"$ev"
 check_contains "pool started events" "pool p1 started" "$ev"
 check_contains "pool stopped events" "pool p1 stopped" "$ev"
 
