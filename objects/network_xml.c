@@ -161,7 +161,7 @@ static int parse_uuid(const xmlNode *node, NetworkDef *def, char **ret_error) {
 static int parse_forward(const xmlNode *node, NetworkDef *def, Seen *seen, char **ret_error) {
   int r;
   if ((r = xml_check_attrs(node, A("mode", "dev"), ret_error)) < 0 ||
-      (r = xml_check_children(node, A("nat"), A("nat"), ret_error)) < 0)
+      (r = xml_check_children(node, A("nat", "interface"), A("nat", "interface"), ret_error)) < 0)
     return r;
   g_autofree char *mode = xml_prop(node, "mode");
   /* libvirt: <forward/> without a mode is NAT. */
@@ -172,6 +172,22 @@ static int parse_forward(const xmlNode *node, NetworkDef *def, Seen *seen, char 
                     "open, bridge, none)", mode);
   if ((r = prop_ifname(node, "dev", &def->forward_dev, ret_error)) < 0)
     return r;
+  /* libvirt's net-dumpxml repeats dev as <interface dev='...'/>. */
+  const xmlNode *iface = xml_child(node, "interface");
+  if (iface) {
+    g_autofree char *dev = NULL;
+    if ((r = xml_check_attrs(iface, A("dev"), ret_error)) < 0 ||
+        (r = xml_check_children(iface, A(NULL), NULL, ret_error)) < 0 ||
+        (r = prop_ifname(iface, "dev", &dev, ret_error)) < 0)
+      return r;
+    if (!dev)
+      return xml_fail(ret_error, iface, "attribute 'dev' is required");
+    if (def->forward_dev && strcmp(def->forward_dev, dev) != 0)
+      return xml_fail(ret_error, iface, "dev '%s' differs from <forward dev='%s'>", dev,
+                      def->forward_dev);
+    if (!def->forward_dev)
+      def->forward_dev = g_steal_pointer(&dev);
+  }
   const xmlNode *nat = xml_child(node, "nat");
   seen->nat = nat;
   if (!nat)
@@ -304,11 +320,17 @@ static int parse_dns_srv(const xmlNode *c, NetworkDef *def, char **ret_error) {
                                 "weight"), ret_error)) < 0 ||
       (r = xml_check_children(c, A(NULL), NULL, ret_error)) < 0 ||
       (r = prop_hostname(c, "domain", &v->domain, ret_error)) < 0 ||
-      (r = prop_hostname(c, "target", &v->target, ret_error)) < 0 ||
+
       (r = xml_prop_uint(c, "port", 65535, &port, &v->port_set, ret_error)) < 0 ||
       (r = xml_prop_uint(c, "priority", 65535, &priority, &v->priority_set, ret_error)) < 0 ||
       (r = xml_prop_uint(c, "weight", 65535, &weight, &v->weight_set, ret_error)) < 0)
     return r;
+  /* The target '.' says the service is not available here (RFC 2782). */
+  g_autofree char *target = xml_prop(c, "target");
+  if (target && strcmp(target, ".") != 0 && (r = prop_hostname(c, "target", &v->target, ret_error)) < 0)
+    return r;
+  if (target && !v->target)
+    v->target = g_steal_pointer(&target);
   v->port = (unsigned)port;
   v->priority = (unsigned)priority;
   v->weight = (unsigned)weight;
