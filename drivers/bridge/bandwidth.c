@@ -149,6 +149,13 @@ int bandwidth_apply(const char *dev, const NetworkBandwidth *bw, char **ret_erro
 }
 
 int bandwidth_clear(const char *dev) {
+  /* Most taps have no chain: look before writing, so that clearing never
+   * creates the table on a host that has none. */
+  g_autofree char *chain = bandwidth_chain_name(dev);
+  g_autofree char *cmd = g_strdup_printf("list chain " TABLE " %s", chain);
+  g_autofree char *listed = nft_rules_list(cmd, NULL);
+  if (!listed)
+    return 0;
   NetworkBandwidth none = {0};
   g_autofree char *script = bandwidth_build_nft(dev, &none);
   return nft_rules_apply(script, NULL);
