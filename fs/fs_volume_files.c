@@ -121,6 +121,8 @@ static bool same_shape(const VolumeDef *want, const VolumeDef *cur) {
   if (want->backing_path && want->backing_format_set && cur->backing_format_set &&
       want->backing_format != cur->backing_format)
     return false;
+  if (want->lazy_refcounts && !cur->lazy_refcounts)
+    return false;
   return !want->compat || g_strcmp0(want->compat, cur->compat) == 0;
 }
 
@@ -173,11 +175,15 @@ static int config_write(FsContext *ctx, Obj *obj, const char *data, size_t len,
   }
   uint64_t capacity = want->capacity_set ? want->capacity : cur->capacity;
   bool wants_allocation = want->allocation_set && want->allocation > 0;
-  if (!same_perms(&want->perms, &cur->perms)) {
+  bool blank = volume_is_blank(cur);
+  if (!blank && !same_perms(&want->perms, &cur->perms)) {
     *ret_error = g_strdup_printf("config.xml: the permissions of volume '%s' cannot be changed "
-                                 "through virtfs (they are %04o)", name, cur->perms.mode);
+                                 "through virtfs once it holds data (they are %04o)", name,
+                                 cur->perms.mode);
     r = -EINVAL;
-  } else if (volume_is_blank(cur) && (!same_shape(want, cur) || wants_allocation)) {
+  } else if (blank && (!same_shape(want, cur) || wants_allocation ||
+                       !same_perms(&want->perms, &cur->perms))) {
+    /* A blank volume is made again as defined, permissions included. */
     if ((r = refuse_in_use(ctx, obj, "config.xml", ret_error)) == 0 &&
         (r = recreate_locked(ctx, obj, pool, cur, want, &error)) < 0)
       *ret_error = g_strdup_printf("config.xml: %s", error);

@@ -151,16 +151,48 @@ char *network_def_default_bridge_name(const char *name) {
 }
 
 bool network_def_wants_dnsmasq(const NetworkDef *def) {
-  if (def->forward == NETWORK_FORWARD_BRIDGE || (!def->ipv4 && !def->ipv6))
+  if (def->forward == NETWORK_FORWARD_BRIDGE || def->ips->len == 0)
     return false;
   if (def->dns_enabled)
     return true;
-  for (int i = 0; i < 2; i++) {
-    const NetworkIp *ip = i ? def->ipv6 : def->ipv4;
-    if (ip && (ip->ranges->len || ip->hosts->len))
+  for (guint i = 0; i < def->ips->len; i++) {
+    const NetworkIp *ip = def->ips->pdata[i];
+    /* IPv6 always gets router advertisements from dnsmasq. */
+    if (ip->ranges->len || ip->hosts->len || ip->address.family == AF_INET6)
       return true;
   }
   return false;
+}
+
+const NetworkIp *network_def_first_ip(const NetworkDef *def, int family) {
+  for (guint i = 0; i < def->ips->len; i++) {
+    const NetworkIp *ip = def->ips->pdata[i];
+    if (ip->address.family == family)
+      return ip;
+  }
+  return NULL;
+}
+
+const NetworkIp *network_def_ip_for(const NetworkDef *def, const NetworkAddr *addr) {
+  for (guint i = 0; i < def->ips->len; i++) {
+    const NetworkIp *ip = def->ips->pdata[i];
+    if (network_addr_in_subnet(addr, &ip->address, ip->prefix))
+      return ip;
+  }
+  return NULL;
+}
+
+const NetworkPortgroup *network_def_default_portgroup(const NetworkDef *def) {
+  for (guint i = 0; i < def->portgroups->len; i++) {
+    const NetworkPortgroup *pg = def->portgroups->pdata[i];
+    if (pg->is_default)
+      return pg;
+  }
+  return NULL;
+}
+
+bool network_bandwidth_is_set(const NetworkBandwidth *bw) {
+  return bw->in.average || bw->out.average;
 }
 
 static void dhcp_host_free(NetworkDhcpHost *h) {
@@ -182,6 +214,31 @@ static void dns_forwarder_free(NetworkDnsForwarder *f) {
     return;
   g_free(f->domain);
   g_free(f);
+}
+
+static void dns_txt_free(NetworkDnsTxt *t) {
+  if (!t)
+    return;
+  g_free(t->name);
+  g_free(t->value);
+  g_free(t);
+}
+
+static void dns_srv_free(NetworkDnsSrv *v) {
+  if (!v)
+    return;
+  g_free(v->service);
+  g_free(v->protocol);
+  g_free(v->domain);
+  g_free(v->target);
+  g_free(v);
+}
+
+static void portgroup_free(NetworkPortgroup *pg) {
+  if (!pg)
+    return;
+  g_free(pg->name);
+  g_free(pg);
 }
 
 static void ip_free(NetworkIp *ip) {
@@ -228,6 +285,10 @@ NetworkDef *network_def_alloc(void) {
   def->dns_enabled = true;
   def->dns_forwarders = g_ptr_array_new_with_free_func((GDestroyNotify)dns_forwarder_free);
   def->dns_hosts = g_ptr_array_new_with_free_func((GDestroyNotify)dns_host_free);
+  def->dns_txts = g_ptr_array_new_with_free_func((GDestroyNotify)dns_txt_free);
+  def->dns_srvs = g_ptr_array_new_with_free_func((GDestroyNotify)dns_srv_free);
+  def->portgroups = g_ptr_array_new_with_free_func((GDestroyNotify)portgroup_free);
+  def->ips = g_ptr_array_new_with_free_func((GDestroyNotify)ip_free);
   return def;
 }
 
@@ -261,10 +322,11 @@ NetworkDef *network_def_new_default(void) {
   NetworkDef *def = network_def_alloc();
   def->name = g_strdup("default");
   def->forward = NETWORK_FORWARD_NAT;
-  def->ipv4 = network_ip_new();
-  network_addr_parse("192.168.122.1", &def->ipv4->address);
-  def->ipv4->prefix = 24;
-  g_ptr_array_add(def->ipv4->ranges, range_new("192.168.122.2", "192.168.122.254"));
+  NetworkIp *ip = network_ip_new();
+  network_addr_parse("192.168.122.1", &ip->address);
+  ip->prefix = 24;
+  g_ptr_array_add(ip->ranges, range_new("192.168.122.2", "192.168.122.254"));
+  g_ptr_array_add(def->ips, ip);
   network_def_fill_defaults(def);
   return def;
 }
@@ -286,8 +348,10 @@ void network_def_free(NetworkDef *def) {
   g_free(def->domain);
   g_ptr_array_unref(def->dns_forwarders);
   g_ptr_array_unref(def->dns_hosts);
-  ip_free(def->ipv4);
-  ip_free(def->ipv6);
+  g_ptr_array_unref(def->dns_txts);
+  g_ptr_array_unref(def->dns_srvs);
+  g_ptr_array_unref(def->portgroups);
+  g_ptr_array_unref(def->ips);
   g_free(def);
 }
 
@@ -311,16 +375,42 @@ static NetworkIp *ip_copy(const NetworkIp *src) {
 
 NetworkDef *network_def_copy(const NetworkDef *src) {
   NetworkDef *def = network_def_alloc();
-  GPtrArray *fw = def->dns_forwarders, *hosts = def->dns_hosts;
+  NetworkDef fresh = *def;
   *def = *src;
-  def->dns_forwarders = fw;
-  def->dns_hosts = hosts;
+  def->dns_forwarders = fresh.dns_forwarders;
+  def->dns_hosts = fresh.dns_hosts;
+  def->dns_txts = fresh.dns_txts;
+  def->dns_srvs = fresh.dns_srvs;
+  def->portgroups = fresh.portgroups;
+  def->ips = fresh.ips;
   def->name = g_strdup(src->name);
   def->forward_dev = g_strdup(src->forward_dev);
   def->bridge = g_strdup(src->bridge);
   def->domain = g_strdup(src->domain);
-  def->ipv4 = ip_copy(src->ipv4);
-  def->ipv6 = ip_copy(src->ipv6);
+  for (guint i = 0; i < src->ips->len; i++)
+    g_ptr_array_add(def->ips, ip_copy(src->ips->pdata[i]));
+  for (guint i = 0; i < src->dns_txts->len; i++) {
+    const NetworkDnsTxt *s = src->dns_txts->pdata[i];
+    NetworkDnsTxt *t = g_new0(NetworkDnsTxt, 1);
+    t->name = g_strdup(s->name);
+    t->value = g_strdup(s->value);
+    g_ptr_array_add(def->dns_txts, t);
+  }
+  for (guint i = 0; i < src->dns_srvs->len; i++) {
+    const NetworkDnsSrv *s = src->dns_srvs->pdata[i];
+    NetworkDnsSrv *v = g_memdup2(s, sizeof(*s));
+    v->service = g_strdup(s->service);
+    v->protocol = g_strdup(s->protocol);
+    v->domain = g_strdup(s->domain);
+    v->target = g_strdup(s->target);
+    g_ptr_array_add(def->dns_srvs, v);
+  }
+  for (guint i = 0; i < src->portgroups->len; i++) {
+    const NetworkPortgroup *s = src->portgroups->pdata[i];
+    NetworkPortgroup *pg = g_memdup2(s, sizeof(*s));
+    pg->name = g_strdup(s->name);
+    g_ptr_array_add(def->portgroups, pg);
+  }
   for (guint i = 0; i < src->dns_forwarders->len; i++) {
     const NetworkDnsForwarder *s = src->dns_forwarders->pdata[i];
     NetworkDnsForwarder *f = network_dns_forwarder_new();
@@ -357,10 +447,10 @@ int network_def_conflicts(const NetworkDef *a, const NetworkDef *b, char **ret_e
   if (a->bridge && b->bridge && strcmp(a->bridge, b->bridge) == 0 && !(a_br && b_br))
     return conflict(ret_error, "networks '%s' and '%s' both use the bridge '%s'",
                     a->name, b->name, a->bridge);
-  for (int f = 0; f < 2; f++) {
-    const NetworkIp *x = f ? a->ipv6 : a->ipv4;
-    const NetworkIp *y = f ? b->ipv6 : b->ipv4;
-    if (!x || !y || !network_subnets_overlap(&x->address, x->prefix, &y->address, y->prefix))
+  for (guint i = 0; i < a->ips->len * b->ips->len; i++) {
+    const NetworkIp *x = a->ips->pdata[i / b->ips->len];
+    const NetworkIp *y = b->ips->pdata[i % b->ips->len];
+    if (!network_subnets_overlap(&x->address, x->prefix, &y->address, y->prefix))
       continue;
     char bx[NETWORK_ADDR_STRLEN], by[NETWORK_ADDR_STRLEN];
     NetworkAddr nx = network_addr_mask(&x->address, x->prefix);

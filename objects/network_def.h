@@ -3,12 +3,16 @@
  * plus the pure address arithmetic the bridge driver and the checks share.
  *
  * Supported subset (anything else is rejected with a sentence that names the
- * element and line): <name>, <uuid>, <forward mode='nat|route|open|bridge|none'
- * dev='IFACE'> with <nat><address start end/><port start end/></nat>,
- * <bridge name stp delay/>, <mtu size/>, <mac address/>, <domain name
- * localOnly/>, <dns enable> with <forwarder domain addr/> and <host ip>
- * <hostname/>, and at most one <ip> per family (address + netmask or prefix)
- * with <dhcp><range start end/><host mac name ip/></dhcp>.
+ * element and line): <network ipv6='yes|no'>, <name>, <uuid>, <forward
+ * mode='nat|route|open|bridge|none' dev='IFACE'> with <nat ipv6='yes|no'>
+ * <address start end/><port start end/></nat>, <bridge name stp delay/>,
+ * <mtu size/>, <mac address/>, <domain name localOnly/>, <dns enable
+ * forwardPlainNames> with <forwarder domain addr/>, <host ip><hostname/>,
+ * <txt name value/> and <srv service protocol domain target port priority
+ * weight/>, <bandwidth> with <inbound>/<outbound average peak burst/>,
+ * <portgroup name default> holding a <bandwidth>, and any number of <ip>
+ * of either family (address + netmask or prefix, subnets that do not
+ * overlap) each with <dhcp><range start end/><host mac name ip/></dhcp>.
  *
  * Contract:
  *  - network_def_parse() and network_def_format() are pure: no I/O, no
@@ -88,6 +92,52 @@ typedef struct {
   NetworkAddr addr;        /* family 0 = answer locally (domain only) */
 } NetworkDnsForwarder;
 
+/* <txt name value/>: a DNS TXT record. */
+typedef struct {
+  char *name;
+  char *value;
+} NetworkDnsTxt;
+
+/* <srv service protocol domain target port priority weight/>: a DNS SRV
+ * record; unset numbers are 0 and not written. */
+typedef struct {
+  char *service;           /* required */
+  char *protocol;          /* required: tcp or udp */
+  char *domain;            /* NULL = the network's domain */
+  char *target;            /* NULL = no target (service not available) */
+  unsigned port, priority, weight;
+  bool port_set, priority_set, weight_set;
+} NetworkDnsSrv;
+
+/* One direction of <bandwidth>: libvirt's units, kilobytes per second for
+ * average and peak, kilobytes for burst; 0 = not given. `average` is
+ * required for a direction to be present. */
+typedef struct {
+  uint64_t average, peak, burst;
+} NetworkRate;
+
+typedef struct {
+  NetworkRate in;          /* <inbound>: traffic into the network / guest */
+  NetworkRate out;         /* <outbound>: traffic out of it */
+} NetworkBandwidth;
+
+/* Whether either direction is set. */
+bool network_bandwidth_is_set(const NetworkBandwidth *bw);
+
+/* <portgroup name default='yes'><bandwidth/></portgroup>. */
+typedef struct {
+  char *name;
+  bool is_default;
+  NetworkBandwidth bandwidth;
+} NetworkPortgroup;
+
+/* Tristate for attributes whose absence libvirt keeps apart from 'no'. */
+typedef enum {
+  NETWORK_TRISTATE_ABSENT,
+  NETWORK_TRISTATE_YES,
+  NETWORK_TRISTATE_NO,
+} NetworkTristate;
+
 typedef struct NetworkDef {
   char *name;
   char uuid[37];           /* canonical lowercase, always filled after parse */
@@ -96,6 +146,10 @@ typedef struct NetworkDef {
   char *forward_dev;       /* nat/route: outgoing interface, NULL = any */
   NetworkAddr nat_start, nat_end;   /* nat: family 0 = masquerade */
   unsigned nat_port_start, nat_port_end; /* nat: 0 = not given (1024-65535) */
+  bool nat_ipv6;           /* <nat ipv6='yes'>: masquerade the IPv6 subnets too */
+  bool ipv6;               /* <network ipv6='yes'>: IPv6 between guests even
+                              without an IPv6 <ip> (else the bridge has IPv6
+                              off unless an IPv6 <ip> is given) */
 
   char *bridge;            /* always set: our bridge, or the host bridge in bridge mode */
   bool stp;                /* default true; unused in bridge mode */
@@ -107,12 +161,26 @@ typedef struct NetworkDef {
   bool domain_local_only;
 
   bool dns_enabled;        /* <dns enable='no'> clears it; default true */
+  NetworkTristate dns_forward_plain_names; /* NO: names without a dot are
+                                              never sent upstream */
+  GPtrArray *dns_txts;       /* NetworkDnsTxt* */
+  GPtrArray *dns_srvs;       /* NetworkDnsSrv* */
   GPtrArray *dns_forwarders; /* NetworkDnsForwarder* */
   GPtrArray *dns_hosts;      /* NetworkDnsHost* */
 
-  NetworkIp *ipv4;         /* NULL when absent */
-  NetworkIp *ipv6;         /* NULL when absent */
+  NetworkBandwidth bandwidth;  /* of the bridge (tc) */
+  GPtrArray *portgroups;   /* NetworkPortgroup*, at most one default */
+
+  GPtrArray *ips;          /* NetworkIp*, in the order written; subnets never
+                              overlap */
 } NetworkDef;
+
+/* The first <ip> of `family` (AF_INET, AF_INET6), or NULL. */
+const NetworkIp *network_def_first_ip(const NetworkDef *def, int family);
+/* The <ip> whose subnet holds `addr`, or NULL. */
+const NetworkIp *network_def_ip_for(const NetworkDef *def, const NetworkAddr *addr);
+/* The default portgroup, or NULL. */
+const NetworkPortgroup *network_def_default_portgroup(const NetworkDef *def);
 
 /* virtfs's embedded default network: name 'default', a fresh UUID, NAT,
  * bridge by the default scheme ("virbr-default"), 192.168.122.1/24 with DHCP
@@ -143,7 +211,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(NetworkDef, network_def_free)
 
 /* Whether two definitions can be active at the same time. Returns 0 when they
  * can, or -EADDRINUSE with a sentence in *ret_error (may be NULL) when they
- * would own the same bridge or their subnets of one family overlap. Two
+ * would own the same bridge or any of their subnets overlap. Two
  * bridge-mode networks on the same host bridge do not conflict. Pure. */
 int network_def_conflicts(const NetworkDef *a, const NetworkDef *b, char **ret_error);
 

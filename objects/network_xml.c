@@ -27,10 +27,9 @@ void network_def_fill_defaults(NetworkDef *def);
 
 /* Nodes kept from the first pass so the second can name them. */
 typedef struct {
-  const xmlNode *forward, *nat, *bridge, *mtu, *mac, *domain, *dns;
-  const xmlNode *ip[2];     /* ipv4, ipv6 */
-  const xmlNode *dhcp[2];
-  bool bridge_stp_given, bridge_delay_given;
+  const xmlNode *forward, *nat, *bridge, *mtu, *mac, *domain, *dns, *bandwidth, *portgroup;
+  const xmlNode *ip;        /* the first <ip> */
+  bool bridge_stp_given, bridge_delay_given, ipv6_given;
 } Seen;
 
 /* ---- value checks ---- */
@@ -162,7 +161,7 @@ static int parse_uuid(const xmlNode *node, NetworkDef *def, char **ret_error) {
 static int parse_forward(const xmlNode *node, NetworkDef *def, Seen *seen, char **ret_error) {
   int r;
   if ((r = xml_check_attrs(node, A("mode", "dev"), ret_error)) < 0 ||
-      (r = xml_check_children(node, A("nat"), A("nat"), ret_error)) < 0)
+      (r = xml_check_children(node, A("nat", "interface"), A("nat", "interface"), ret_error)) < 0)
     return r;
   g_autofree char *mode = xml_prop(node, "mode");
   /* libvirt: <forward/> without a mode is NAT. */
@@ -173,12 +172,29 @@ static int parse_forward(const xmlNode *node, NetworkDef *def, Seen *seen, char 
                     "open, bridge, none)", mode);
   if ((r = prop_ifname(node, "dev", &def->forward_dev, ret_error)) < 0)
     return r;
+  /* libvirt's net-dumpxml repeats dev as <interface dev='...'/>. */
+  const xmlNode *iface = xml_child(node, "interface");
+  if (iface) {
+    g_autofree char *dev = NULL;
+    if ((r = xml_check_attrs(iface, A("dev"), ret_error)) < 0 ||
+        (r = xml_check_children(iface, A(NULL), NULL, ret_error)) < 0 ||
+        (r = prop_ifname(iface, "dev", &dev, ret_error)) < 0)
+      return r;
+    if (!dev)
+      return xml_fail(ret_error, iface, "attribute 'dev' is required");
+    if (def->forward_dev && strcmp(def->forward_dev, dev) != 0)
+      return xml_fail(ret_error, iface, "dev '%s' differs from <forward dev='%s'>", dev,
+                      def->forward_dev);
+    if (!def->forward_dev)
+      def->forward_dev = g_steal_pointer(&dev);
+  }
   const xmlNode *nat = xml_child(node, "nat");
   seen->nat = nat;
   if (!nat)
     return 0;
-  if ((r = xml_check_attrs(nat, A(NULL), ret_error)) < 0 ||
-      (r = xml_check_children(nat, A("address", "port"), A("address", "port"), ret_error)) < 0)
+  if ((r = xml_check_attrs(nat, A("ipv6"), ret_error)) < 0 ||
+      (r = xml_check_children(nat, A("address", "port"), A("address", "port"), ret_error)) < 0 ||
+      (r = xml_prop_yesno(nat, "ipv6", &def->nat_ipv6, NULL, ret_error)) < 0)
     return r;
   const xmlNode *addr = xml_child(nat, "address");
   if (addr) {
@@ -262,17 +278,107 @@ static int parse_domain(const xmlNode *node, NetworkDef *def, char **ret_error) 
   return 0;
 }
 
+/* A DNS label for SRV service and protocol names: 1 to 15 characters of
+ * letters, digits and '-' (RFC 6335). */
+static bool srv_label_ok(const char *s) {
+  size_t len = strlen(s);
+  if (len == 0 || len > 15 || s[0] == '-')
+    return false;
+  for (const char *p = s; *p; p++)
+    if (!g_ascii_isalnum(*p) && *p != '-')
+      return false;
+  return true;
+}
+
+static int parse_dns_txt(const xmlNode *c, NetworkDef *def, char **ret_error) {
+  int r;
+  NetworkDnsTxt *t = g_new0(NetworkDnsTxt, 1);
+  g_ptr_array_add(def->dns_txts, t);
+  if ((r = xml_check_attrs(c, A("name", "value"), ret_error)) < 0 ||
+      (r = xml_check_children(c, A(NULL), NULL, ret_error)) < 0 ||
+      (r = prop_hostname(c, "name", &t->name, ret_error)) < 0)
+    return r;
+  t->value = xml_prop(c, "value");
+  if (!t->name || !t->value)
+    return xml_fail(ret_error, c, "attributes 'name' and 'value' are required");
+  /* The value goes into dnsmasq's config in double quotes. */
+  for (const char *p = t->value; *p; p++)
+    if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\')
+      return xml_fail(ret_error, c, "the TXT value must not contain control characters, "
+                      "'\"' or '\\'");
+  if (strlen(t->value) > 255)
+    return xml_fail(ret_error, c, "the TXT value is longer than 255 bytes");
+  return 0;
+}
+
+static int parse_dns_srv(const xmlNode *c, NetworkDef *def, char **ret_error) {
+  int r;
+  NetworkDnsSrv *v = g_new0(NetworkDnsSrv, 1);
+  g_ptr_array_add(def->dns_srvs, v);
+  uint64_t port = 0, priority = 0, weight = 0;
+  if ((r = xml_check_attrs(c, A("service", "protocol", "domain", "target", "port", "priority",
+                                "weight"), ret_error)) < 0 ||
+      (r = xml_check_children(c, A(NULL), NULL, ret_error)) < 0 ||
+      (r = prop_hostname(c, "domain", &v->domain, ret_error)) < 0 ||
+
+      (r = xml_prop_uint(c, "port", 65535, &port, &v->port_set, ret_error)) < 0 ||
+      (r = xml_prop_uint(c, "priority", 65535, &priority, &v->priority_set, ret_error)) < 0 ||
+      (r = xml_prop_uint(c, "weight", 65535, &weight, &v->weight_set, ret_error)) < 0)
+    return r;
+  /* The target '.' says the service is not available here (RFC 2782). */
+  g_autofree char *target = xml_prop(c, "target");
+  if (target && strcmp(target, ".") != 0 && (r = prop_hostname(c, "target", &v->target, ret_error)) < 0)
+    return r;
+  if (target && !v->target)
+    v->target = g_steal_pointer(&target);
+  v->port = (unsigned)port;
+  v->priority = (unsigned)priority;
+  v->weight = (unsigned)weight;
+  v->service = xml_prop(c, "service");
+  v->protocol = xml_prop(c, "protocol");
+  if (!v->service || !v->protocol)
+    return xml_fail(ret_error, c, "attributes 'service' and 'protocol' are required");
+  if (!srv_label_ok(v->service))
+    return xml_fail(ret_error, c, "service '%s' is not 1 to 15 letters, digits or '-'", v->service);
+  if (!srv_label_ok(v->protocol))
+    return xml_fail(ret_error, c, "protocol '%s' is not 1 to 15 letters, digits or '-'", v->protocol);
+  /* dnsmasq's srv-host takes its numbers in order: each needs the ones before. */
+  if ((v->port_set && !v->target) || (v->priority_set && !v->port_set) ||
+      (v->weight_set && !v->priority_set))
+    return xml_fail(ret_error, c, "'port' needs 'target', 'priority' needs 'port' and 'weight' "
+                    "needs 'priority'");
+  return 0;
+}
+
 static int parse_dns(const xmlNode *node, NetworkDef *def, char **ret_error) {
   int r;
-  if ((r = xml_check_attrs(node, A("enable"), ret_error)) < 0 ||
-      (r = xml_check_children(node, A("forwarder", "host"), NULL, ret_error)) < 0 ||
-      (r = xml_prop_yesno(node, "enable", &def->dns_enabled, NULL, ret_error)) < 0)
+  bool fpn = false, fpn_given = false;
+  if ((r = xml_check_attrs(node, A("enable", "forwardPlainNames"), ret_error)) < 0 ||
+      (r = xml_check_children(node, A("forwarder", "host", "txt", "srv"), NULL, ret_error)) < 0 ||
+      (r = xml_prop_yesno(node, "enable", &def->dns_enabled, NULL, ret_error)) < 0 ||
+      (r = xml_prop_yesno(node, "forwardPlainNames", &fpn, &fpn_given, ret_error)) < 0)
     return r;
+  if (fpn_given) {
+    if (!def->dns_enabled)
+      return xml_fail(ret_error, node, "attribute 'forwardPlainNames' is not allowed when DNS "
+                      "is disabled (enable='no')");
+    def->dns_forward_plain_names = fpn ? NETWORK_TRISTATE_YES : NETWORK_TRISTATE_NO;
+  }
   for (const xmlNode *c = node->children; c; c = c->next) {
     if (c->type != XML_ELEMENT_NODE)
       continue;
     if (!def->dns_enabled)
       return xml_fail(ret_error, c, "element is not allowed when DNS is disabled (enable='no')");
+    if (strcmp((const char *)c->name, "txt") == 0) {
+      if ((r = parse_dns_txt(c, def, ret_error)) < 0)
+        return r;
+      continue;
+    }
+    if (strcmp((const char *)c->name, "srv") == 0) {
+      if ((r = parse_dns_srv(c, def, ret_error)) < 0)
+        return r;
+      continue;
+    }
     if (strcmp((const char *)c->name, "forwarder") == 0) {
       NetworkDnsForwarder *f = network_dns_forwarder_new();
       g_ptr_array_add(def->dns_forwarders, f);
@@ -305,6 +411,77 @@ static int parse_dns(const xmlNode *node, NetworkDef *def, char **ret_error) {
     if (h->hostnames->len == 0)
       return xml_fail(ret_error, c, "at least one <hostname> is required");
   }
+  return 0;
+}
+
+/* The largest rate or burst accepted, in kilobytes (per second): 8 Tbit/s,
+ * well inside what tc takes. */
+#define RATE_MAX 1000000000ull
+
+static int parse_rate(const xmlNode *node, NetworkRate *rate, char **ret_error) {
+  int r;
+  bool avg_given = false, peak_given = false, burst_given = false;
+  if ((r = xml_check_attrs(node, A("average", "peak", "burst", "floor"), ret_error)) < 0 ||
+      (r = xml_check_children(node, A(NULL), NULL, ret_error)) < 0 ||
+      (r = xml_prop_uint(node, "average", RATE_MAX, &rate->average, &avg_given, ret_error)) < 0 ||
+      (r = xml_prop_uint(node, "peak", RATE_MAX, &rate->peak, &peak_given, ret_error)) < 0 ||
+      (r = xml_prop_uint(node, "burst", RATE_MAX, &rate->burst, &burst_given, ret_error)) < 0)
+    return r;
+  if (xmlHasProp(node, (const xmlChar *)"floor"))
+    return xml_fail(ret_error, node, "attribute 'floor' is not supported: virtfs guarantees no "
+                    "minimum rate (that needs libvirt's per-network QoS classes)");
+  if (!avg_given || rate->average == 0)
+    return xml_fail(ret_error, node, "attribute 'average' (kilobytes per second, at least 1) "
+                    "is required");
+  if ((peak_given && rate->peak == 0) || (burst_given && rate->burst == 0))
+    return xml_fail(ret_error, node, "'peak' and 'burst' must be at least 1 when given");
+  if (peak_given && rate->peak < rate->average)
+    return xml_fail(ret_error, node, "peak %" G_GUINT64_FORMAT " is below average %"
+                    G_GUINT64_FORMAT, rate->peak, rate->average);
+  return 0;
+}
+
+static int parse_bandwidth(const xmlNode *node, NetworkBandwidth *bw, char **ret_error) {
+  int r;
+  if ((r = xml_check_attrs(node, A(NULL), ret_error)) < 0 ||
+      (r = xml_check_children(node, A("inbound", "outbound"), A("inbound", "outbound"),
+                              ret_error)) < 0)
+    return r;
+  const xmlNode *c;
+  if ((c = xml_child(node, "inbound")) && (r = parse_rate(c, &bw->in, ret_error)) < 0)
+    return r;
+  if ((c = xml_child(node, "outbound")) && (r = parse_rate(c, &bw->out, ret_error)) < 0)
+    return r;
+  return 0;
+}
+
+static int parse_portgroup(const xmlNode *node, NetworkDef *def, char **ret_error) {
+  int r;
+  NetworkPortgroup *pg = g_new0(NetworkPortgroup, 1);
+  g_ptr_array_add(def->portgroups, pg);
+  if ((r = xml_check_attrs(node, A("name", "default"), ret_error)) < 0 ||
+      (r = xml_check_children(node, A("bandwidth"), A("bandwidth"), ret_error)) < 0 ||
+      (r = xml_prop_yesno(node, "default", &pg->is_default, NULL, ret_error)) < 0)
+    return r;
+  pg->name = xml_prop(node, "name");
+  if (!pg->name)
+    return xml_fail(ret_error, node, "attribute 'name' is required");
+  if (!*pg->name || strlen(pg->name) > 64 ||
+      strspn(pg->name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") !=
+          strlen(pg->name))
+    return xml_fail(ret_error, node, "name '%s' is not 1 to 64 characters from A-Z a-z 0-9 _ . -",
+                    pg->name);
+  for (guint i = 0; i + 1 < def->portgroups->len; i++) {
+    const NetworkPortgroup *o = def->portgroups->pdata[i];
+    if (strcmp(o->name, pg->name) == 0)
+      return xml_fail(ret_error, node, "the portgroup '%s' is defined twice", pg->name);
+    if (o->is_default && pg->is_default)
+      return xml_fail(ret_error, node, "only one portgroup can be the default ('%s' is already)",
+                      o->name);
+  }
+  const xmlNode *bw = xml_child(node, "bandwidth");
+  if (bw && (r = parse_bandwidth(bw, &pg->bandwidth, ret_error)) < 0)
+    return r;
   return 0;
 }
 
@@ -407,10 +584,6 @@ static int parse_ip(const xmlNode *node, NetworkDef *def, Seen *seen, char **ret
   if ((r = prop_addr(node, "address", family, true, &address, ret_error)) < 0)
     return r;
   family = address.family;
-  int slot = family == AF_INET6;
-  if (slot ? def->ipv6 : def->ipv4)
-    return xml_fail(ret_error, node, "only one %s <ip> is supported per network",
-                    slot ? "IPv6" : "IPv4");
 
   g_autofree char *netmask_s = xml_prop(node, "netmask");
   uint64_t prefix = 0;
@@ -453,16 +626,22 @@ static int parse_ip(const xmlNode *node, NetworkDef *def, Seen *seen, char **ret
   if (family == AF_INET6 && address.bytes[0] == 0xfe && (address.bytes[1] & 0xc0) == 0x80)
     return xml_fail(ret_error, node, "a link-local address cannot be the network's address");
 
+  for (guint i = 0; i < def->ips->len; i++) {
+    const NetworkIp *o = def->ips->pdata[i];
+    if (network_subnets_overlap(&o->address, o->prefix, &address, (unsigned)prefix)) {
+      char obuf[NETWORK_ADDR_STRLEN];
+      return xml_fail(ret_error, node, "the subnet of %s/%" G_GUINT64_FORMAT " overlaps the "
+                      "earlier <ip> %s/%u", network_addr_format(&address, buf), prefix,
+                      network_addr_format(&o->address, obuf), o->prefix);
+    }
+  }
   NetworkIp *ip = network_ip_new();
   ip->address = address;
   ip->prefix = (unsigned)prefix;
-  if (slot)
-    def->ipv6 = ip;
-  else
-    def->ipv4 = ip;
-  seen->ip[slot] = node;
+  g_ptr_array_add(def->ips, ip);
+  if (!seen->ip)
+    seen->ip = node;
   const xmlNode *dhcp = xml_child(node, "dhcp");
-  seen->dhcp[slot] = dhcp;
   if (dhcp)
     return parse_dhcp(dhcp, ip, ret_error);
   return 0;
@@ -490,12 +669,15 @@ static int check_consistency(NetworkDef *def, const Seen *seen, const xmlNode *r
     if (!def->bridge)
       return xml_fail(ret_error, seen->forward, "mode 'bridge' needs the name of an existing "
                       "host bridge in <bridge name='...'/>");
-    const xmlNode *in_the_way[] = {seen->ip[0], seen->ip[1], seen->dns, seen->domain,
-                                   seen->mac, seen->mtu};
+    const xmlNode *in_the_way[] = {seen->ip, seen->dns, seen->domain, seen->mac, seen->mtu,
+                                   seen->bandwidth};
     for (size_t i = 0; i < G_N_ELEMENTS(in_the_way); i++)
       if (in_the_way[i])
         return xml_fail(ret_error, in_the_way[i], "element is not allowed with forward mode "
                         "'bridge': the host bridge is not managed by virtfs");
+    if (def->ipv6)
+      return xml_fail(ret_error, root, "attribute 'ipv6' is not allowed with forward mode "
+                      "'bridge': the host bridge is not managed by virtfs");
     if (seen->bridge_stp_given || seen->bridge_delay_given)
       return xml_fail(ret_error, seen->bridge, "'stp' and 'delay' are not allowed with forward "
                       "mode 'bridge': the host bridge is not managed by virtfs");
@@ -504,17 +686,18 @@ static int check_consistency(NetworkDef *def, const Seen *seen, const xmlNode *r
     return 0;
   }
 
-  if (m == NETWORK_FORWARD_NAT && !def->ipv4)
+  if (m == NETWORK_FORWARD_NAT && !network_def_first_ip(def, AF_INET))
     return xml_fail(ret_error, seen->forward ? seen->forward : root,
                     "forward mode 'nat' needs an IPv4 <ip> element");
-  if ((m == NETWORK_FORWARD_ROUTE || m == NETWORK_FORWARD_OPEN) && !def->ipv4 && !def->ipv6)
+  if (def->nat_ipv6 && !network_def_first_ip(def, AF_INET6))
+    return xml_fail(ret_error, seen->nat, "ipv6='yes' needs an IPv6 <ip> element to masquerade");
+  if ((m == NETWORK_FORWARD_ROUTE || m == NETWORK_FORWARD_OPEN) && def->ips->len == 0)
     return xml_fail(ret_error, seen->forward, "forward mode '%s' needs an <ip> element", mode);
-  if (def->nat_start.family && def->ipv4 &&
-      (network_addr_in_subnet(&def->nat_start, &def->ipv4->address, def->ipv4->prefix) ||
-       network_addr_in_subnet(&def->nat_end, &def->ipv4->address, def->ipv4->prefix)))
+  if (def->nat_start.family &&
+      (network_def_ip_for(def, &def->nat_start) || network_def_ip_for(def, &def->nat_end)))
     return xml_fail(ret_error, xml_child(seen->nat, "address"),
-                    "the NAT addresses must be outside the network's own subnet");
-  if (!def->ipv4 && !def->ipv6) {
+                    "the NAT addresses must be outside the network's own subnets");
+  if (def->ips->len == 0) {
     if (seen->dns)
       return xml_fail(ret_error, seen->dns, "element needs an <ip> element in the network");
     if (seen->domain)
@@ -541,15 +724,17 @@ int network_def_parse(const char *xml, size_t len, NetworkDef **ret_def, char **
     return r;
   const xmlNode *root = xmlDocGetRootElement(doc);
   static const char *const children[] = {"name", "uuid", "forward", "bridge", "mtu", "mac",
-                                         "domain", "dns", "ip", NULL};
+                                         "domain", "dns", "bandwidth", "portgroup", "ip", NULL};
   static const char *const single[] = {"name", "uuid", "forward", "bridge", "mtu", "mac",
-                                       "domain", "dns", NULL};
-  if ((r = xml_check_attrs(root, A(NULL), ret_error)) < 0 ||
+                                       "domain", "dns", "bandwidth", NULL};
+  if ((r = xml_check_attrs(root, A("ipv6"), ret_error)) < 0 ||
       (r = xml_check_children(root, children, single, ret_error)) < 0)
     return r;
 
   g_autoptr(NetworkDef) def = network_def_alloc();
   Seen seen = {0};
+  if ((r = xml_prop_yesno(root, "ipv6", &def->ipv6, &seen.ipv6_given, ret_error)) < 0)
+    return r;
   for (const xmlNode *c = root->children; c; c = c->next) {
     if (c->type != XML_ELEMENT_NODE)
       continue;
@@ -582,6 +767,12 @@ int network_def_parse(const char *xml, size_t len, NetworkDef **ret_def, char **
     } else if (strcmp(n, "dns") == 0) {
       seen.dns = c;
       r = parse_dns(c, def, ret_error);
+    } else if (strcmp(n, "bandwidth") == 0) {
+      seen.bandwidth = c;
+      r = parse_bandwidth(c, &def->bandwidth, ret_error);
+    } else if (strcmp(n, "portgroup") == 0) {
+      seen.portgroup = c;
+      r = parse_portgroup(c, def, ret_error);
     } else if (strcmp(n, "ip") == 0) {
       r = parse_ip(c, def, &seen, ret_error);
     }
@@ -642,9 +833,95 @@ static void format_ip(XmlWriter *w, const NetworkIp *ip) {
   xml_writer_close(w);
 }
 
+static void format_rate(XmlWriter *w, const char *name, const NetworkRate *r) {
+  if (!r->average)
+    return;
+  xml_writer_start(w, name);
+  xml_writer_attr_printf(w, "average", "%" G_GUINT64_FORMAT, r->average);
+  if (r->peak)
+    xml_writer_attr_printf(w, "peak", "%" G_GUINT64_FORMAT, r->peak);
+  if (r->burst)
+    xml_writer_attr_printf(w, "burst", "%" G_GUINT64_FORMAT, r->burst);
+  xml_writer_end_empty(w);
+}
+
+static void format_bandwidth(XmlWriter *w, const NetworkBandwidth *bw) {
+  if (!network_bandwidth_is_set(bw))
+    return;
+  xml_writer_start(w, "bandwidth");
+  xml_writer_end_open(w);
+  format_rate(w, "inbound", &bw->in);
+  format_rate(w, "outbound", &bw->out);
+  xml_writer_close(w);
+}
+
+static void format_dns(XmlWriter *w, const NetworkDef *def) {
+  if (!def->dns_enabled) {
+    xml_writer_start(w, "dns");
+    xml_writer_attr(w, "enable", "no");
+    xml_writer_end_empty(w);
+    return;
+  }
+  bool children = def->dns_forwarders->len || def->dns_hosts->len || def->dns_txts->len ||
+                  def->dns_srvs->len;
+  if (!children && def->dns_forward_plain_names == NETWORK_TRISTATE_ABSENT)
+    return;
+  xml_writer_start(w, "dns");
+  if (def->dns_forward_plain_names != NETWORK_TRISTATE_ABSENT)
+    xml_writer_attr(w, "forwardPlainNames",
+                    def->dns_forward_plain_names == NETWORK_TRISTATE_YES ? "yes" : "no");
+  if (!children) {
+    xml_writer_end_empty(w);
+    return;
+  }
+  xml_writer_end_open(w);
+  for (guint i = 0; i < def->dns_forwarders->len; i++) {
+    const NetworkDnsForwarder *f = def->dns_forwarders->pdata[i];
+    xml_writer_start(w, "forwarder");
+    xml_writer_attr(w, "domain", f->domain);
+    if (f->addr.family)
+      write_addr_attr(w, "addr", &f->addr);
+    xml_writer_end_empty(w);
+  }
+  for (guint i = 0; i < def->dns_txts->len; i++) {
+    const NetworkDnsTxt *t = def->dns_txts->pdata[i];
+    xml_writer_start(w, "txt");
+    xml_writer_attr(w, "name", t->name);
+    xml_writer_attr(w, "value", t->value);
+    xml_writer_end_empty(w);
+  }
+  for (guint i = 0; i < def->dns_srvs->len; i++) {
+    const NetworkDnsSrv *v = def->dns_srvs->pdata[i];
+    xml_writer_start(w, "srv");
+    xml_writer_attr(w, "service", v->service);
+    xml_writer_attr(w, "protocol", v->protocol);
+    xml_writer_attr(w, "domain", v->domain);
+    xml_writer_attr(w, "target", v->target);
+    if (v->port_set)
+      xml_writer_attr_printf(w, "port", "%u", v->port);
+    if (v->priority_set)
+      xml_writer_attr_printf(w, "priority", "%u", v->priority);
+    if (v->weight_set)
+      xml_writer_attr_printf(w, "weight", "%u", v->weight);
+    xml_writer_end_empty(w);
+  }
+  for (guint i = 0; i < def->dns_hosts->len; i++) {
+    const NetworkDnsHost *h = def->dns_hosts->pdata[i];
+    xml_writer_start(w, "host");
+    write_addr_attr(w, "ip", &h->ip);
+    xml_writer_end_open(w);
+    for (guint j = 0; j < h->hostnames->len; j++)
+      xml_writer_text_element(w, "hostname", h->hostnames->pdata[j]);
+    xml_writer_close(w);
+  }
+  xml_writer_close(w);
+}
+
 char *network_def_format(const NetworkDef *def) {
   g_autoptr(XmlWriter) w = xml_writer_new();
   xml_writer_start(w, "network");
+  if (def->ipv6)
+    xml_writer_attr(w, "ipv6", "yes");
   xml_writer_end_open(w);
   xml_writer_text_element(w, "name", def->name);
   xml_writer_text_element(w, "uuid", def->uuid);
@@ -654,12 +931,20 @@ char *network_def_format(const NetworkDef *def) {
     xml_writer_attr(w, "mode", network_forward_mode_to_string(def->forward));
     xml_writer_attr(w, "dev", def->forward_dev);
     bool nat = def->forward == NETWORK_FORWARD_NAT &&
-               (def->nat_start.family || def->nat_port_start);
+               (def->nat_start.family || def->nat_port_start || def->nat_ipv6);
     if (!nat) {
       xml_writer_end_empty(w);
+    } else if (!def->nat_start.family && !def->nat_port_start) {
+      xml_writer_end_open(w);
+      xml_writer_start(w, "nat");
+      xml_writer_attr(w, "ipv6", "yes");
+      xml_writer_end_empty(w);
+      xml_writer_close(w);
     } else {
       xml_writer_end_open(w);
       xml_writer_start(w, "nat");
+      if (def->nat_ipv6)
+        xml_writer_attr(w, "ipv6", "yes");
       xml_writer_end_open(w);
       if (def->nat_start.family) {
         xml_writer_start(w, "address");
@@ -703,36 +988,24 @@ char *network_def_format(const NetworkDef *def) {
       xml_writer_attr(w, "localOnly", "yes");
     xml_writer_end_empty(w);
   }
-  if (!def->dns_enabled) {
-    xml_writer_start(w, "dns");
-    xml_writer_attr(w, "enable", "no");
-    xml_writer_end_empty(w);
-  } else if (def->dns_forwarders->len || def->dns_hosts->len) {
-    xml_writer_start(w, "dns");
-    xml_writer_end_open(w);
-    for (guint i = 0; i < def->dns_forwarders->len; i++) {
-      const NetworkDnsForwarder *f = def->dns_forwarders->pdata[i];
-      xml_writer_start(w, "forwarder");
-      xml_writer_attr(w, "domain", f->domain);
-      if (f->addr.family)
-        write_addr_attr(w, "addr", &f->addr);
+  format_dns(w, def);
+  format_bandwidth(w, &def->bandwidth);
+  for (guint i = 0; i < def->ips->len; i++)
+    format_ip(w, def->ips->pdata[i]);
+  for (guint i = 0; i < def->portgroups->len; i++) {
+    const NetworkPortgroup *pg = def->portgroups->pdata[i];
+    xml_writer_start(w, "portgroup");
+    xml_writer_attr(w, "name", pg->name);
+    if (pg->is_default)
+      xml_writer_attr(w, "default", "yes");
+    if (!network_bandwidth_is_set(&pg->bandwidth)) {
       xml_writer_end_empty(w);
+      continue;
     }
-    for (guint i = 0; i < def->dns_hosts->len; i++) {
-      const NetworkDnsHost *h = def->dns_hosts->pdata[i];
-      xml_writer_start(w, "host");
-      write_addr_attr(w, "ip", &h->ip);
-      xml_writer_end_open(w);
-      for (guint j = 0; j < h->hostnames->len; j++)
-        xml_writer_text_element(w, "hostname", h->hostnames->pdata[j]);
-      xml_writer_close(w);
-    }
+    xml_writer_end_open(w);
+    format_bandwidth(w, &pg->bandwidth);
     xml_writer_close(w);
   }
-  if (def->ipv4)
-    format_ip(w, def->ipv4);
-  if (def->ipv6)
-    format_ip(w, def->ipv6);
   xml_writer_close(w);
   return xml_writer_finish(g_steal_pointer(&w));
 }

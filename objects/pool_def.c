@@ -8,9 +8,9 @@
 
 #include "objects/names.h"
 
-ENUM_TABLE_IMPL(pool_type, PoolType, "dir", "fs", "logical")
+ENUM_TABLE_IMPL(pool_type, PoolType, "dir", "fs", "logical", "netfs")
 ENUM_TABLE_IMPL(pool_format, PoolFormat, "auto", "ext2", "ext3", "ext4", "xfs",
-                "vfat", "btrfs", "lvm2")
+                "vfat", "btrfs", "lvm2", "nfs", "cifs")
 
 static PoolDef *pool_def_alloc(void) {
   PoolDef *def = g_new0(PoolDef, 1);
@@ -38,6 +38,8 @@ void pool_def_free(PoolDef *def) {
   g_free(def->name);
   g_ptr_array_unref(def->source_devices);
   g_free(def->source_name);
+  g_free(def->source_host);
+  g_free(def->source_dir);
   g_free(def->target_path);
   g_free(def);
 }
@@ -51,6 +53,10 @@ PoolDef *pool_def_copy(const PoolDef *def) {
     g_ptr_array_add(c->source_devices, g_strdup(g_ptr_array_index(def->source_devices, i)));
   c->source_name = g_strdup(def->source_name);
   c->source_format = def->source_format;
+  c->source_host = g_strdup(def->source_host);
+  c->source_port = def->source_port;
+  c->source_dir = g_strdup(def->source_dir);
+  c->source_protocol = def->source_protocol;
   c->target_path = g_strdup(def->target_path);
   c->perms = def->perms;
   return c;

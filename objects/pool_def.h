@@ -1,6 +1,7 @@
 /* pool_def.h — the persistent definition of a storage pool, as a plain struct
  * that mirrors the subset of libvirt's storage pool XML virtfs supports:
- * types dir, fs (a block device or image file mounted on the target path) and
+ * types dir, fs (a block device or image file mounted on the target path),
+ * netfs (an NFS export or CIFS share mounted on the target path) and
  * logical (an LVM volume group).
  *
  * Contract:
@@ -13,7 +14,8 @@
  *  - <capacity>, <allocation> and <available> are live figures: they are
  *    accepted and ignored on input (so writing back what was read is a
  *    no-op), and written only when pool_def_format() is given sizes.
- *  - Security labels (<permissions><label>) are rejected: virtfs applies none.
+ *  - A security label (<permissions><label>) is kept and given back, and
+ *    never applied: virtfs has no SELinux or AppArmor driver (docs/pools.md).
  *  - Every string is owned by the struct; PoolDef is freed with
  *    pool_def_free() (NULL-tolerant) or g_autoptr(PoolDef).
  */
@@ -30,6 +32,7 @@ typedef enum {
   POOL_TYPE_DIR,
   POOL_TYPE_FS,
   POOL_TYPE_LOGICAL,
+  POOL_TYPE_NETFS,
 } PoolType;
 ENUM_TABLE_DECL(pool_type, PoolType)
 
@@ -45,15 +48,19 @@ typedef enum {
   POOL_FORMAT_VFAT,
   POOL_FORMAT_BTRFS,
   POOL_FORMAT_LVM2,
+  POOL_FORMAT_NFS,         /* netfs */
+  POOL_FORMAT_CIFS,        /* netfs */
 } PoolFormat;
 ENUM_TABLE_DECL(pool_format, PoolFormat)
 
 /* <permissions> of a pool's target directory or of a volume. */
 #define STORAGE_ID_UNSET (-1)
+#define STORAGE_LABEL_MAX 256
 typedef struct {
   unsigned mode;   /* permission bits (07777 at most); always set after parse */
   long owner;      /* uid, STORAGE_ID_UNSET = the daemon's */
   long group;      /* gid, STORAGE_ID_UNSET = the daemon's */
+  char label[STORAGE_LABEL_MAX]; /* <label>, "" = none; never applied */
 } StoragePermissions;
 
 #define POOL_DEFAULT_MODE 0711
@@ -68,7 +75,13 @@ typedef struct PoolDef {
                                  logical the PVs (may be empty for a VG that
                                  already exists); dir none */
   char *source_name;          /* logical: the VG name (= name when absent); else NULL */
-  PoolFormat source_format;   /* fs: a filesystem or auto; logical: lvm2; dir: auto */
+  PoolFormat source_format;   /* fs: a filesystem or auto; netfs: nfs, cifs or
+                                 auto (mount(8) decides, HOST:DIR); logical:
+                                 lvm2; dir: auto */
+  char *source_host;          /* netfs: <host name>, required; else NULL */
+  unsigned source_port;       /* netfs: <host port>, 0 = the protocol's */
+  char *source_dir;           /* netfs: <dir path> (the export or share) */
+  unsigned source_protocol;   /* netfs nfs/auto: <protocol ver>, 0 = mount's choice */
   /* <target> */
   char *target_path;          /* absolute, normalized (no '.', '..', '//', trailing '/') */
   StoragePermissions perms;

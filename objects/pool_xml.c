@@ -51,8 +51,16 @@ int storage_xml_parse_permissions(const xmlNode *node, StoragePermissions *perms
       return r;
   StoragePermissions p = *perms;
   xmlNode *c;
-  if ((c = xml_child(node, "label")))
-    return xml_fail(ret_error, c, "security labels are not supported");
+  if ((c = xml_child(node, "label"))) {
+    /* Kept and given back, never applied (pool_def.h). */
+    g_autofree char *label = xml_text(c);
+    if (!*label || strlen(label) >= sizeof(p.label))
+      return xml_fail(ret_error, c, "a label must be 1 to %zu characters", sizeof(p.label) - 1);
+    for (const char *q = label; *q; q++)
+      if ((unsigned char)*q < 0x20 || *q == 0x7f)
+        return xml_fail(ret_error, c, "a label must not contain control characters");
+    g_strlcpy(p.label, label, sizeof(p.label));
+  }
   if ((c = xml_child(node, "mode"))) {
     g_autofree char *text = xml_text(c);
     char *end = NULL;
@@ -80,6 +88,8 @@ void storage_xml_format_permissions(XmlWriter *w, const StoragePermissions *perm
     xml_writer_text_element_printf(w, "owner", "%ld", perms->owner);
   if (perms->group != STORAGE_ID_UNSET)
     xml_writer_text_element_printf(w, "group", "%ld", perms->group);
+  if (perms->label[0])
+    xml_writer_text_element(w, "label", perms->label);
   xml_writer_close(w);
 }
 
@@ -142,15 +152,72 @@ static int parse_path_element(const xmlNode *node, char **ret_path, char **ret_e
 static bool format_fits_type(PoolType type, PoolFormat format) {
   switch (type) {
   case POOL_TYPE_DIR: return format == POOL_FORMAT_AUTO;
-  case POOL_TYPE_FS: return format != POOL_FORMAT_LVM2;
+  case POOL_TYPE_FS:
+    return format != POOL_FORMAT_LVM2 && format != POOL_FORMAT_NFS && format != POOL_FORMAT_CIFS;
   case POOL_TYPE_LOGICAL: return format == POOL_FORMAT_LVM2;
+  case POOL_TYPE_NETFS:
+    return format == POOL_FORMAT_AUTO || format == POOL_FORMAT_NFS || format == POOL_FORMAT_CIFS;
   }
   return false;
 }
 
+/* A host name or address for a netfs source: what mount(8) and the mount
+ * helpers take, and nothing that could become an option (',', '=') or a
+ * second path (':', '/' other than in an IPv6 address in brackets). */
+static bool netfs_host_ok(const char *s) {
+  size_t len = strlen(s);
+  if (len == 0 || len > 253 || s[0] == '-')
+    return false;
+  if (s[0] == '[')
+    return len > 2 && s[len - 1] == ']' &&
+           strspn(s + 1, "0123456789abcdefABCDEF:.") == len - 2;
+  return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") == len;
+}
+
+static int parse_netfs_source(const xmlNode *c, PoolDef *def, char **ret_error) {
+  const char *cname = (const char *)c->name;
+  int r;
+  if (strcmp(cname, "host") == 0) {
+    uint64_t port = 0;
+    if ((r = storage_xml_check_leaf(c, (const char *const[]){"name", "port", NULL}, ret_error)) < 0 ||
+        (r = xml_prop_uint(c, "port", 65535, &port, NULL, ret_error)) < 0)
+      return r;
+    g_autofree char *host = xml_prop(c, "name");
+    if (!host)
+      return xml_fail(ret_error, c, "attribute 'name' is missing");
+    if (!netfs_host_ok(host))
+      return xml_fail(ret_error, c, "'%s' is not a host name or address", host);
+    def->source_host = g_steal_pointer(&host);
+    def->source_port = (unsigned)port;
+    return 0;
+  }
+  if (strcmp(cname, "dir") == 0) {
+    if ((r = storage_xml_check_leaf(c, (const char *const[]){"path", NULL}, ret_error)) < 0)
+      return r;
+    g_autofree char *path = xml_prop(c, "path");
+    if (!path)
+      return xml_fail(ret_error, c, "attribute 'path' is missing");
+    if (pool_path_normalize(path, &def->source_dir) < 0 || strchr(path, ','))
+      return xml_fail(ret_error, c, "'%s' is not an absolute path without '.', '..' or ','",
+                      path);
+    return 0;
+  }
+  /* <protocol ver='N'/>: the NFS version */
+  uint64_t ver = 0;
+  bool given = false;
+  if ((r = storage_xml_check_leaf(c, (const char *const[]){"ver", NULL}, ret_error)) < 0 ||
+      (r = xml_prop_uint(c, "ver", 4, &ver, &given, ret_error)) < 0)
+    return r;
+  if (!given || ver < 2)
+    return xml_fail(ret_error, c, "attribute 'ver' must be an NFS version, 2 to 4");
+  def->source_protocol = (unsigned)ver;
+  return 0;
+}
+
 static int parse_source(const xmlNode *node, PoolDef *def, char **ret_error) {
-  static const char *const children[] = {"device", "name", "format", NULL};
-  static const char *const single[] = {"name", "format", NULL};
+  static const char *const children[] = {"device", "name", "format", "host", "dir", "protocol",
+                                         NULL};
+  static const char *const single[] = {"name", "format", "host", "dir", "protocol", NULL};
   int r;
   if ((r = xml_check_attrs(node, (const char *const[]){NULL}, ret_error)) < 0 ||
       (r = xml_check_children(node, children, single, ret_error)) < 0)
@@ -159,9 +226,16 @@ static int parse_source(const xmlNode *node, PoolDef *def, char **ret_error) {
     if (c->type != XML_ELEMENT_NODE)
       continue;
     const char *cname = (const char *)c->name;
-    if (strcmp(cname, "device") == 0) {
-      if (def->type == POOL_TYPE_DIR)
-        return xml_fail(ret_error, c, "a dir pool has no source device");
+    if (strcmp(cname, "host") == 0 || strcmp(cname, "dir") == 0 ||
+        strcmp(cname, "protocol") == 0) {
+      if (def->type != POOL_TYPE_NETFS)
+        return xml_fail(ret_error, c, "only netfs pools have a source %s", cname);
+      if ((r = parse_netfs_source(c, def, ret_error)) < 0)
+        return r;
+    } else if (strcmp(cname, "device") == 0) {
+      if (def->type == POOL_TYPE_DIR || def->type == POOL_TYPE_NETFS)
+        return xml_fail(ret_error, c, "a %s pool has no source device",
+                        pool_type_to_string(def->type));
       if ((r = storage_xml_check_leaf(c, (const char *const[]){"path", NULL}, ret_error)) < 0)
         return r;
       g_autofree char *path = xml_prop(c, "path");
@@ -241,7 +315,8 @@ int pool_def_parse(const char *xml, size_t len, PoolDef **ret_def, char **ret_er
   if (!type)
     return xml_fail(ret_error, root, "attribute 'type' is missing");
   if (pool_type_from_string(type, &def->type) < 0)
-    return xml_fail(ret_error, root, "pool type '%s' is not supported (dir, fs, logical)", type);
+    return xml_fail(ret_error, root, "pool type '%s' is not supported (dir, fs, netfs, logical)",
+                    type);
   def->source_format = def->type == POOL_TYPE_LOGICAL ? POOL_FORMAT_LVM2 : POOL_FORMAT_AUTO;
 
   xmlNode *c = xml_child(root, "name");
@@ -285,6 +360,13 @@ int pool_def_parse(const char *xml, size_t len, PoolDef **ret_def, char **ret_er
   case POOL_TYPE_FS:
     if (def->source_devices->len != 1)
       return xml_fail(ret_error, root, "an fs pool needs <source><device path='...'/></source>");
+    break;
+  case POOL_TYPE_NETFS:
+    if (!def->source_host || !def->source_dir)
+      return xml_fail(ret_error, root, "a netfs pool needs <source><host name='...'/>"
+                      "<dir path='...'/></source>");
+    if (def->source_protocol && def->source_format == POOL_FORMAT_CIFS)
+      return xml_fail(ret_error, root, "<protocol ver> is the NFS version; a cifs pool has none");
     break;
   case POOL_TYPE_LOGICAL: {
     if (!def->source_name) {
@@ -334,6 +416,16 @@ char *pool_def_format(const PoolDef *def, const PoolSizes *sizes) {
     xml_writer_end_empty(w);
   } else {
     xml_writer_end_open(w);
+    if (def->source_host) {
+      xml_writer_start(w, "host");
+      xml_writer_attr(w, "name", def->source_host);
+      if (def->source_port)
+        xml_writer_attr_printf(w, "port", "%u", def->source_port);
+      xml_writer_end_empty(w);
+      xml_writer_start(w, "dir");
+      xml_writer_attr(w, "path", def->source_dir);
+      xml_writer_end_empty(w);
+    }
     for (guint i = 0; i < def->source_devices->len; i++) {
       xml_writer_start(w, "device");
       xml_writer_attr(w, "path", g_ptr_array_index(def->source_devices, i));
@@ -344,6 +436,11 @@ char *pool_def_format(const PoolDef *def, const PoolSizes *sizes) {
     xml_writer_start(w, "format");
     xml_writer_attr(w, "type", pool_format_to_string(def->source_format));
     xml_writer_end_empty(w);
+    if (def->source_protocol) {
+      xml_writer_start(w, "protocol");
+      xml_writer_attr_printf(w, "ver", "%u", def->source_protocol);
+      xml_writer_end_empty(w);
+    }
     xml_writer_close(w);
   }
   xml_writer_start(w, "target");

@@ -20,8 +20,17 @@
  *    and always filled in. <volume type> is likewise derived from the pool
  *    type (file for dir/fs, block for logical).
  *  - Live-only elements libvirt writes — <physical>, <target><timestamps>,
- *    an empty <source/> — are accepted and ignored. Anything else unknown is
- *    rejected, naming the element and line.
+ *    <source> with its <device path><extent/></device> — are accepted and
+ *    ignored. Anything else unknown is rejected, naming the element and line.
+ *    A volume read back from its pool carries its timestamps (atime, mtime,
+ *    ctime, as libvirt writes them: seconds[.nanoseconds]).
+ *  - In a logical pool a <key> may also be an LVM UUID (what libvirt uses
+ *    there); it is accepted and replaced by the path.
+ *  - <permissions><label> is kept in a definition and never applied: a
+ *    volume read back shows the label its file really has (its
+ *    security.selinux attribute), or none.
+ *  - <features><lazy_refcounts/> (qcow2 only) needs compat 1.1, which it
+ *    implies when no compat is given.
  *  - Every string is owned by the struct; VolumeDef is freed with
  *    volume_def_free() (NULL-tolerant) or g_autoptr(VolumeDef).
  */
@@ -30,6 +39,7 @@
 #include <glib.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "objects/enum_table.h"
 #include "objects/pool_def.h"
@@ -59,6 +69,9 @@ typedef struct VolumeDef {
   char *target_path;          /* NULL until resolved against a pool */
   VolumeFormat format;        /* default raw */
   char *compat;               /* qcow2 <compat>: "0.10" or "1.1"; NULL = qemu-img's default */
+  bool lazy_refcounts;        /* qcow2 <features><lazy_refcounts/> */
+  bool timestamps_set;        /* read back from a file: the times below */
+  struct timespec atime, mtime, ctime;
   StoragePermissions perms;   /* mode default 0600 */
   char *backing_path;         /* <backingStore><path>, NULL = none (qcow2 only) */
   VolumeFormat backing_format;/* <backingStore><format>; meaningful when backing_path */

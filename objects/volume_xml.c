@@ -52,9 +52,64 @@ static int check_timestamps(const xmlNode *node, char **ret_error) {
   return 0;
 }
 
+/* <source><device path='...'><extent start end/></device></source>: where
+ * libvirt found a logical volume's extents. A live fact: checked, dropped. */
+static int check_source(const xmlNode *node, char **ret_error) {
+  static const char *const devices[] = {"device", NULL};
+  static const char *const extents[] = {"extent", NULL};
+  static const char *const path_attr[] = {"path", NULL};
+  static const char *const range[] = {"start", "end", NULL};
+  int r;
+  if ((r = xml_check_attrs(node, no_names, ret_error)) < 0 ||
+      (r = xml_check_children(node, devices, NULL, ret_error)) < 0)
+    return r;
+  for (xmlNode *d = node->children; d; d = d->next) {
+    if (d->type != XML_ELEMENT_NODE)
+      continue;
+    if ((r = xml_check_attrs(d, path_attr, ret_error)) < 0 ||
+        (r = xml_check_children(d, extents, NULL, ret_error)) < 0)
+      return r;
+    for (xmlNode *e = d->children; e; e = e->next)
+      if (e->type == XML_ELEMENT_NODE && (r = check_leaf(e, range, ret_error)) < 0)
+        return r;
+  }
+  return 0;
+}
+
+/* An LVM UUID as libvirt uses for a logical volume's key: 32 letters and
+ * digits in groups of 6-4-4-4-4-4-6. */
+static bool lvm_uuid_ok(const char *s) {
+  static const int groups[] = {6, 4, 4, 4, 4, 4, 6};
+  for (size_t g = 0; g < G_N_ELEMENTS(groups); g++) {
+    for (int i = 0; i < groups[g]; i++, s++)
+      if (!g_ascii_isalnum(*s))
+        return false;
+    if (g + 1 < G_N_ELEMENTS(groups) && *s++ != '-')
+      return false;
+  }
+  return *s == '\0';
+}
+
+static int parse_features(const xmlNode *node, VolumeDef *def, char **ret_error) {
+  static const char *const children[] = {"lazy_refcounts", NULL};
+  int r;
+  if ((r = xml_check_attrs(node, no_names, ret_error)) < 0 ||
+      (r = xml_check_children(node, children, children, ret_error)) < 0)
+    return r;
+  xmlNode *c = xml_child(node, "lazy_refcounts");
+  if (!c)
+    return 0;
+  if ((r = check_leaf(c, no_names, ret_error)) < 0)
+    return r;
+  if (def->format != VOLUME_FORMAT_QCOW2)
+    return xml_fail(ret_error, c, "only qcow2 volumes have lazy refcounts");
+  def->lazy_refcounts = true;
+  return 0;
+}
+
 static int parse_target(const xmlNode *node, VolumeDef *def, char **ret_error) {
   static const char *const children[] = {"path", "format", "permissions", "timestamps",
-                                         "compat", NULL};
+                                         "compat", "features", NULL};
   int r;
   if ((r = xml_check_attrs(node, no_names, ret_error)) < 0 ||
       (r = xml_check_children(node, children, children, ret_error)) < 0)
@@ -78,6 +133,14 @@ static int parse_target(const xmlNode *node, VolumeDef *def, char **ret_error) {
     if (def->format != VOLUME_FORMAT_QCOW2)
       return xml_fail(ret_error, c, "only qcow2 volumes have a compat level");
     def->compat = g_steal_pointer(&compat);
+  }
+  if ((c = xml_child(node, "features")) && (r = parse_features(c, def, ret_error)) < 0)
+    return r;
+  if (def->lazy_refcounts) {
+    if (def->compat && strcmp(def->compat, "0.10") == 0)
+      return xml_fail(ret_error, c, "lazy refcounts need qcow2 compat 1.1, not 0.10");
+    if (!def->compat)
+      def->compat = g_strdup("1.1");
   }
   return 0;
 }
@@ -148,8 +211,10 @@ int volume_def_parse(const char *xml, size_t len, const PoolDef *pool,
     if ((r = check_leaf(c, no_names, ret_error)) < 0)
       return r;
     def->key = xml_text(c);
+    if (pool && pool->type == POOL_TYPE_LOGICAL && lvm_uuid_ok(def->key))
+      g_clear_pointer(&def->key, g_free);
   }
-  if ((c = xml_child(root, "source")) && (r = check_leaf(c, no_names, ret_error)) < 0)
+  if ((c = xml_child(root, "source")) && (r = check_source(c, ret_error)) < 0)
     return r;
   if ((c = xml_child(root, "capacity"))) {
     if ((r = storage_xml_parse_size(c, &def->capacity, ret_error)) < 0)
@@ -204,7 +269,29 @@ char *volume_def_format(const VolumeDef *def) {
   xml_writer_attr(w, "type", volume_format_to_string(def->format));
   xml_writer_end_empty(w);
   storage_xml_format_permissions(w, &def->perms);
+  if (def->timestamps_set) {
+    xml_writer_start(w, "timestamps");
+    xml_writer_end_open(w);
+    const struct timespec *ts[] = {&def->atime, &def->mtime, &def->ctime};
+    const char *names[] = {"atime", "mtime", "ctime"};
+    for (size_t i = 0; i < G_N_ELEMENTS(ts); i++) {
+      /* libvirt's form: seconds, and nanoseconds only when not zero. */
+      if (ts[i]->tv_nsec)
+        xml_writer_text_element_printf(w, names[i], "%lld.%09ld", (long long)ts[i]->tv_sec,
+                                       ts[i]->tv_nsec);
+      else
+        xml_writer_text_element_printf(w, names[i], "%lld", (long long)ts[i]->tv_sec);
+    }
+    xml_writer_close(w);
+  }
   xml_writer_text_element(w, "compat", def->compat);
+  if (def->lazy_refcounts) {
+    xml_writer_start(w, "features");
+    xml_writer_end_open(w);
+    xml_writer_start(w, "lazy_refcounts");
+    xml_writer_end_empty(w);
+    xml_writer_close(w);
+  }
   xml_writer_close(w);
   if (def->backing_path) {
     xml_writer_start(w, "backingStore");

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "drivers/bridge/bandwidth.h"
 #include "drivers/bridge/nft_rules.h"
 #include "drivers/bridge/nl_link.h"
 
@@ -58,21 +59,43 @@ static bool is_ours(const NetworkDef *def, const NlLinkInfo *info) {
   return strcmp(info->kind, "bridge") == 0 && g_strcmp0(info->alias, alias) == 0;
 }
 
-/* Writes "1" to a sysctl file unless it already says so. The files under
- * /proc/sys/net belong to the caller's network namespace. */
-static int sysctl_enable(const char *path, char **ret_error) {
+/* Writes "0" or "1" to a sysctl file unless it already says so. The files
+ * under /proc/sys/net belong to the caller's network namespace. */
+static int sysctl_set(const char *path, bool on, char **ret_error) {
   g_autofree char *cur = NULL;
-  if (g_file_get_contents(path, &cur, NULL, NULL) && g_str_has_prefix(cur, "1"))
+  const char *want = on ? "1\n" : "0\n";
+  if (g_file_get_contents(path, &cur, NULL, NULL) && cur[0] == want[0])
     return 0;
   int fd = open(path, O_WRONLY | O_CLOEXEC);
-  if (fd < 0 || write(fd, "1\n", 2) != 2) {
+  if (fd < 0 || write(fd, want, 2) != 2) {
     int e = errno;
     if (fd >= 0)
       close(fd);
-    return fail(ret_error, -e, "cannot enable forwarding in %s: %s", path, g_strerror(e));
+    return fail(ret_error, -e, "cannot write %c to %s: %s", want[0], path, g_strerror(e));
   }
   close(fd);
   return 0;
+}
+
+static int sysctl_enable(const char *path, char **ret_error) {
+  return sysctl_set(path, true, ret_error);
+}
+
+/* IPv6 on the bridge, as libvirt sets it: on when the network has an IPv6
+ * <ip> or says ipv6='yes' (guests then talk IPv6 among themselves), off
+ * otherwise; and never autoconfigured from a guest's router
+ * advertisements. A kernel without IPv6 has no such files: nothing to do. */
+static int set_bridge_ipv6(const NetworkDef *def, char **ret_error) {
+  bool on = def->ipv6 || network_def_first_ip(def, AF_INET6);
+  g_autofree char *dir = g_build_filename("/proc/sys/net/ipv6/conf", def->bridge, NULL);
+  if (!g_file_test(dir, G_FILE_TEST_IS_DIR))
+    return 0;
+  g_autofree char *disable = g_build_filename(dir, "disable_ipv6", NULL);
+  g_autofree char *accept_ra = g_build_filename(dir, "accept_ra", NULL);
+  int r = sysctl_set(disable, !on, ret_error);
+  if (r >= 0 && on)
+    r = sysctl_set(accept_ra, false, ret_error);
+  return r;
 }
 
 static int enable_forwarding(const NetworkDef *def, char **ret_error) {
@@ -80,9 +103,9 @@ static int enable_forwarding(const NetworkDef *def, char **ret_error) {
       def->forward != NETWORK_FORWARD_OPEN)
     return 0;
   int r = 0;
-  if (def->ipv4)
+  if (network_def_first_ip(def, AF_INET))
     r = sysctl_enable("/proc/sys/net/ipv4/ip_forward", ret_error);
-  if (r >= 0 && def->ipv6)
+  if (r >= 0 && network_def_first_ip(def, AF_INET6))
     r = sysctl_enable("/proc/sys/net/ipv6/conf/all/forwarding", ret_error);
   return r;
 }
@@ -102,9 +125,9 @@ static int check_subnets_free(const NetworkDef *def, int own_ifindex, char **ret
     const NlAddr *a = &g_array_index(addrs, NlAddr, i);
     if (a->ifindex == own_ifindex || is_link_local6(&a->addr))
       continue;
-    for (int f = 0; f < 2; f++) {
-      const NetworkIp *ip = f ? def->ipv6 : def->ipv4;
-      if (!ip || !network_subnets_overlap(&ip->address, ip->prefix, &a->addr, a->prefix))
+    for (guint f = 0; f < def->ips->len; f++) {
+      const NetworkIp *ip = def->ips->pdata[f];
+      if (!network_subnets_overlap(&ip->address, ip->prefix, &a->addr, a->prefix))
         continue;
       char ifname[IF_NAMESIZE] = "?";
       if_indextoname((unsigned)a->ifindex, ifname);
@@ -128,7 +151,7 @@ static int sync_addresses(const NetworkDef *def, char **ret_error) {
     return fail(ret_error, r, "cannot list the addresses of %s: %s", def->bridge, g_strerror(-r));
   for (guint i = 0; i < addrs->len; i++) {
     const NlAddr *a = &g_array_index(addrs, NlAddr, i);
-    const NetworkIp *want = a->addr.family == AF_INET6 ? def->ipv6 : def->ipv4;
+    const NetworkIp *want = network_def_ip_for(def, &a->addr);
     if (is_link_local6(&a->addr))
       continue;
     if (want && want->prefix == a->prefix && network_addr_compare(&want->address, &a->addr) == 0)
@@ -138,10 +161,8 @@ static int sync_addresses(const NetworkDef *def, char **ret_error) {
       return fail(ret_error, r, "cannot remove a stale address from %s: %s", def->bridge,
                   g_strerror(-r));
   }
-  for (int f = 0; f < 2; f++) {
-    const NetworkIp *ip = f ? def->ipv6 : def->ipv4;
-    if (!ip)
-      continue;
+  for (guint f = 0; f < def->ips->len; f++) {
+    const NetworkIp *ip = def->ips->pdata[f];
     r = nl_addr_add(def->bridge, &ip->address, ip->prefix);
     if (r < 0 && r != -EEXIST) {
       char b[NETWORK_ADDR_STRLEN];
@@ -210,6 +231,7 @@ int bridge_network_start(const NetworkDef *def, const BridgeDriverConfig *cfg, c
   bool reused = false;
   int own_ifindex = 0;
   g_autofree char *nft_error = NULL;
+  g_autofree char *tc_error = NULL;
   int r = nl_link_get(def->bridge, &info);
   if (r == 0) {
     bool ours = is_ours(def, &info);
@@ -234,7 +256,8 @@ int bridge_network_start(const NetworkDef *def, const BridgeDriverConfig *cfg, c
     return fail(ret_error, r, "network '%s': cannot %s the bridge %s: %s", def->name,
                 reused ? "configure" : "create", def->bridge, g_strerror(-r));
 
-  if ((r = sync_addresses(def, ret_error)) < 0)
+  /* IPv6 settings first: addresses on a bridge with IPv6 off would fail. */
+  if ((r = set_bridge_ipv6(def, ret_error)) < 0 || (r = sync_addresses(def, ret_error)) < 0)
     goto undo;
   if ((r = nl_link_set_up(def->bridge, true)) < 0) {
     fail(ret_error, r, "network '%s': cannot set %s up: %s", def->name, def->bridge,
@@ -245,6 +268,10 @@ int bridge_network_start(const NetworkDef *def, const BridgeDriverConfig *cfg, c
     goto undo;
   if ((r = nft_rules_add(def, &nft_error)) < 0) {
     fail(ret_error, r, "network '%s': %s", def->name, nft_error);
+    goto undo;
+  }
+  if ((r = bandwidth_apply_tc(def->bridge, &def->bandwidth, &tc_error)) < 0) {
+    fail(ret_error, r, "network '%s': cannot set the inbound bandwidth: %s", def->name, tc_error);
     goto undo;
   }
   if (network_def_wants_dnsmasq(def) && (r = start_dnsmasq(def, cfg, ret_error)) < 0)
@@ -301,10 +328,10 @@ int bridge_network_status(const NetworkDef *def, const BridgeDriverConfig *cfg,
     g_autoptr(GArray) addrs = NULL;
     if ((r = nl_addr_list(def->bridge, &addrs)) < 0)
       return r;
-    for (int f = 0; f < 2; f++) {
-      const NetworkIp *ip = f ? def->ipv6 : def->ipv4;
-      bool found = !ip;
-      for (guint i = 0; ip && i < addrs->len; i++) {
+    for (guint f = 0; f < def->ips->len; f++) {
+      const NetworkIp *ip = def->ips->pdata[f];
+      bool found = false;
+      for (guint i = 0; i < addrs->len; i++) {
         const NlAddr *a = &g_array_index(addrs, NlAddr, i);
         if (a->prefix == ip->prefix && network_addr_compare(&a->addr, &ip->address) == 0)
           found = true;

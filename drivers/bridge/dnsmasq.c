@@ -111,6 +111,12 @@ char *dnsmasq_build_config(const NetworkDef *def, const DnsmasqConfigOptions *op
   if (!def->dns_enabled) {
     opt(s, "port", "0");
   } else {
+    if (def->dns_forward_plain_names == NETWORK_TRISTATE_NO) {
+      /* <dns forwardPlainNames='no'>: a name without a dot is answered
+       * here or not at all, as libvirt configures it. */
+      opt(s, "domain-needed", NULL);
+      opt(s, "local", "//");
+    }
     if (def->domain) {
       opt(s, "domain", def->domain);
       if (def->domain_local_only) {
@@ -146,17 +152,48 @@ char *dnsmasq_build_config(const NetworkDef *def, const DnsmasqConfigOptions *op
         g_string_append_printf(s, "%s,", (const char *)h->hostnames->pdata[j]);
       g_string_append_printf(s, "%s\n", network_addr_format(&h->ip, a));
     }
+    for (guint i = 0; i < def->dns_txts->len; i++) {
+      const NetworkDnsTxt *t = def->dns_txts->pdata[i];
+      /* Always quoted: the value may hold blanks and commas. */
+      g_string_append_printf(s, "txt-record=%s,\"%s\"\n", t->name, t->value);
+    }
+    for (guint i = 0; i < def->dns_srvs->len; i++) {
+      const NetworkDnsSrv *v = def->dns_srvs->pdata[i];
+      g_string_append_printf(s, "srv-host=_%s._%s", v->service, v->protocol);
+      if (v->domain)
+        g_string_append_printf(s, ".%s", v->domain);
+      if (v->target)
+        g_string_append_printf(s, ",%s", v->target);
+      if (v->port_set)
+        g_string_append_printf(s, ",%u", v->port);
+      if (v->priority_set)
+        g_string_append_printf(s, ",%u", v->priority);
+      if (v->weight_set)
+        g_string_append_printf(s, ",%u", v->weight);
+      g_string_append_c(s, '\n');
+    }
   }
 
-  /* DHCP */
-  bool dhcp4 = def->ipv4 && (def->ipv4->ranges->len || def->ipv4->hosts->len);
-  bool dhcp6 = def->ipv6 && (def->ipv6->ranges->len || def->ipv6->hosts->len);
+  /* DHCP: every <ip> with ranges or hosts is served (dnsmasq matches a
+   * range to the bridge address of its subnet); every IPv6 <ip> gets router
+   * advertisements. */
+  bool dhcp4 = false, dhcp6 = false;
   uint64_t lease_max = 0;
-  if (def->ipv4 && dhcp4)
-    dhcp_ip(s, def->ipv4, &lease_max);
-  if (def->ipv6) {
+  for (guint i = 0; i < def->ips->len; i++) {
+    const NetworkIp *ip = def->ips->pdata[i];
+    bool v6 = ip->address.family == AF_INET6;
+    bool dhcp = ip->ranges->len || ip->hosts->len;
+    if (v6)
+      dhcp6 = dhcp6 || dhcp;
+    else
+      dhcp4 = dhcp4 || dhcp;
+  }
+  if (network_def_first_ip(def, AF_INET6))
     opt(s, "enable-ra", NULL);
-    dhcp_ip(s, def->ipv6, &lease_max);
+  for (guint i = 0; i < def->ips->len; i++) {
+    const NetworkIp *ip = def->ips->pdata[i];
+    if (ip->address.family == AF_INET6 || ip->ranges->len || ip->hosts->len)
+      dhcp_ip(s, ip, &lease_max);
   }
   if (dhcp4 || dhcp6) {
     opt(s, "dhcp-no-override", NULL);
@@ -166,10 +203,8 @@ char *dnsmasq_build_config(const NetworkDef *def, const DnsmasqConfigOptions *op
       lease_max = 1000000;
     g_string_append_printf(s, "dhcp-lease-max=%" G_GUINT64_FORMAT "\n", lease_max);
     opt(s, "dhcp-leasefile", opts->lease_path);
-    if (def->ipv4)
-      dhcp_hosts(s, def->ipv4);
-    if (def->ipv6)
-      dhcp_hosts(s, def->ipv6);
+    for (guint i = 0; i < def->ips->len; i++)
+      dhcp_hosts(s, def->ips->pdata[i]);
     if (def->mtu && dhcp4)
       g_string_append_printf(s, "dhcp-option=option:mtu,%u\n", def->mtu);
   }
@@ -296,8 +331,7 @@ static int pidfd_signal(int pidfd, int sig) {
   return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
 }
 
-/* Absolute path of the binary, or NULL. */
-static char *find_binary(const char *binary) {
+char *dnsmasq_find_program(const char *binary) {
   if (!binary)
     binary = VIRTFS_DNSMASQ_BINARY;
   if (strchr(binary, '/'))
@@ -379,7 +413,7 @@ static int reap(int pidfd) {
 #define SPAWN_TIMEOUT_MS 5000
 
 int dnsmasq_spawn(const DnsmasqFiles *files, pid_t *ret_pid, int *ret_pidfd, char **ret_error) {
-  g_autofree char *binary = find_binary(files->binary);
+  g_autofree char *binary = dnsmasq_find_program(files->binary);
   if (!binary) {
     *ret_error = g_strdup_printf("dnsmasq ('%s') was not found",
                                  files->binary ? files->binary : VIRTFS_DNSMASQ_BINARY);

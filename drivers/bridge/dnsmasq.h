@@ -68,6 +68,12 @@ GPtrArray *dnsmasq_parse_leases(const char *text, size_t len, unsigned *ret_skip
 
 /* ---- the process ---- */
 
+/* Absolute path of program `binary` (NULL = VIRTFS_DNSMASQ_BINARY; a name
+ * with a '/' is taken as is if executable), searched in PATH and then in
+ * /usr/sbin and /sbin, which a daemon started with a user's PATH may lack.
+ * NULL when not found. Also used for tc(8). */
+char *dnsmasq_find_program(const char *binary);
+
 typedef struct {
   const char *binary;      /* NULL = VIRTFS_DNSMASQ_BINARY (searched in PATH,
                               then /usr/sbin, /sbin) */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "drivers/bridge/bandwidth.h"
 #include "drivers/bridge/bridge_network.h"
 #include "drivers/bridge/nl_link.h"
 #include "objects/log.h"
@@ -566,7 +567,7 @@ int network_manager_domain_addresses(NetworkManager *m, const DomainDef *def, GS
       const DnsmasqLease *l = leases->pdata[j];
       if (!l->mac[0] || g_ascii_strcasecmp(l->mac, iface->mac) != 0)
         continue;
-      const NetworkIp *ip = l->ip.family == AF_INET6 ? live->ipv6 : live->ipv4;
+      const NetworkIp *ip = network_def_ip_for(live, &l->ip);
       char addr[NETWORK_ADDR_STRLEN];
       g_string_append_printf(out, "%s %s %s/%u\n", tap ? tap : "-", iface->mac,
                              network_addr_format(&l->ip, addr), ip ? ip->prefix : 0);
@@ -580,6 +581,7 @@ int network_manager_domain_addresses(NetworkManager *m, const DomainDef *def, GS
 int network_manager_open_tap(NetworkManager *m, const DomainDef *def, size_t index,
                              DomainInterface *iface, int *ret_fd, char **ret_error) {
   g_autofree char *bridge = NULL;
+  NetworkBandwidth bw = {0};
   if (iface->type == INTERFACE_NETWORK) {
     g_autoptr(Obj) obj = registry_lookup(m->registry, OBJ_NETWORK, NULL, iface->source);
     if (!obj)
@@ -591,6 +593,10 @@ int network_manager_open_tap(NetworkManager *m, const DomainDef *def, size_t ind
                   "first (echo active > networks/%s/state)", index, iface->source,
                   iface->source);
     bridge = g_strdup(live->bridge);
+    /* An interface names no portgroup (yet): it gets the default one's. */
+    const NetworkPortgroup *pg = network_def_default_portgroup(live);
+    if (pg)
+      bw = pg->bandwidth;
   } else if (iface->type == INTERFACE_BRIDGE) {
     NlLinkInfo info;
     int r = nl_link_get(iface->source, &info);
@@ -617,6 +623,12 @@ int network_manager_open_tap(NetworkManager *m, const DomainDef *def, size_t ind
   int r = bridge_tap_create(bridge, iface->mac, vnet_hdr, &tap, &fd, &why);
   if (r < 0)
     return fail(ret_error, r, "interface %zu of domain '%s': %s", index, def->name, why);
+  if (network_bandwidth_is_set(&bw) && (r = bandwidth_apply(tap, &bw, &why)) < 0) {
+    close(fd);
+    bridge_tap_delete(tap);
+    return fail(ret_error, r, "interface %zu of domain '%s': cannot limit the bandwidth of %s "
+                "(portgroup of network '%s'): %s", index, def->name, tap, iface->source, why);
+  }
   g_mutex_lock(&m->taps_lock);
   g_hash_table_replace(m->taps, g_strdup(tap), g_strdup(iface->mac));
   if (iface->type == INTERFACE_NETWORK)
@@ -629,6 +641,7 @@ int network_manager_open_tap(NetworkManager *m, const DomainDef *def, size_t ind
 }
 
 void network_manager_close_tap(NetworkManager *m, const char *tap_name) {
+  bandwidth_clear(tap_name);
   int r = bridge_tap_delete(tap_name);
   if (r < 0)
     log_warning("cannot delete the tap %s: %s", tap_name, g_strerror(-r));

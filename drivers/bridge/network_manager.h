@@ -103,7 +103,9 @@ int network_manager_domain_addresses(NetworkManager *m, const DomainDef *def, GS
  * -EINVAL if that link is not a bridge). Creates a tap on the bridge with the
  * guest's MAC (first byte 0xfe on the host side) and IFF_VNET_HDR when the
  * model is virtio (QEMU then needs vnet_hdr=on), stores its name in
- * iface->target_dev and returns an O_CLOEXEC fd. */
+ * iface->target_dev and returns an O_CLOEXEC fd. On a network with a
+ * default <portgroup> that has a <bandwidth>, the tap gets that limit
+ * (bandwidth.h); failing to set it fails the call. */
 int network_manager_open_tap(NetworkManager *m, const DomainDef *def, size_t index,
                              DomainInterface *iface, int *ret_fd, char **ret_error);
 /* Deletes the tap; nothing when it is gone already. */

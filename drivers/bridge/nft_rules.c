@@ -7,6 +7,8 @@
 #include <nftables/libnftables.h>
 #include <string.h>
 
+#include "drivers/bridge/bandwidth.h"
+
 /* libnftables' parser and caches are process-wide; one caller at a time. */
 G_LOCK_DEFINE_STATIC(nft_lock);
 
@@ -61,9 +63,21 @@ static void forward_subnet(GString *s, const char *chain, const NetworkDef *def,
        established_only ? " ct state related,established" : "");
 }
 
-static void nat_rules(GString *s, const char *chain, const NetworkDef *def) {
+/* Masquerade for one IPv6 subnet (<nat ipv6='yes'>); <nat><address> and
+ * <port> are IPv4 only, as in libvirt. */
+static void nat_rules6(GString *s, const char *chain, const NetworkDef *def, const NetworkIp *ip) {
   g_autoptr(GString) net = g_string_new(NULL);
-  subnet_text(def->ipv4, net);
+  subnet_text(ip, net);
+  g_autofree char *out_dev = def->forward_dev
+      ? g_strdup_printf(" oifname \"%s\"", def->forward_dev) : g_strdup("");
+  /* Multicast never leaves the link. */
+  rule(s, chain, "ip6 saddr %s ip6 daddr ff00::/8 return", net->str);
+  rule(s, chain, "ip6 saddr %s ip6 daddr != %s%s masquerade", net->str, net->str, out_dev);
+}
+
+static void nat_rules(GString *s, const char *chain, const NetworkDef *def, const NetworkIp *ip) {
+  g_autoptr(GString) net = g_string_new(NULL);
+  subnet_text(ip, net);
   g_autofree char *out_dev = def->forward_dev
       ? g_strdup_printf(" oifname \"%s\"", def->forward_dev) : g_strdup("");
   /* Multicast and broadcast never leave the subnet, so never rewrite them. */
@@ -111,10 +125,12 @@ char *nft_rules_build_add(const NetworkDef *def) {
     /* Guests on one bridge may always talk to each other. */
     rule(s, fwd, "iifname \"%s\" oifname \"%s\" accept", def->bridge, def->bridge);
     if (def->forward != NETWORK_FORWARD_NONE) {
-      if (def->ipv4)
-        forward_subnet(s, fwd, def, def->ipv4, def->forward == NETWORK_FORWARD_NAT);
-      if (def->ipv6)
-        forward_subnet(s, fwd, def, def->ipv6, false);
+      bool nat4 = def->forward == NETWORK_FORWARD_NAT;
+      bool nat6 = nat4 && def->nat_ipv6;
+      for (guint i = 0; i < def->ips->len; i++) {
+        const NetworkIp *ip = def->ips->pdata[i];
+        forward_subnet(s, fwd, def, ip, ip->address.family == AF_INET6 ? nat6 : nat4);
+      }
     }
     rule(s, fwd, "iifname \"%s\" reject", def->bridge);
     rule(s, fwd, "oifname \"%s\" reject", def->bridge);
@@ -122,8 +138,16 @@ char *nft_rules_build_add(const NetworkDef *def) {
   case NETWORK_FORWARD_BRIDGE:
     break;
   }
-  if (want_nat)
-    nat_rules(s, nat, def);
+  for (guint i = 0; want_nat && i < def->ips->len; i++) {
+    const NetworkIp *ip = def->ips->pdata[i];
+    if (ip->address.family == AF_INET)
+      nat_rules(s, nat, def, ip);
+    else if (def->nat_ipv6)
+      nat_rules6(s, nat, def, ip);
+  }
+  /* Outbound <bandwidth>: the bridge's policing chain (bandwidth.h). */
+  g_autofree char *bw = bandwidth_build_nft(def->bridge, &def->bandwidth);
+  g_string_append(s, bw);
   return g_string_free(s, FALSE);
 }
 
@@ -137,6 +161,9 @@ char *nft_rules_build_remove(const NetworkDef *def) {
   g_string_append(s, "add table " TABLE "\n");
   chain_head(s, fwd, NULL, false);
   chain_head(s, nat, NULL, false);
+  NetworkBandwidth none = {0};
+  g_autofree char *bw = bandwidth_build_nft(def->bridge, &none);
+  g_string_append(s, bw);
   return g_string_free(s, FALSE);
 }
 

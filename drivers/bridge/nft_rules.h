@@ -7,9 +7,13 @@
  *                      isolated rules; everything else touching the bridge
  *                      is rejected, except for open networks)
  *   "net-BRIDGE-nat"   nat hook postrouting, priority srcnat: masquerade, or
- *                      SNAT to <nat><address>, for the IPv4 subnet (nat only;
- *                      IPv6 subnets of a nat network are routed, as libvirt
- *                      does)
+ *                      SNAT to <nat><address>, for every IPv4 subnet (nat
+ *                      only); IPv6 subnets of a nat network are routed, as
+ *                      libvirt does, unless <nat ipv6='yes'> masquerades
+ *                      them too
+ *
+ *   "bw-BRIDGE"        filter hook ingress on the bridge: the outbound
+ *                      <bandwidth> policing (bandwidth.h), when set
  *
  * Separate chains let networks come and go without touching each other, and
  * a start always flushes the network's chains before filling them, so a

@@ -184,6 +184,7 @@ int qcow2_header_parse(const void *buf, size_t len, Qcow2Header *ret_header) {
     off += 8 + padded;
   }
   ret_header->version = version;
+  ret_header->compatible_features = version == 3 ? get64(b + 80) : 0;
   ret_header->virtual_size = get64(b + 24);
   ret_header->backing_file = g_steal_pointer(&backing);
   ret_header->backing_format = g_steal_pointer(&format);

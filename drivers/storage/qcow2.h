@@ -43,6 +43,7 @@ int qcow2_header_virtual_size(const void *buf, size_t len, uint64_t *ret_size);
 typedef struct {
   uint32_t version;        /* 2 or 3 (compat "0.10" / "1.1") */
   uint64_t virtual_size;
+  uint64_t compatible_features; /* version 3; bit 0 = lazy refcounts */
   char *backing_file;      /* as recorded in the image; NULL = none */
   char *backing_format;    /* the backing format extension; NULL = none */
 } Qcow2Header;

@@ -101,6 +101,7 @@ int qemu_img_info_parse(const char *json, size_t len, QemuImgInfo **ret_info, ch
       if ((r = get_string(d, "compat", false, &info->compat, ret_error)) < 0)
         return r;
       info->corrupt = get_bool(d, "corrupt");
+      info->lazy_refcounts = get_bool(d, "lazy-refcounts");
     }
   }
   *ret_info = g_steal_pointer(&info);
@@ -130,7 +131,8 @@ GStrv qemu_img_info_argv(const char *binary, const char *path, VolumeFormat form
 }
 
 GStrv qemu_img_create_argv(const char *binary, const char *path, VolumeFormat format,
-                           uint64_t capacity, const char *compat, bool preallocate,
+                           uint64_t capacity, const char *compat, bool lazy_refcounts,
+                           bool preallocate,
                            const char *backing_path, VolumeFormat backing_format) {
   g_assert(path[0] == '/' && (!backing_path || backing_path[0] == '/'));
   GPtrArray *argv = g_ptr_array_new();
@@ -142,6 +144,8 @@ GStrv qemu_img_create_argv(const char *binary, const char *path, VolumeFormat fo
   g_autoptr(GString) opts = g_string_new("");
   if (compat && format == VOLUME_FORMAT_QCOW2)
     g_string_append_printf(opts, "compat=%s", compat);
+  if (lazy_refcounts && format == VOLUME_FORMAT_QCOW2)
+    g_string_append_printf(opts, "%slazy_refcounts=on", opts->len ? "," : "");
   if (preallocate)
     g_string_append_printf(opts, "%spreallocation=falloc", opts->len ? "," : "");
   if (opts->len) {

@@ -27,6 +27,7 @@ typedef struct {
   char *compat;              /* qcow2 compat level ("0.10", "1.1"); NULL otherwise */
   bool dirty;                /* "dirty-flag" */
   bool corrupt;              /* qcow2 "corrupt" */
+  bool lazy_refcounts;       /* qcow2 "lazy-refcounts" */
 } QemuImgInfo;
 
 void qemu_img_info_free(QemuImgInfo *info);
@@ -48,7 +49,8 @@ GStrv qemu_img_info_argv(const char *binary, const char *path, VolumeFormat form
  * driver uses it for preallocated images only: raw files and empty qcow2
  * images it writes itself (qcow2.h). `format` raw is accepted too. */
 GStrv qemu_img_create_argv(const char *binary, const char *path, VolumeFormat format,
-                           uint64_t capacity, const char *compat, bool preallocate,
+                           uint64_t capacity, const char *compat, bool lazy_refcounts,
+                           bool preallocate,
                            const char *backing_path, VolumeFormat backing_format);
 
 /* qemu-img resize -q -f FORMAT PATH SIZE (growing only; the driver refuses

@@ -65,6 +65,12 @@ int storage_file_open(const PoolDef *pool, int dirfd, const char *name, int flag
                       struct stat *ret_st, char **ret_error);
 /* fchmod/fchown from the permissions (explicitly: creation went through
  * the umask). */
+/* What a volume read back shows of its file besides sizes: the times from
+ * `st` and the security label the file really carries (its
+ * security.selinux attribute; none when it has none), since virtfs applies
+ * no label of its own. Read through `fd`, or `path` when fd is -1. */
+void storage_describe_file(int fd, const char *path, const struct stat *st, VolumeDef *vol);
+
 int storage_set_perms_fd(int fd, const StoragePermissions *perms, const char *volname,
                          char **ret_error);
 

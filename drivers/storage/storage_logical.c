@@ -257,6 +257,7 @@ static VolumeDef *lv_to_def(const PoolDef *pool, const StorageLv *lv) {
     vol->perms.mode = st.st_mode & 07777;
     vol->perms.owner = (long)st.st_uid;
     vol->perms.group = (long)st.st_gid;
+    storage_describe_file(-1, vol->target_path, &st, vol);
   }
   return vol;
 }

@@ -190,6 +190,8 @@ GStrv storage_mkfs_argv(PoolFormat format, const char *device) {
   case POOL_FORMAT_VFAT: prog = "mkfs.vfat"; break;
   case POOL_FORMAT_AUTO:
   case POOL_FORMAT_LVM2:
+  case POOL_FORMAT_NFS:
+  case POOL_FORMAT_CIFS:
     return NULL;
   }
   /* The force flags only let the tools work on an image file or a whole
@@ -238,4 +240,54 @@ int storage_exit_errno(int wait_status, const char *stderr_text) {
   if (has(e, "Invalid argument") || has(e, "Invalid parameter") || has(e, "must be"))
     return -EINVAL;
   return -EIO;
+}
+
+char *storage_netfs_source(const PoolDef *pool) {
+  if (pool->source_format == POOL_FORMAT_CIFS) {
+    /* //HOST/SHARE: the share is the dir without its leading '/'. */
+    return g_strdup_printf("//%s/%s", pool->source_host, pool->source_dir + 1);
+  }
+  return g_strdup_printf("%s:%s", pool->source_host, pool->source_dir);
+}
+
+const char *storage_netfs_fstype(const PoolDef *pool) {
+  switch (pool->source_format) {
+  case POOL_FORMAT_CIFS: return "cifs";
+  case POOL_FORMAT_NFS: return "nfs";
+  default: return NULL;
+  }
+}
+
+GStrv storage_netfs_mount_argv(const PoolDef *pool) {
+  GPtrArray *argv = g_ptr_array_new();
+  g_autoptr(GString) opts = g_string_new("nosuid,nodev,noexec");
+  if (pool->source_format == POOL_FORMAT_CIFS)
+    g_string_append(opts, ",guest");
+  else if (pool->source_protocol)
+    g_string_append_printf(opts, ",nfsvers=%u", pool->source_protocol);
+  if (pool->source_port)
+    g_string_append_printf(opts, ",port=%u", pool->source_port);
+  g_ptr_array_add(argv, g_strdup("mount"));
+  g_ptr_array_add(argv, g_strdup("-o"));
+  g_ptr_array_add(argv, g_strdup(opts->str));
+  const char *type = storage_netfs_fstype(pool);
+  if (type) {
+    g_ptr_array_add(argv, g_strdup("-t"));
+    g_ptr_array_add(argv, g_strdup(type));
+  }
+  g_ptr_array_add(argv, storage_netfs_source(pool));
+  g_ptr_array_add(argv, g_strdup(pool->target_path));
+  g_ptr_array_add(argv, NULL);
+  return (GStrv)g_ptr_array_free(argv, FALSE);
+}
+
+bool storage_filesystems_has(const char *text, const char *fstype) {
+  g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+  for (char **l = lines; *l; l++) {
+    const char *name = strrchr(*l, '\t');
+    name = name ? name + 1 : *l;
+    if (strcmp(g_strstrip((char *)name), fstype) == 0)
+      return true;
+  }
+  return false;
 }

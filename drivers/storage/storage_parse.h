@@ -65,6 +65,25 @@ int storage_vgs_parse(const char *text, uint64_t *ret_size, uint64_t *ret_free,
  * the like. NULL for POOL_FORMAT_AUTO/LVM2 (nothing to make). */
 GStrv storage_mkfs_argv(PoolFormat format, const char *device);
 
+/* A netfs pool's mount source: HOST:DIR (nfs, auto) or //HOST/SHARE
+ * (cifs, SHARE = DIR without its leading '/'), as /proc/self/mountinfo
+ * lists it. Newly allocated. */
+char *storage_netfs_source(const PoolDef *pool);
+
+/* "nfs", "cifs", or NULL for format auto (mount(8) picks). */
+const char *storage_netfs_fstype(const PoolDef *pool);
+
+/* The mount of a netfs pool, as libvirt runs it:
+ *   mount -o nosuid,nodev,noexec[,nfsvers=V][,port=P] -t nfs HOST:DIR TARGET
+ *   mount -o nosuid,nodev,noexec,guest[,port=P] -t cifs //HOST/SHARE TARGET
+ *   mount -o nosuid,nodev,noexec[,nfsvers=V][,port=P] HOST:DIR TARGET (auto)
+ * The parser keeps ',' out of host and dir, so nothing becomes an option. */
+GStrv storage_netfs_mount_argv(const PoolDef *pool);
+
+/* Whether /proc/filesystems text lists `fstype` (e.g. "nfs"): whether this
+ * kernel can mount it without loading a module. */
+bool storage_filesystems_has(const char *text, const char *fstype);
+
 /* The one place a helper program's result becomes an errno.
  * `wait_status` as from waitpid(); `stderr_text` may be NULL.
  *  - exit 0                                     -> 0

@@ -270,3 +270,31 @@ process_gone() {
 
 # qemu_pid DOMAIN: the pid from info
 qemu_pid() { awk '/^pid:/ {print $2}' "$MNT/domains/$1/info"; }
+
+# corpus_define PARENT FILE NAME RNG: defines object NAME under PARENT
+# (the mount's networks/ or pools/) from FILE through its config.xml, reads
+# it back, writes that back, and checks it reads the same and validates
+# against the RelaxNG schema RNG (when installed); then removes NAME. A
+# NAME that exists already is defined as corpus-NAME (without its UUID).
+# Prints why on failure.
+corpus_define() {
+  local parent=$1 f=$2 name=$3 rng=$4 r=0
+  if [[ -e $parent/$name ]]; then # taken (the default network): another name
+    sed "s|<name>$name</name>|<name>corpus-$name</name>|; /<uuid>/d" "$f" > "$WORK/corpus0.xml"
+    f=$WORK/corpus0.xml name=corpus-$name
+  fi
+  if ! { mkdir "$parent/$name" && cp "$f" "$parent/$name/config.xml"; } 2>/dev/null; then
+    echo "refused: $(cat "$parent/$name/error" 2>/dev/null)"
+    rmdir "$parent/$name" 2>/dev/null
+    return 1
+  fi
+  cat "$parent/$name/config.xml" > "$WORK/corpus1.xml"
+  cp "$WORK/corpus1.xml" "$parent/$name/config.xml" && cat "$parent/$name/config.xml" > "$WORK/corpus2.xml"
+  if ! cmp -s "$WORK/corpus1.xml" "$WORK/corpus2.xml"; then
+    echo "not a fixed point"; r=1
+  elif [[ -f $rng ]] && ! xmllint --noout --relaxng "$rng" "$WORK/corpus1.xml" 2>/dev/null; then
+    echo "what virtfs gives back is not valid for $(basename "$rng")"; r=1
+  fi
+  rmdir "$parent/$name"
+  return $r
+}

@@ -22,6 +22,7 @@
 
 #include "drivers/bridge/bridge_network.h"
 #include "drivers/bridge/network_manager.h"
+#include "drivers/bridge/nft_rules.h"
 #include "drivers/bridge/nl_link.h"
 #include "objects/network_obj.h"
 
@@ -176,6 +177,58 @@ static void test_tap_network(void **state) {
   assert_int_equal(network_manager_open_tap(f->m, def, 2, user, &fd, &error), -EINVAL);
 }
 
+/* Output of a command (run in this process's namespace), or NULL. */
+static char *command_output(const char *cmd) {
+  g_autofree char *out = NULL;
+  int status = 0;
+  if (!g_spawn_command_line_sync(cmd, &out, NULL, &status, NULL) || status != 0)
+    return NULL;
+  return g_steal_pointer(&out);
+}
+
+/* A tap on a network whose default portgroup has a <bandwidth> gets that
+ * limit: an HTB class for inbound, an nftables policing chain for
+ * outbound; closing the tap removes the chain. */
+static void test_tap_portgroup(void **state) {
+  Fixture *f = *state;
+  g_autofree char *tc = g_find_program_in_path("tc");
+  if (!tc && !g_file_test("/usr/sbin/tc", G_FILE_TEST_IS_EXECUTABLE))
+    skip();
+  g_autoptr(Obj) net = define(f,
+      "<network><name>pg</name><forward mode='nat'/>"
+      "<ip address='10.89.0.1' prefix='24'/>"
+      "<portgroup name='slow' default='yes'><bandwidth>"
+      "<inbound average='100' peak='200'/><outbound average='50' burst='20'/>"
+      "</bandwidth></portgroup><portgroup name='other'/></network>");
+  start_ok(f, net);
+  g_autoptr(DomainDef) def = domain_def_new_default("vm3", false);
+  g_autoptr(DomainInterface) iface = iface_new(INTERFACE_NETWORK, "pg", "52:54:00:12:34:59",
+                                               "virtio");
+  int fd = -1;
+  g_autofree char *error = NULL;
+  int r = network_manager_open_tap(f->m, def, 0, iface, &fd, &error);
+  if (r != 0)
+    fail_msg("open_tap: %d %s", r, error);
+  const char *tap = iface->target_dev;
+  g_autofree char *cmd = g_strdup_printf("tc class show dev %s", tap);
+  g_autofree char *cls = command_output(cmd);
+  assert_non_null(cls);
+  if (!strstr(cls, "rate 800Kbit ceil 1600Kbit"))
+    fail_msg("tc class of %s: %s", tap, cls);
+  g_autofree char *chain = g_strdup_printf("list chain inet virtfs bw-%s", tap);
+  g_autofree char *rules = nft_rules_list(chain, &error);
+  assert_non_null(rules);
+  assert_non_null(strstr(rules, "limit rate over 50000 bytes/second burst 20000 bytes drop"));
+  g_autofree char *hook = g_strdup_printf("hook ingress device \"%s\"", tap);
+  assert_non_null(strstr(rules, hook));
+
+  network_manager_close_tap(f->m, tap);
+  assert_false(nl_link_exists(tap));
+  g_autofree char *gone = nft_rules_list(chain, NULL);
+  assert_null(gone);
+  close(fd);
+}
+
 static void test_tap_bridge(void **state) {
   Fixture *f = *state;
   g_autoptr(DomainDef) def = domain_def_new_default("vm2", false);
@@ -270,6 +323,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_tap_network, setup, teardown),
     cmocka_unit_test_setup_teardown(test_tap_bridge, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_tap_portgroup, setup, teardown),
     cmocka_unit_test_setup_teardown(test_reattach, setup, teardown),
     cmocka_unit_test_setup_teardown(test_default_once, setup, teardown),
   };

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "drivers/bridge/bandwidth.h"
 #include "drivers/bridge/dnsmasq.h"
 #include "drivers/bridge/nft_rules.h"
 #include "objects/network_def.h"
@@ -232,9 +233,65 @@ static void test_error_translation(void **state) {
   assert_int_equal(dnsmasq_exit_status_to_errno(9), -EINTR);
 }
 
+/* <bandwidth>: tc commands for inbound, the nft policing chain for
+ * outbound, from tests/data/networks/good/multi-ip.xml. */
+static void test_bandwidth(void **state) {
+  g_autofree char *path = g_build_filename(data_root(), "networks", "good", "multi-ip.xml", NULL);
+  g_autofree char *xml = NULL;
+  gsize len = 0;
+  assert_true(g_file_get_contents(path, &xml, &len, NULL));
+  g_autoptr(NetworkDef) def = NULL;
+  g_autofree char *err = NULL;
+  assert_int_equal(network_def_parse(xml, len, &def, &err), 0);
+
+  g_autoptr(GPtrArray) tc = bandwidth_build_tc("vbmulti", &def->bandwidth);
+  assert_int_equal(tc->len, 2);
+  g_autofree char *q = g_strjoinv(" ", tc->pdata[0]);
+  g_autofree char *c = g_strjoinv(" ", tc->pdata[1]);
+  assert_string_equal(q, "tc qdisc add dev vbmulti root handle 1: htb default 1");
+  assert_string_equal(c, "tc class add dev vbmulti parent 1: classid 1:1 htb rate 1000kbps "
+                         "ceil 2000kbps burst 256kb cburst 256kb");
+  g_autofree char *nft = bandwidth_build_nft("vbmulti", &def->bandwidth);
+  assert_non_null(strstr(nft, "add chain inet virtfs bw-vbmulti { type filter hook ingress "
+                              "device \"vbmulti\" priority filter; policy accept; }\n"));
+  /* burst defaults to average; kilobytes are 1000 bytes as in tc. */
+  assert_non_null(strstr(nft, "limit rate over 500000 bytes/second burst 500000 bytes drop\n"));
+
+  /* The default portgroup: what its taps get. */
+  const NetworkPortgroup *pg = network_def_default_portgroup(def);
+  assert_non_null(pg);
+  assert_string_equal(pg->name, "engineering");
+  g_autofree char *tap_nft = bandwidth_build_nft("vnet7", &pg->bandwidth);
+  assert_non_null(strstr(tap_nft, "limit rate over 400000 bytes/second burst 64000 bytes drop"));
+
+  /* Nothing set: no tc command, and the script only removes the chain. */
+  NetworkBandwidth none = {0};
+  g_autoptr(GPtrArray) tc0 = bandwidth_build_tc("vbmulti", &none);
+  assert_int_equal(tc0->len, 0);
+  g_autofree char *rm = bandwidth_build_nft("vbmulti", &none);
+  assert_non_null(strstr(rm, "delete chain inet virtfs bw-vbmulti\n"));
+  assert_null(strstr(rm, "hook ingress"));
+
+  /* An inbound without peak or burst: ceil = rate, no burst. */
+  NetworkBandwidth avg = {.in = {.average = 10}};
+  g_autoptr(GPtrArray) tc1 = bandwidth_build_tc("br", &avg);
+  g_autofree char *c1 = g_strjoinv(" ", tc1->pdata[1]);
+  assert_string_equal(c1, "tc class add dev br parent 1: classid 1:1 htb rate 10kbps ceil 10kbps");
+
+  /* tc's failures. */
+  assert_int_equal(bandwidth_tc_error_to_errno(0, ""), 0);
+  assert_int_equal(bandwidth_tc_error_to_errno(2 << 8, "Error: Specified qdisc kind is unknown."),
+                   -EOPNOTSUPP);
+  assert_int_equal(bandwidth_tc_error_to_errno(1 << 8, "Cannot find device \"x\""), -ENODEV);
+  assert_int_equal(bandwidth_tc_error_to_errno(2 << 8, "RTNETLINK answers: Operation not permitted"),
+                   -EPERM);
+  assert_int_equal(bandwidth_tc_error_to_errno(1 << 8, "garbage"), -EIO);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_nft_goldens),
+    cmocka_unit_test(test_bandwidth),
     cmocka_unit_test(test_nft_modes),
     cmocka_unit_test(test_dnsmasq_goldens),
     cmocka_unit_test(test_dnsmasq_options),

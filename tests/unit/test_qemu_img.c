@@ -94,14 +94,17 @@ static void test_argv(void **state) {
   assert_argv(qemu_img_info_argv("qemu-img", "/p/a", VOLUME_FORMAT_QCOW2),
               "qemu-img info -U --output=json -f qcow2 /p/a");
   assert_argv(qemu_img_create_argv("qemu-img", "/p/a", VOLUME_FORMAT_QCOW2, 1073741824, NULL,
-                                   false, NULL, VOLUME_FORMAT_RAW),
+                                   false, false, NULL, VOLUME_FORMAT_RAW),
               "qemu-img create -q -f qcow2 /p/a 1073741824");
-  assert_argv(qemu_img_create_argv("qemu-img", "/p/a", VOLUME_FORMAT_QCOW2, 0, "0.10", true,
-                                   "/p/base", VOLUME_FORMAT_RAW),
+  assert_argv(qemu_img_create_argv("qemu-img", "/p/a", VOLUME_FORMAT_QCOW2, 0, "0.10", false,
+                                   true, "/p/base", VOLUME_FORMAT_RAW),
               "qemu-img create -q -f qcow2 -o compat=0.10,preallocation=falloc -b /p/base -F raw /p/a");
   assert_argv(qemu_img_create_argv("qemu-img", "/p/a", VOLUME_FORMAT_QCOW2, 4096, NULL, false,
-                                   "/p/b,c", VOLUME_FORMAT_QCOW2),
+                                   false, "/p/b,c", VOLUME_FORMAT_QCOW2),
               "qemu-img create -q -f qcow2 -b /p/b,c -F qcow2 /p/a 4096");
+  assert_argv(qemu_img_create_argv("qemu-img", "/p/a", VOLUME_FORMAT_QCOW2, 4096, "1.1", true,
+                                   false, NULL, VOLUME_FORMAT_RAW),
+              "qemu-img create -q -f qcow2 -o compat=1.1,lazy_refcounts=on /p/a 4096");
   assert_argv(qemu_img_resize_argv("/usr/bin/qemu-img", "/p/a", VOLUME_FORMAT_QCOW2, 2048),
               "/usr/bin/qemu-img resize -q -f qcow2 /p/a 2048");
   assert_argv(qemu_img_convert_argv("qemu-img", "/p/a", VOLUME_FORMAT_RAW, "/p/b",

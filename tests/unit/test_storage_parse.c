@@ -113,6 +113,54 @@ static void test_mkfs(void **state) {
 
 #define EXITED(n) ((n) << 8)
 
+static PoolDef *netfs_pool(const char *xml) {
+  PoolDef *def = NULL;
+  g_autofree char *err = NULL;
+  if (pool_def_parse(xml, strlen(xml), &def, &err) < 0)
+    fail_msg("%s", err);
+  return def;
+}
+
+static char *joined(GStrv argv) {
+  char *s = g_strjoinv(" ", argv);
+  g_strfreev(argv);
+  return s;
+}
+
+/* netfs pools: the mount argv for nfs, cifs and auto, and the source the
+ * mount table shows. */
+static void test_netfs(void **state) {
+  g_autoptr(PoolDef) nfs = netfs_pool(
+      "<pool type='netfs'><name>n</name><source><host name='nfs.example.com'/>"
+      "<dir path='/export/images/'/><format type='nfs'/><protocol ver='4'/></source>"
+      "<target><path>/mnt/n</path></target></pool>");
+  g_autofree char *a = joined(storage_netfs_mount_argv(nfs));
+  assert_string_equal(a, "mount -o nosuid,nodev,noexec,nfsvers=4 -t nfs "
+                         "nfs.example.com:/export/images /mnt/n");
+  g_autofree char *src = storage_netfs_source(nfs);
+  assert_string_equal(src, "nfs.example.com:/export/images");
+
+  g_autoptr(PoolDef) cifs = netfs_pool(
+      "<pool type='netfs'><name>c</name><source><host name='files' port='445'/>"
+      "<dir path='/vmshare'/><format type='cifs'/></source>"
+      "<target><path>/mnt/c</path></target></pool>");
+  g_autofree char *b = joined(storage_netfs_mount_argv(cifs));
+  assert_string_equal(b, "mount -o nosuid,nodev,noexec,guest,port=445 -t cifs //files/vmshare /mnt/c");
+
+  g_autoptr(PoolDef) aut = netfs_pool(
+      "<pool type='netfs'><name>a</name><source><host name='[2001:db8::1]'/>"
+      "<dir path='/srv'/></source><target><path>/mnt/a</path></target></pool>");
+  g_autofree char *c = joined(storage_netfs_mount_argv(aut));
+  assert_string_equal(c, "mount -o nosuid,nodev,noexec [2001:db8::1]:/srv /mnt/a");
+  assert_null(storage_netfs_fstype(aut));
+
+  const char *filesystems = "nodev\tsysfs\nnodev\ttmpfs\n\text4\nnodev\tnfs4\n";
+  assert_true(storage_filesystems_has(filesystems, "ext4"));
+  assert_true(storage_filesystems_has(filesystems, "nfs4"));
+  assert_false(storage_filesystems_has(filesystems, "nfs"));
+  assert_false(storage_filesystems_has(filesystems, "cifs"));
+}
+
 static void test_exit_errno(void **state) {
   assert_int_equal(storage_exit_errno(EXITED(0), "warnings do not matter"), 0);
   assert_int_equal(storage_exit_errno(9 /* SIGKILL */, NULL), -EIO);
@@ -143,6 +191,7 @@ int main(void) {
     cmocka_unit_test(test_mountinfo),
     cmocka_unit_test(test_lvs_vgs),
     cmocka_unit_test(test_mkfs),
+    cmocka_unit_test(test_netfs),
     cmocka_unit_test(test_exit_errno),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
