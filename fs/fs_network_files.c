@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "drivers/bridge/dnsmasq.h"
 #include "drivers/bridge/network_manager.h"
@@ -160,24 +161,26 @@ static int leases_read(FsContext *ctx, Obj *obj, GString *out) {
 
 /* ---- info ---- */
 
-/* "ADDRESS/PREFIX", and the DHCP ranges as "START-END" joined by commas,
- * or "-" for each when absent. */
-static void append_ip(GString *out, const char *key, const NetworkIp *ip) {
+/* The <ip> elements of one family: "ADDRESS/PREFIX" of each, and every
+ * DHCP range of them as "START-END", each list comma-separated, "-" when
+ * empty. */
+static void append_ips(GString *out, const char *key, const NetworkDef *def, int family) {
   char a[NETWORK_ADDR_STRLEN], b[NETWORK_ADDR_STRLEN];
-  if (ip)
-    g_string_append_printf(out, "%s: %s/%u\n", key, network_addr_format(&ip->address, a),
-                           ip->prefix);
-  else
-    g_string_append_printf(out, "%s: -\n", key);
-  g_string_append_printf(out, "%s_dhcp: ", key);
-  for (guint i = 0; ip && i < ip->ranges->len; i++) {
-    const NetworkDhcpRange *r = ip->ranges->pdata[i];
-    g_string_append_printf(out, "%s%s-%s", i ? "," : "", network_addr_format(&r->start, a),
-                           network_addr_format(&r->end, b));
+  g_autoptr(GString) addrs = g_string_new(NULL), ranges = g_string_new(NULL);
+  for (guint i = 0; def->ips && i < def->ips->len; i++) {
+    const NetworkIp *ip = def->ips->pdata[i];
+    if (ip->address.family != family)
+      continue;
+    g_string_append_printf(addrs, "%s%s/%u", addrs->len ? "," : "",
+                           network_addr_format(&ip->address, a), ip->prefix);
+    for (guint j = 0; j < ip->ranges->len; j++) {
+      const NetworkDhcpRange *r = ip->ranges->pdata[j];
+      g_string_append_printf(ranges, "%s%s-%s", ranges->len ? "," : "",
+                             network_addr_format(&r->start, a), network_addr_format(&r->end, b));
+    }
   }
-  if (!ip || ip->ranges->len == 0)
-    g_string_append(out, "-");
-  g_string_append(out, "\n");
+  g_string_append_printf(out, "%s: %s\n%s_dhcp: %s\n", key, addrs->len ? addrs->str : "-", key,
+                         ranges->len ? ranges->str : "-");
 }
 
 /* key: value lines for scripts (docs/networks.md): the live definition
@@ -196,8 +199,8 @@ static int info_read(FsContext *ctx, Obj *obj, GString *out) {
   g_string_append_printf(out, "autostart: %d\n", autostart ? 1 : 0);
   g_string_append_printf(out, "bridge: %s\n", def->bridge);
   g_string_append_printf(out, "forward: %s\n", network_forward_mode_to_string(def->forward));
-  append_ip(out, "ipv4", def->ipv4);
-  append_ip(out, "ipv6", def->ipv6);
+  append_ips(out, "ipv4", def, AF_INET);
+  append_ips(out, "ipv6", def, AF_INET6);
   g_autoptr(GPtrArray) leases = NULL;
   g_autofree char *error = NULL;
   guint count = 0;
