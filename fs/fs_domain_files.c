@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <string.h>
 
-#include <fuse.h>
 #include <fuse_lowlevel.h>
 #include <poll.h>
 
@@ -13,6 +12,7 @@
 #include "fs/fs_events_notify.h"
 #include "fs/fs_handle.h"
 #include "fs/fs_network_files.h"
+#include "fs/fs_request.h"
 #include "objects/domain_def.h"
 #include "objects/values.h"
 
@@ -237,7 +237,7 @@ static int console_read(FsContext *ctx, FsHandle *h, size_t size, GString *out) 
       return 0; /* the domain stopped: end of file */
     if (n != 0)
       return n < 0 ? n : 0;
-    if (fuse_interrupted() || fuse_session_exited(fuse_get_session(ctx->fuse)))
+    if (fs_request_interrupted(ctx))
       return -EINTR;
   }
 }

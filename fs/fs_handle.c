@@ -3,7 +3,7 @@
 #include "fs/fs_handle.h"
 
 #include <errno.h>
-#include <fuse.h>
+#include <fuse_lowlevel.h>
 #include <string.h>
 
 #include "fs/fs_pending.h"
