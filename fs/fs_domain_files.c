@@ -290,8 +290,21 @@ static const FsFile domain_files[] = {
   {"error", FS_FILE_VALUE, 0644, fs_error_read, fs_error_write},
 };
 
+/* rmdir: the QEMU driver forgets what it kept of the domain (its console
+ * output), so defining and removing domains keeps no memory. */
+static int domain_remove(FsContext *ctx, Obj *obj, char **ret_error) {
+  g_mutex_lock(&obj->lock);
+  g_autofree char *uuid = g_strdup(((const DomainDef *)obj->def)->uuid);
+  g_mutex_unlock(&obj->lock);
+  int r = registry_undefine(ctx->registry, obj, ret_error);
+  if (r == 0 && ctx->qemu)
+    qemu_driver_forget_domain(ctx->qemu, uuid);
+  return r;
+}
+
 const FsFileTable fs_domain_files = {
   .files = domain_files,
   .count = G_N_ELEMENTS(domain_files),
   .create = domain_create,
+  .remove = domain_remove,
 };
