@@ -9,14 +9,16 @@
 
 #include "objects/registry.h"
 
-struct fuse;
+struct fuse_session;
+typedef struct FsAdapter FsAdapter;
 typedef struct QemuDriver QemuDriver;
 typedef struct NetworkManager NetworkManager;
 typedef struct FsPools FsPools;
 
 typedef struct FsContext {
   Registry *registry;
-  struct fuse *fuse;        /* set once mounted; used for poll wake-ups */
+  struct fuse_session *session; /* set once created (main.c) */
+  FsAdapter *adapter;       /* fs_ops.c's own state: inodes, invalidations */
   char *state_dir;
   char *run_dir;
   uid_t owner_uid;          /* owner of every served file and directory */

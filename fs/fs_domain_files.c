@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <string.h>
 
-#include <fuse.h>
 #include <fuse_lowlevel.h>
 #include <poll.h>
 
@@ -13,6 +12,7 @@
 #include "fs/fs_events_notify.h"
 #include "fs/fs_handle.h"
 #include "fs/fs_network_files.h"
+#include "fs/fs_request.h"
 #include "objects/domain_def.h"
 #include "objects/values.h"
 
@@ -136,7 +136,7 @@ static int state_read(FsContext *ctx, Obj *obj, GString *out) {
  * daemon is unmounting: a blocking write stops waiting. */
 static bool caller_gave_up(void *data) {
   FsContext *ctx = data;
-  return fuse_interrupted() || fuse_session_exited(fuse_get_session(ctx->fuse));
+  return fs_request_interrupted(ctx);
 }
 
 static int state_write(FsContext *ctx, Obj *obj, const char *data, size_t len, char **ret_error) {
@@ -245,7 +245,7 @@ static int console_read(FsContext *ctx, FsHandle *h, size_t size, GString *out) 
       return 0; /* the domain stopped: end of file */
     if (n != 0)
       return n < 0 ? n : 0;
-    if (caller_gave_up(ctx))
+    if (fs_request_interrupted(ctx))
       return -EINTR;
   }
 }
@@ -323,8 +323,21 @@ static const FsFile domain_files[] = {
   FS_ERROR_FILE,
 };
 
+/* rmdir: the QEMU driver forgets what it kept of the domain (its console
+ * output), so defining and removing domains keeps no memory. */
+static int domain_remove(FsContext *ctx, Obj *obj, char **ret_error) {
+  g_mutex_lock(&obj->lock);
+  g_autofree char *uuid = g_strdup(((const DomainDef *)obj->def)->uuid);
+  g_mutex_unlock(&obj->lock);
+  int r = registry_undefine(ctx->registry, obj, ret_error);
+  if (r == 0 && ctx->qemu)
+    qemu_driver_forget_domain(ctx->qemu, uuid);
+  return r;
+}
+
 const FsFileTable fs_domain_files = {
   .files = domain_files,
   .count = G_N_ELEMENTS(domain_files),
   .create = domain_create,
+  .remove = domain_remove,
 };

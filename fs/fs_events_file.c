@@ -3,13 +3,13 @@
  * poll() reports readability. Interrupted readers (Ctrl-C) are noticed
  * within EVENTS_WAIT_SLICE_US. */
 #include <errno.h>
-#include <fuse.h>
 #include <fuse_lowlevel.h>
 #include <poll.h>
 
 #include "fs/fs_files.h"
 #include "fs/fs_events_notify.h"
 #include "fs/fs_handle.h"
+#include "fs/fs_request.h"
 
 #define EVENTS_WAIT_SLICE_US (200 * 1000)
 
@@ -34,7 +34,7 @@ static int events_read(FsContext *ctx, FsHandle *h, size_t size, GString *out) {
     g_mutex_unlock(&h->lock);
     if (n > 0)
       return 0;
-    if (fuse_interrupted() || fuse_session_exited(fuse_get_session(ctx->fuse)))
+    if (fs_request_interrupted(ctx))
       return -EINTR;
   }
 }
@@ -89,7 +89,7 @@ void fs_pollers_notify(void *data) {
     FsHandle *h = key;
     g_mutex_lock(&h->lock);
     if (h->poll_handle) {
-      fuse_notify_poll(h->poll_handle);
+      fuse_lowlevel_notify_poll(h->poll_handle);
       fuse_pollhandle_destroy(h->poll_handle);
       h->poll_handle = NULL;
     }

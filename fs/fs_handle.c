@@ -3,11 +3,12 @@
 #include "fs/fs_handle.h"
 
 #include <errno.h>
-#include <fuse.h>
+#include <fuse_lowlevel.h>
 #include <string.h>
 
 #include "fs/fs_pending.h"
 #include "objects/values.h"
+#include "objects/xml_util.h"
 
 FsHandle *fs_handle_new(FsHandleType type, Obj *obj, const FsFile *file) {
   FsHandle *h = g_new0(FsHandle, 1);
@@ -107,6 +108,31 @@ int fs_apply_content(FsContext *ctx, Obj *obj, const FsFile *file, const char *d
   return r;
 }
 
+/* A document that is already whole when written: what its commit at close
+ * would refuse for its content alone (it does not parse as the object's
+ * kind, or names another object), with the sentence the commit would
+ * store. What needs the registry or a driver (UUID clashes, an active
+ * pool) is still checked at close only. */
+static int check_document(Obj *obj, const char *data, size_t len, char **ret_error) {
+  void *def = NULL;
+  g_autofree char *error = NULL;
+  int r = obj->type->parse(data, len, &def, &error);
+  if (r < 0) {
+    *ret_error = g_strdup_printf("config.xml: %s", error);
+    return r;
+  }
+  g_autofree char *name = obj_dup_name(obj);
+  const char *def_name = obj->type->get_name(def);
+  if (g_strcmp0(def_name, name) != 0) {
+    *ret_error = g_strdup_printf("config.xml: the XML names %s '%s' but this is '%s': rename "
+                                 "the directory instead", obj_kind_to_string(obj->kind),
+                                 def_name ? def_name : "", name);
+    r = -EINVAL;
+  }
+  obj->type->free(def);
+  return r;
+}
+
 int fs_handle_write(FsContext *ctx, FsHandle *h, const char *data, size_t size, off_t offset) {
   if (offset < 0)
     return -EINVAL;
@@ -141,6 +167,22 @@ int fs_handle_write(FsContext *ctx, FsHandle *h, const char *data, size_t size, 
   memcpy(h->buf->str + offset, data, size);
   h->dirty = true;
   h->wrote = true;
+  /* A document that is whole once this write is in is checked here, so
+   * `echo '<domain>bad</domain>' > config.xml` fails in write() where the
+   * shell sees it (clients.md 3); a valid one still commits at close, and
+   * a writer sending it in pieces is checked only at close, as before. A
+   * refused document is dropped: close then changes nothing. */
+  if (h->file->kind == FS_FILE_DOCUMENT && h->obj && h->file->write &&
+      xml_is_complete_document(h->buf->str, h->buf->len)) {
+    g_autofree char *error = NULL;
+    int res = check_document(h->obj, h->buf->str, h->buf->len, &error);
+    if (res < 0) {
+      obj_set_error(h->obj, "%s", error);
+      h->dirty = false;
+      h->wrote = false;
+      r = res;
+    }
+  }
   /* A complete value line is applied here, so `echo bad > file` fails in
    * write() where the shell sees it (clients.md 3). */
   if (h->file->kind == FS_FILE_VALUE && h->buf->len > 0 && h->buf->str[h->buf->len - 1] == '\n') {

@@ -1,6 +1,16 @@
-/* fs_ops.c — the FUSE callbacks. Each resolves its path once (fs_path.c +
- * one registry lookup) into an FsNode, then acts through the kind's file
- * table (fs_files.h), the scratch files (fs_scratch.h) or the registry.
+/* fs_ops.c — the FUSE callbacks, on libfuse's low-level API. The kernel
+ * names things by inode numbers (fs_inode.h); each callback turns its
+ * inode back into a path, resolves the path once (fs_path.c + one registry
+ * lookup) into an FsNode, then acts through the kind's file table
+ * (fs_files.h), the scratch files (fs_scratch.h) or the registry.
+ *
+ * Caching (docs/filesystem.md, "Caching"): names and directories'
+ * attributes are cached by the kernel for FS_NAME_CACHE_S/FS_DIR_CACHE_S;
+ * every name the daemon changes by itself (an object undefined, renamed or
+ * found gone on the host) is invalidated from a thread of our own that
+ * follows the event bus, never from inside a request. Files' attributes
+ * and content are never cached: they are asked for at every open and
+ * stat, so a change is visible on the very next read.
  * The rules of spec/filesystem.md and spec/clients.md that are about the
  * filesystem itself (scratch files, rename commits, hidden files, xattrs,
  * truncation) are implemented here; what a file means is in its table. */
@@ -9,7 +19,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
-#include <fuse.h>
+#include <fuse_lowlevel.h>
+#include <pthread.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -18,8 +29,10 @@
 #include <unistd.h>
 
 #include "fs/fs_handle.h"
+#include "fs/fs_inode.h"
 #include "fs/fs_path.h"
 #include "fs/fs_pending.h"
+#include "fs/fs_request.h"
 #include "fs/fs_scratch.h"
 #include "objects/log.h"
 #include "objects/names.h"
@@ -39,8 +52,38 @@ static void fs_node_clear(FsNode *n) {
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(FsNode, fs_node_clear)
 
+/* How long the kernel may keep a name, and a directory's attributes
+ * (docs/filesystem.md). A file's attributes are never kept: with
+ * default_permissions the kernel then asks for them (GETATTR) at every
+ * open, where a file that went away answers ENOENT. */
+#define FS_NAME_CACHE_S 1.0
+#define FS_DIR_CACHE_S 1.0
+
+/* The inode number of a name listed without a lookup (as libfuse's
+ * high-level API reports it). */
+#define FS_UNKNOWN_INO 0xffffffffu
+
+struct FsAdapter {
+  FsInodes *inodes;
+  GThread *inval_thread;   /* follows the event bus: invalidate_thread() */
+  gint stopping;
+};
+
+/* The request the calling worker thread is answering (fs_request.h). */
+static __thread fuse_req_t current_req;
+
 static FsContext *context(void) {
-  return fuse_get_context()->private_data;
+  return fuse_req_userdata(current_req);
+}
+
+bool fs_request_interrupted(FsContext *ctx) {
+  if (current_req && fuse_req_interrupted(current_req))
+    return true;
+  return ctx->session && fuse_session_exited(ctx->session);
+}
+
+pid_t fs_request_pid(void) {
+  return current_req ? fuse_req_ctx(current_req)->pid : 0;
 }
 
 static int64_t start_time_us;
@@ -253,29 +296,49 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 
 /* ---- directories ---- */
 
-static int add_entry(void *buf, fuse_fill_dir_t filler, const char *name, const struct stat *st) {
-  return filler(buf, name, st, 0, st ? FUSE_FILL_DIR_PLUS : 0);
+/* One name of a listing. `st` is filled when known without resolving the
+ * name (the objects of a kind directory). */
+typedef struct {
+  char *name;
+  mode_t type;      /* S_IFDIR or S_IFREG */
+  bool has_stat;
+  struct stat st;
+} FsDirEntry;
+
+/* An open directory: the listing taken when it is read from its start,
+ * served by offset (entry i has offset i + 1). */
+typedef struct {
+  GArray *entries;  /* FsDirEntry */
+} FsDir;
+
+static void dir_entry_clear(gpointer p) {
+  g_free(((FsDirEntry *)p)->name);
 }
 
-static void list_table(FsContext *ctx, Obj *obj, const FsFileTable *t, void *buf,
-                       fuse_fill_dir_t filler) {
+static void list_add(GArray *list, const char *name, mode_t type, const struct stat *st) {
+  FsDirEntry e = {.name = g_strdup(name), .type = type, .has_stat = st != NULL};
+  if (st)
+    e.st = *st;
+  g_array_append_val(list, e);
+}
+
+static void list_table(FsContext *ctx, Obj *obj, const FsFileTable *t, GArray *list) {
   for (size_t i = 0; i < t->count; i++)
     if (file_visible(ctx, obj, &t->files[i]))
-      add_entry(buf, filler, t->files[i].name, NULL);
+      list_add(list, t->files[i].name, t->files[i].kind == FS_FILE_DIR ? S_IFDIR : S_IFREG,
+               NULL);
 }
 
-static void list_objects(FsContext *ctx, ObjKind kind, Obj *parent, void *buf,
-                         fuse_fill_dir_t filler) {
+static void list_objects(FsContext *ctx, ObjKind kind, Obj *parent, GArray *list) {
   if (!obj_type_get(kind))
     return;
-  g_autoptr(GPtrArray) list = registry_list(ctx->registry, kind, parent);
+  g_autoptr(GPtrArray) objs = registry_list(ctx->registry, kind, parent);
   struct stat st;
-  for (guint i = 0; i < list->len; i++) {
-    Obj *o = list->pdata[i];
+  for (guint i = 0; i < objs->len; i++) {
+    Obj *o = objs->pdata[i];
     dir_stat(ctx, &st, 0755, obj_mtime(o));
     g_autofree char *name = obj_dup_name(o);
-    if (add_entry(buf, filler, name, &st))
-      break;
+    list_add(list, name, S_IFDIR, &st);
   }
 }
 
@@ -286,54 +349,34 @@ static void before_list(FsContext *ctx, ObjKind kind, Obj *parent) {
     t->before_list(ctx, parent);
 }
 
-/* Directories remember their path: with nullpath_ok, readdir comes
- * without one. */
-static int op_opendir(const char *path, struct fuse_file_info *fi) {
-  FsContext *ctx = context();
+/* The names in directory `path`, "." and ".." first. */
+static int list_dir(FsContext *ctx, const char *path, GArray *list) {
   g_auto(FsNode) n = {0};
   int r = resolve(ctx, path, &n, false);
   if (r < 0)
     return r;
-  fi->fh = (uint64_t)(uintptr_t)g_strdup(path);
-  return 0;
-}
-
-static int op_releasedir(const char *path, struct fuse_file_info *fi) {
-  g_free((char *)(uintptr_t)fi->fh);
-  return 0;
-}
-
-static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t offset,
-                      struct fuse_file_info *fi, enum fuse_readdir_flags flags) {
-  FsContext *ctx = context();
-  if (!path && fi && fi->fh)
-    path = (const char *)(uintptr_t)fi->fh;
-  g_auto(FsNode) n = {0};
-  int r = resolve(ctx, path, &n, false);
-  if (r < 0)
-    return r;
-  filler(buf, ".", NULL, 0, 0);
-  filler(buf, "..", NULL, 0, 0);
+  list_add(list, ".", S_IFDIR, NULL);
+  list_add(list, "..", S_IFDIR, NULL);
   switch (n.path.type) {
   case FS_PATH_ROOT:
-    add_entry(buf, filler, "events", NULL);
-    add_entry(buf, filler, "node", NULL);
+    list_add(list, "events", S_IFREG, NULL);
+    list_add(list, "node", S_IFDIR, NULL);
     for (ObjKind k = OBJ_DOMAIN; k < OBJ_VOLUME; k++)
-      add_entry(buf, filler, fs_kind_dir_name(k), NULL);
+      list_add(list, fs_kind_dir_name(k), S_IFDIR, NULL);
     return 0;
   case FS_PATH_NODE_DIR:
-    list_table(ctx, NULL, fs_files_of_node(), buf, filler);
+    list_table(ctx, NULL, fs_files_of_node(), list);
     return 0;
   case FS_PATH_KIND_DIR:
     before_list(ctx, n.path.kind, NULL);
-    list_objects(ctx, n.path.kind, NULL, buf, filler);
+    list_objects(ctx, n.path.kind, NULL, list);
     return 0;
   case FS_PATH_VOLUMES_DIR:
     before_list(ctx, OBJ_VOLUME, n.obj);
-    list_objects(ctx, OBJ_VOLUME, n.obj, buf, filler);
+    list_objects(ctx, OBJ_VOLUME, n.obj, list);
     return 0;
   case FS_PATH_OBJ_DIR: {
-    list_table(ctx, n.obj, fs_files_of_kind(n.path.kind), buf, filler);
+    list_table(ctx, n.obj, fs_files_of_kind(n.path.kind), list);
     g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
     g_mutex_lock(&n.obj->lock);
     if (n.obj->scratch) {
@@ -345,14 +388,13 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
     }
     g_mutex_unlock(&n.obj->lock);
     for (guint i = 0; i < names->len; i++)
-      add_entry(buf, filler, names->pdata[i], NULL);
+      list_add(list, names->pdata[i], S_IFREG, NULL);
     return 0;
   }
   default:
     return -ENOTDIR;
   }
 }
-
 static int op_mkdir(const char *path, mode_t mode) {
   FsContext *ctx = context();
   g_auto(FsPath) p = {0};
@@ -529,7 +571,7 @@ static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi) {
   }
   if (strlen(n.path.file) > 255)
     return -ENAMETOOLONG;
-  struct fuse_context *fc = fuse_get_context();
+  const struct fuse_ctx *fc = fuse_req_ctx(current_req);
   g_autoptr(FsScratch) s = fs_scratch_new(mode & ~fc->umask, fc->uid, fc->gid);
   r = add_scratch(n.obj, n.path.file, s);
   if (r < 0)
@@ -606,39 +648,31 @@ static int op_write(const char *path, const char *buf, size_t size, off_t offset
 
 /* Reads of streams that name a descriptor are answered with it, so FUSE
  * splices the bytes (large volume downloads); everything else is read
- * into memory, as libfuse would do without this callback. */
-static int op_read_buf(const char *path, struct fuse_bufvec **bufp, size_t size, off_t offset,
-                       struct fuse_file_info *fi) {
+ * into memory. */
+static void reply_read(fuse_req_t req, size_t size, off_t offset, struct fuse_file_info *fi) {
   FsHandle *h = handle_of(fi);
-  struct fuse_bufvec *bv = malloc(sizeof(*bv));
-  if (!bv)
-    return -ENOMEM;
-  *bv = FUSE_BUFVEC_INIT(size);
   int fd = -1;
   if (h->type == FS_HANDLE_STREAM && h->file->stream->read_fd && size <= splice_read_max)
     fd = h->file->stream->read_fd(context(), h);
   if (fd >= 0) {
-    bv->buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-    bv->buf[0].fd = fd;
-    bv->buf[0].pos = offset;
-    *bufp = bv;
-    return 0;
+    struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
+    bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+    bv.buf[0].fd = fd;
+    bv.buf[0].pos = offset;
+    fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
+    return;
   }
-  void *mem = malloc(size ? size : 1);
+  char *mem = g_try_malloc(size ? size : 1);
   if (!mem) {
-    free(bv);
-    return -ENOMEM;
+    fuse_reply_err(req, ENOMEM);
+    return;
   }
-  int n = op_read(path, mem, size, offset, fi);
-  if (n < 0) {
-    free(mem);
-    free(bv);
-    return n;
-  }
-  bv->buf[0].mem = mem;
-  bv->buf[0].size = (size_t)n;
-  *bufp = bv;
-  return 0;
+  int n = op_read(NULL, mem, size, offset, fi);
+  if (n < 0)
+    fuse_reply_err(req, -n);
+  else
+    fuse_reply_buf(req, mem, (size_t)n);
+  g_free(mem);
 }
 
 /* Writes to streams that take FUSE buffers get them as they come (maybe
@@ -676,10 +710,6 @@ static int op_release(const char *path, struct fuse_file_info *fi) {
   if (h->type == FS_HANDLE_STREAM && h->file->stream->release)
     h->file->stream->release(ctx, h);
   fs_handle_free(h);
-  return 0;
-}
-
-static int op_fsync(const char *path, int datasync, struct fuse_file_info *fi) {
   return 0;
 }
 
@@ -808,7 +838,7 @@ static int op_rename(const char *from, const char *to, unsigned int flags) {
      * scratch file and config.xml is hidden until it is written again. */
     if (src.obj != dst.obj || src.file->kind == FS_FILE_STREAM)
       return -EACCES;
-    struct fuse_context *fc = fuse_get_context();
+    const struct fuse_ctx *fc = fuse_req_ctx(current_req);
     g_autoptr(FsScratch) s = fs_scratch_new(0644, fc->uid, fc->gid);
     g_autoptr(GString) content = g_string_new(NULL);
     if ((r = fs_render(ctx, src.obj, src.file, content)) < 0)
@@ -898,18 +928,6 @@ static int op_statfs(const char *path, struct statvfs *st) {
  * itself (clients.md 13, 14) instead of asking the daemon three times per
  * file for `ls -l` (security.selinux, system.posix_acl_access). */
 
-static int op_ioctl(const char *path, unsigned int cmd, void *arg, struct fuse_file_info *fi,
-                    unsigned int flags, void *data) {
-  return -ENOTTY;
-}
-
-static ssize_t op_copy_file_range(const char *path_in, struct fuse_file_info *fi_in,
-                                  off_t offset_in, const char *path_out,
-                                  struct fuse_file_info *fi_out, off_t offset_out, size_t size,
-                                  int flags) {
-  return -EOPNOTSUPP;
-}
-
 static int op_poll(const char *path, struct fuse_file_info *fi, struct fuse_pollhandle *ph,
                    unsigned *reventsp) {
   FsHandle *h = handle_of(fi);
@@ -931,54 +949,493 @@ static int op_poll(const char *path, struct fuse_file_info *fi, struct fuse_poll
   return 0;
 }
 
-/* Interrupted requests are signalled to their worker thread with SIGUSR1. */
-static void interrupt_signal_handler(int sig) {
+/* ---- the low-level callbacks: inode numbers to paths ---- */
+
+/* Every callback starts here: the worker thread now answers `req`. */
+static FsContext *begin(fuse_req_t req) {
+  current_req = req;
+  return fuse_req_userdata(req);
 }
 
-/* libfuse before 3.17 installs the handler for the interrupt signal only
- * when `intr` was set before fuse_new, which no option can do any more; set
- * in init, an interrupted request (a writer killed by Ctrl-C) would kill
- * the daemon with SIGUSR1 (libfuse pull request 958). */
-static void install_interrupt_handler(int sig) {
-  struct sigaction old;
-  if (sigaction(sig, NULL, &old) == 0 && old.sa_handler == SIG_DFL) {
-    struct sigaction sa = {.sa_handler = interrupt_signal_handler};
-    sigemptyset(&sa.sa_mask);
-    sigaction(sig, &sa, NULL);
+static void reply_err(fuse_req_t req, int r) {
+  fuse_reply_err(req, r < 0 ? -r : 0);
+  current_req = NULL;
+}
+
+static FsInodes *inodes(FsContext *ctx) {
+  return ctx->adapter->inodes;
+}
+
+static double timeout_of(const struct stat *st) {
+  return S_ISDIR(st->st_mode) ? FS_DIR_CACHE_S : 0;
+}
+
+static void set_timeouts(struct fuse_entry_param *e) {
+  e->attr_timeout = timeout_of(&e->attr);
+  e->entry_timeout = FS_NAME_CACHE_S;
+}
+
+/* Resolves `name` in `parent`, counts one lookup of its inode and fills e. */
+static int make_entry(FsContext *ctx, fuse_ino_t parent, const char *name,
+                      struct fuse_entry_param *e) {
+  if (strlen(name) > 255)
+    return -ENAMETOOLONG;
+  g_autofree char *path = fs_inodes_child_path(inodes(ctx), parent, name);
+  if (!path)
+    return -ENOENT;
+  g_auto(FsNode) n = {0};
+  int r = resolve(ctx, path, &n, false);
+  if (r < 0)
+    return r;
+  memset(e, 0, sizeof(*e));
+  r = node_stat(ctx, &n, &e->attr);
+  if (r < 0)
+    return r;
+  e->ino = fs_inodes_lookup(inodes(ctx), parent, name, S_ISDIR(e->attr.st_mode));
+  if (!e->ino)
+    return -ENOENT;
+  e->attr.st_ino = e->ino;
+  set_timeouts(e);
+  return 0;
+}
+
+static void reply_entry(fuse_req_t req, FsContext *ctx, fuse_ino_t parent, const char *name) {
+  struct fuse_entry_param e;
+  int r = make_entry(ctx, parent, name, &e);
+  if (r < 0) {
+    reply_err(req, r);
+    return;
   }
+  if (fuse_reply_entry(req, &e) != 0)
+    fs_inodes_forget(inodes(ctx), e.ino, 1);
+  current_req = NULL;
 }
 
-static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg) {
-  FsContext *ctx = fuse_get_context()->private_data;
-  /* Content changes behind the kernel's back (state, stats): never cache
-   * attributes or data; names are cached briefly, every change of a name
-   * goes through this mount and invalidates them. */
-  cfg->use_ino = 0;
-  cfg->hard_remove = 1;
-  cfg->attr_timeout = 0;
-  cfg->entry_timeout = 1;
-  cfg->negative_timeout = 0;
-  cfg->direct_io = 1;
-  cfg->kernel_cache = 0;
-  /* Calls on open files (read, write, flush, release, poll, fgetattr...)
-   * come without a path, so libfuse holds no lock on the path while they
-   * run: a read of `console` or `events` that blocks must not block a
-   * rename or unlink elsewhere in the tree (libfuse queues path users
-   * behind a writer). */
-  cfg->nullpath_ok = 1;
-  /* Interrupted requests (a reader of events or console hit Ctrl-C) get
-   * SIGUSR1 on their worker thread; main.c installs a handler that does
-   * nothing, and the blocking reads check fuse_interrupted(). */
-  cfg->intr = 1;
-  cfg->intr_signal = SIGUSR1;
-  install_interrupt_handler(cfg->intr_signal);
+static void ll_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
+  reply_entry(req, begin(req), parent, name);
+}
+
+static void ll_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
+  FsContext *ctx = fuse_req_userdata(req);
+  fs_inodes_forget(inodes(ctx), ino, nlookup);
+  fuse_reply_none(req);
+}
+
+static void ll_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets) {
+  FsContext *ctx = fuse_req_userdata(req);
+  for (size_t i = 0; i < count; i++)
+    fs_inodes_forget(inodes(ctx), forgets[i].ino, forgets[i].nlookup);
+  fuse_reply_none(req);
+}
+
+/* The handle of an open regular file, when the kernel names one (fstat,
+ * ftruncate, fchmod...); directories' handles are FsDir, never used here. */
+static struct fuse_file_info *file_fi(FsContext *ctx, fuse_ino_t ino, struct fuse_file_info *fi) {
+  return fi && fi->fh && !fs_inodes_is_dir(inodes(ctx), ino) ? fi : NULL;
+}
+
+static int stat_ino(FsContext *ctx, fuse_ino_t ino, struct fuse_file_info *fi, struct stat *st) {
+  g_autofree char *path = fi ? NULL : fs_inodes_path(inodes(ctx), ino);
+  if (!fi && !path)
+    return -ENOENT;
+  int r = op_getattr(path, st, fi);
+  if (r < 0)
+    return r;
+  st->st_ino = ino;
+  return 0;
+}
+
+static void ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+  FsContext *ctx = begin(req);
+  struct stat st;
+  int r = stat_ino(ctx, ino, file_fi(ctx, ino, fi), &st);
+  if (r < 0) {
+    reply_err(req, r);
+    return;
+  }
+  fuse_reply_attr(req, &st, timeout_of(&st));
+  current_req = NULL;
+}
+
+static void ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+                       struct fuse_file_info *fi) {
+  FsContext *ctx = begin(req);
+  fi = file_fi(ctx, ino, fi);
+  g_autofree char *path = fi ? NULL : fs_inodes_path(inodes(ctx), ino);
+  if (!fi && !path) {
+    reply_err(req, -ENOENT);
+    return;
+  }
+  int r = 0;
+  if (to_set & FUSE_SET_ATTR_MODE)
+    r = op_chmod(path, attr->st_mode, fi);
+  if (r == 0 && (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)))
+    r = op_chown(path, (to_set & FUSE_SET_ATTR_UID) ? attr->st_uid : (uid_t)-1,
+                 (to_set & FUSE_SET_ATTR_GID) ? attr->st_gid : (gid_t)-1, fi);
+  if (r == 0 && (to_set & FUSE_SET_ATTR_SIZE))
+    r = op_truncate(path, attr->st_size, fi);
+  if (r == 0 && (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME))) {
+    struct timespec tv[2] = {{.tv_nsec = UTIME_OMIT}, {.tv_nsec = UTIME_OMIT}};
+    if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+      tv[0].tv_nsec = UTIME_NOW;
+    else if (to_set & FUSE_SET_ATTR_ATIME)
+      tv[0] = attr->st_atim;
+    if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+      tv[1].tv_nsec = UTIME_NOW;
+    else if (to_set & FUSE_SET_ATTR_MTIME)
+      tv[1] = attr->st_mtim;
+    r = op_utimens(path, tv, fi);
+  }
+  struct stat st;
+  if (r == 0)
+    r = stat_ino(ctx, ino, fi, &st);
+  if (r < 0) {
+    reply_err(req, r);
+    return;
+  }
+  fuse_reply_attr(req, &st, timeout_of(&st));
+  current_req = NULL;
+}
+
+static void ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode) {
+  FsContext *ctx = begin(req);
+  g_autofree char *path = fs_inodes_child_path(inodes(ctx), parent, name);
+  int r = path ? op_mkdir(path, mode) : -ENOENT;
+  if (r < 0)
+    reply_err(req, r);
+  else
+    reply_entry(req, ctx, parent, name);
+}
+
+/* unlink and rmdir: on success the name no longer leads to its inode. */
+static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name,
+                        int (*op)(const char *path)) {
+  FsContext *ctx = begin(req);
+  g_autofree char *path = fs_inodes_child_path(inodes(ctx), parent, name);
+  int r = path ? op(path) : -ENOENT;
+  if (r == 0)
+    fs_inodes_remove(inodes(ctx), parent, name);
+  reply_err(req, r);
+}
+
+static void ll_unlink(fuse_req_t req, fuse_ino_t parent, const char *name) {
+  remove_name(req, parent, name, op_unlink);
+}
+
+static void ll_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name) {
+  remove_name(req, parent, name, op_rmdir);
+}
+
+static void ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+                      const char *newname, unsigned int flags) {
+  FsContext *ctx = begin(req);
+  g_autofree char *from = fs_inodes_child_path(inodes(ctx), parent, name);
+  g_autofree char *to = fs_inodes_child_path(inodes(ctx), newparent, newname);
+  int r = from && to ? op_rename(from, to, flags) : -ENOENT;
+  if (r == 0)
+    fs_inodes_rename(inodes(ctx), parent, name, newparent, newname);
+  reply_err(req, r);
+}
+
+/* Drops a handle the kernel never got (the open's reply failed). */
+static void drop_handle(FsContext *ctx, struct fuse_file_info *fi) {
+  FsHandle *h = handle_of(fi);
+  if (h->type == FS_HANDLE_STREAM && h->file->stream->release)
+    h->file->stream->release(ctx, h);
+  fs_handle_free(h);
+}
+
+static void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+  FsContext *ctx = begin(req);
+  g_autofree char *path = fs_inodes_path(inodes(ctx), ino);
+  int r = path ? op_open(path, fi) : -ENOENT;
+  if (r < 0) {
+    reply_err(req, r);
+    return;
+  }
+  if (fuse_reply_open(req, fi) != 0)
+    drop_handle(ctx, fi);
+  current_req = NULL;
+}
+
+static void ll_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+                      struct fuse_file_info *fi) {
+  FsContext *ctx = begin(req);
+  g_autofree char *path = fs_inodes_child_path(inodes(ctx), parent, name);
+  int r = path ? op_create(path, mode, fi) : -ENOENT;
+  if (r < 0) {
+    reply_err(req, r);
+    return;
+  }
+  struct fuse_entry_param e;
+  r = make_entry(ctx, parent, name, &e);
+  if (r < 0) {
+    drop_handle(ctx, fi);
+    reply_err(req, r);
+    return;
+  }
+  if (fuse_reply_create(req, &e, fi) != 0) {
+    drop_handle(ctx, fi);
+    fs_inodes_forget(inodes(ctx), e.ino, 1);
+  }
+  current_req = NULL;
+}
+
+static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                    struct fuse_file_info *fi) {
+  begin(req);
+  reply_read(req, size, off, fi);
+  current_req = NULL;
+}
+
+static void ll_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *bufv, off_t off,
+                         struct fuse_file_info *fi) {
+  begin(req);
+  int r = op_write_buf(NULL, bufv, off, fi);
+  if (r < 0) {
+    reply_err(req, r);
+    return;
+  }
+  fuse_reply_write(req, (size_t)r);
+  current_req = NULL;
+}
+
+static void ll_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+  begin(req);
+  reply_err(req, op_flush(NULL, fi));
+}
+
+static void ll_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+  begin(req);
+  reply_err(req, op_release(NULL, fi));
+}
+
+static void ll_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi) {
+  fuse_reply_err(req, 0);
+}
+
+/* Directories remember their listing, taken when read from the start. */
+static void ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+  FsContext *ctx = begin(req);
+  g_autofree char *path = fs_inodes_path(inodes(ctx), ino);
+  g_auto(FsNode) n = {0};
+  int r = path ? resolve(ctx, path, &n, false) : -ENOENT;
+  if (r == 0 && n.path.type == FS_PATH_OBJ_ENTRY)
+    r = -ENOTDIR;
+  if (r < 0) {
+    reply_err(req, r);
+    return;
+  }
+  FsDir *d = g_new0(FsDir, 1);
+  fi->fh = (uint64_t)(uintptr_t)d;
+  if (fuse_reply_open(req, fi) != 0)
+    g_free(d);
+  current_req = NULL;
+}
+
+static void dir_clear_entries(FsDir *d) {
+  g_clear_pointer(&d->entries, g_array_unref);
+}
+
+static void ll_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+  FsDir *d = (FsDir *)(uintptr_t)fi->fh;
+  dir_clear_entries(d);
+  g_free(d);
+  fuse_reply_err(req, 0);
+}
+
+/* readdir and readdirplus. With plus, each name comes with its attributes
+ * and counts a lookup of its inode, so `ls -l` needs no request per name;
+ * a name that no longer resolves is left out. */
+static void reply_listing(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                          struct fuse_file_info *fi, bool plus) {
+  FsContext *ctx = begin(req);
+  FsDir *d = (FsDir *)(uintptr_t)fi->fh;
+  g_autofree char *path = fs_inodes_path(inodes(ctx), ino);
+  if (!path) {
+    reply_err(req, -ENOENT);
+    return;
+  }
+  if (off == 0 || !d->entries) {
+    dir_clear_entries(d);
+    d->entries = g_array_new(FALSE, FALSE, sizeof(FsDirEntry));
+    g_array_set_clear_func(d->entries, dir_entry_clear);
+    int r = list_dir(ctx, path, d->entries);
+    if (r < 0) {
+      dir_clear_entries(d);
+      reply_err(req, r);
+      return;
+    }
+  }
+  g_autofree char *buf = g_malloc(size);
+  size_t used = 0;
+  for (size_t i = (size_t)off; i < d->entries->len; i++) {
+    FsDirEntry *de = &g_array_index(d->entries, FsDirEntry, i);
+    size_t room = size - used, need;
+    if (!plus) {
+      struct stat st = {.st_ino = FS_UNKNOWN_INO, .st_mode = de->type};
+      need = fuse_add_direntry(req, buf + used, room, de->name, &st, (off_t)i + 1);
+      if (need > room)
+        break;
+      used += need;
+      continue;
+    }
+    struct fuse_entry_param e = {0};
+    if (strcmp(de->name, ".") == 0 || strcmp(de->name, "..") == 0) {
+      e.attr.st_ino = strcmp(de->name, ".") == 0 ? ino : FS_UNKNOWN_INO;
+      e.attr.st_mode = S_IFDIR;
+    } else if (de->has_stat) {
+      e.attr = de->st;
+      e.ino = fs_inodes_lookup(inodes(ctx), ino, de->name, S_ISDIR(e.attr.st_mode));
+      e.attr.st_ino = e.ino;
+      set_timeouts(&e);
+    } else if (make_entry(ctx, ino, de->name, &e) < 0) {
+      continue;
+    }
+    need = fuse_add_direntry_plus(req, buf + used, room, de->name, &e, (off_t)i + 1);
+    if (need > room) {
+      if (e.ino)
+        fs_inodes_forget(inodes(ctx), e.ino, 1);
+      break;
+    }
+    used += need;
+  }
+  fuse_reply_buf(req, buf, used);
+  current_req = NULL;
+}
+
+static void ll_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                       struct fuse_file_info *fi) {
+  reply_listing(req, ino, size, off, fi, false);
+}
+
+static void ll_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                           struct fuse_file_info *fi) {
+  reply_listing(req, ino, size, off, fi, true);
+}
+
+static void ll_statfs(fuse_req_t req, fuse_ino_t ino) {
+  struct statvfs st;
+  op_statfs(NULL, &st);
+  fuse_reply_statfs(req, &st);
+}
+
+/* Extended attributes are left unimplemented on purpose: libfuse answers
+ * ENOSYS, after which the kernel answers EOPNOTSUPP to every xattr call by
+ * itself (clients.md 13, 14) instead of asking the daemon three times per
+ * file for `ls -l` (security.selinux, system.posix_acl_access). */
+
+static void ll_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
+                     struct fuse_file_info *fi, unsigned flags, const void *in_buf,
+                     size_t in_bufsz, size_t out_bufsz) {
+  fuse_reply_err(req, ENOTTY);
+}
+
+static void ll_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+                    struct fuse_pollhandle *ph) {
+  begin(req);
+  unsigned revents = 0;
+  op_poll(NULL, fi, ph, &revents);
+  fuse_reply_poll(req, revents);
+  current_req = NULL;
+}
+
+static void ll_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
+                               struct fuse_file_info *fi_in, fuse_ino_t ino_out, off_t off_out,
+                               struct fuse_file_info *fi_out, size_t len, int flags) {
+  fuse_reply_err(req, EOPNOTSUPP);
+}
+
+/* ---- names the daemon changes by itself ---- */
+
+/* Undoes the escaping of names in event lines (events.h). */
+static char *unescape_field(const char *s) {
+  GString *out = g_string_new(NULL);
+  for (const char *p = s; *p; p++) {
+    if (p[0] == '\\' && p[1] == '\\') {
+      g_string_append_c(out, '\\');
+      p++;
+    } else if (p[0] == '\\' && p[1] == 'x' && g_ascii_isxdigit(p[2]) && g_ascii_isxdigit(p[3])) {
+      g_string_append_c(out, (char)(g_ascii_xdigit_value(p[2]) * 16 + g_ascii_xdigit_value(p[3])));
+      p += 3;
+    } else {
+      g_string_append_c(out, *p);
+    }
+  }
+  return g_string_free(out, FALSE);
+}
+
+/* One event line "TIMESTAMP KIND NAME EVENT [DETAIL]": the object's name
+ * leaves the kernel's cache when it was undefined or renamed, and its
+ * directory's attributes (mtime) after any other event. */
+static void invalidate_event(FsContext *ctx, const char *line) {
+  g_auto(GStrv) f = g_strsplit(line, " ", 5);
+  if (g_strv_length(f) < 4)
+    return;
+  g_autofree char *name = unescape_field(f[2]);
+  FsInodes *t = inodes(ctx);
+  fuse_ino_t dir = 0;
+  const char *leaf = name;
+  if (strcmp(f[1], "volume") == 0) {
+    char *slash = strchr(name, '/');
+    if (!slash)
+      return;
+    *slash = '\0';
+    leaf = slash + 1;
+    fuse_ino_t pools = fs_inodes_find(t, FUSE_ROOT_ID, "pools");
+    fuse_ino_t pool = pools ? fs_inodes_find(t, pools, name) : 0;
+    dir = pool ? fs_inodes_find(t, pool, "volumes") : 0;
+  } else {
+    ObjKind kind;
+    if (obj_kind_from_string(f[1], &kind) < 0 || !fs_kind_dir_name(kind))
+      return;
+    dir = fs_inodes_find(t, FUSE_ROOT_ID, fs_kind_dir_name(kind));
+  }
+  if (!dir)
+    return;  /* the kernel never looked there */
+  if (strcmp(f[3], "undefined") == 0 || strcmp(f[3], "renamed") == 0) {
+    fuse_lowlevel_notify_inval_entry(ctx->session, dir, leaf, strlen(leaf));
+    return;
+  }
+  fuse_ino_t ino = fs_inodes_find(t, dir, leaf);
+  if (ino)
+    fuse_lowlevel_notify_inval_inode(ctx->session, ino, -1, 0);
+}
+
+/* Follows the event bus and tells the kernel what changed. Never called
+ * from a request: a notification waits for the directory's lock in the
+ * kernel, which a request about the same directory may hold. */
+static gpointer invalidate_thread(gpointer data) {
+  FsContext *ctx = data;
+  EventBus *bus = registry_events(ctx->registry);
+  uint64_t seq = event_bus_next_seq(bus);
+  g_autoptr(GString) lines = g_string_new(NULL);
+  while (!g_atomic_int_get(&ctx->adapter->stopping)) {
+    g_string_truncate(lines, 0);
+    if (event_bus_read(bus, &seq, lines, 64 * 1024, 200 * 1000) <= 0)
+      continue;
+    g_auto(GStrv) split = g_strsplit(lines->str, "\n", -1);
+    for (char **l = split; *l; l++)
+      if (**l)
+        invalidate_event(ctx, *l);
+  }
+  return NULL;
+}
+
+static void ll_init(void *userdata, struct fuse_conn_info *conn) {
+  FsContext *ctx = userdata;
   conn->want &= ~FUSE_CAP_ASYNC_READ;
   conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
-  /* Reads answered with a descriptor (read_buf) are spliced, when the
-   * kernel can take spliced replies, up to the size whose reply fits the
-   * largest pipe libfuse may make (pipe-max-size, with room for its
-   * header pages); larger reads go through memory, which is faster than
-   * libfuse's fallback for a pipe too small. */
+  /* readdirplus for every listing (not only the first page), so `ls -l`
+   * of many objects is one pass */
+  if (conn->capable & FUSE_CAP_READDIRPLUS)
+    conn->want |= FUSE_CAP_READDIRPLUS;
+  conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+  /* Reads answered with a descriptor are spliced, when the kernel can take
+   * spliced replies, up to the size whose reply fits the largest pipe
+   * libfuse may make (pipe-max-size, with room for its header pages);
+   * larger reads go through memory, which is faster than libfuse's
+   * fallback for a pipe too small. */
   if (conn->capable & FUSE_CAP_SPLICE_WRITE) {
     g_autofree char *text = NULL;
     long page = sysconf(_SC_PAGESIZE);
@@ -990,34 +1447,46 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg) {
     }
   }
   start_time_us = g_get_real_time();
-  return ctx;
+  ctx->adapter = g_new0(FsAdapter, 1);
+  ctx->adapter->inodes = fs_inodes_new();
+  ctx->adapter->inval_thread = g_thread_new("virtfs-inval", invalidate_thread, ctx);
 }
 
-const struct fuse_operations fs_operations = {
-  .init = op_init,
-  .getattr = op_getattr,
-  .opendir = op_opendir,
-  .readdir = op_readdir,
-  .releasedir = op_releasedir,
-  .mkdir = op_mkdir,
-  .rmdir = op_rmdir,
-  .rename = op_rename,
-  .unlink = op_unlink,
-  .open = op_open,
-  .create = op_create,
-  .read = op_read,
-  .write = op_write,
-  .read_buf = op_read_buf,
-  .write_buf = op_write_buf,
-  .flush = op_flush,
-  .release = op_release,
-  .fsync = op_fsync,
-  .truncate = op_truncate,
-  .chmod = op_chmod,
-  .chown = op_chown,
-  .utimens = op_utimens,
-  .statfs = op_statfs,
-  .ioctl = op_ioctl,
-  .poll = op_poll,
-  .copy_file_range = op_copy_file_range,
+static void ll_destroy(void *userdata) {
+  FsContext *ctx = userdata;
+  if (!ctx->adapter)
+    return;
+  g_atomic_int_set(&ctx->adapter->stopping, 1);
+  g_thread_join(ctx->adapter->inval_thread);
+  fs_inodes_free(ctx->adapter->inodes);
+  g_clear_pointer(&ctx->adapter, g_free);
+}
+
+const struct fuse_lowlevel_ops fs_operations = {
+  .init = ll_init,
+  .destroy = ll_destroy,
+  .lookup = ll_lookup,
+  .forget = ll_forget,
+  .forget_multi = ll_forget_multi,
+  .getattr = ll_getattr,
+  .setattr = ll_setattr,
+  .mkdir = ll_mkdir,
+  .unlink = ll_unlink,
+  .rmdir = ll_rmdir,
+  .rename = ll_rename,
+  .open = ll_open,
+  .create = ll_create,
+  .read = ll_read,
+  .write_buf = ll_write_buf,
+  .flush = ll_flush,
+  .release = ll_release,
+  .fsync = ll_fsync,
+  .opendir = ll_opendir,
+  .readdir = ll_readdir,
+  .readdirplus = ll_readdirplus,
+  .releasedir = ll_releasedir,
+  .statfs = ll_statfs,
+  .ioctl = ll_ioctl,
+  .poll = ll_poll,
+  .copy_file_range = ll_copy_file_range,
 };

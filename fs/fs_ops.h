@@ -1,6 +1,7 @@
-/* fs_ops.h — the FUSE operations of virtfs (high-level libfuse API). The
- * private data given to fuse_new() must be an FsContext. */
+/* fs_ops.h — the FUSE operations of virtfs (low-level libfuse API). The
+ * user data given to fuse_session_new() must be an FsContext whose
+ * `session` is set before the session loop starts. */
 #pragma once
 
-struct fuse_operations;
-extern const struct fuse_operations fs_operations;
+struct fuse_lowlevel_ops;
+extern const struct fuse_lowlevel_ops fs_operations;

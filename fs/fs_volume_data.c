@@ -23,7 +23,7 @@
  * to commit; the commit also takes the pool's operation lock. */
 #include <errno.h>
 #include <fcntl.h>
-#include <fuse.h>
+#include <fuse_lowlevel.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -31,6 +31,7 @@
 #include "fs/fs_common_files.h"
 #include "fs/fs_handle.h"
 #include "fs/fs_pools.h"
+#include "fs/fs_request.h"
 
 /* st_blksize of data files: tools size their buffers from it (cp, cat,
  * cmp), so each FUSE request carries this much. 512 KiB measured best:
@@ -304,7 +305,7 @@ static int data_flush(FsContext *ctx, FsHandle *h) {
   g_atomic_int_set(&ds->wrote, 0);
   VolumeData *vd = g_steal_pointer(&ds->vd);
   g_autofree char *error = NULL;
-  if (r == 0 && ds->upload && closer_was_killed(fuse_get_context()->pid)) {
+  if (r == 0 && ds->upload && closer_was_killed(fs_request_pid())) {
     r = -EINTR;
     g_atomic_int_set(&ds->failed, r);
     obj_set_error(ds->vol, "data: the writer was killed before it finished; the upload is "

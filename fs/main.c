@@ -5,7 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fuse.h>
+#include <fuse_lowlevel.h>
 #include <getopt.h>
 #include <glib/gstdio.h>
 #include <grp.h>
@@ -339,28 +339,28 @@ int main(int argc, char **argv) {
   if (o.debug)
     g_ptr_array_add(args, "-d");
   struct fuse_args fargs = FUSE_ARGS_INIT((int)args->len, (char **)args->pdata);
-  struct fuse *fuse = fuse_new(&fargs, &fs_operations, sizeof(fs_operations), &ctx);
-  if (!fuse) {
+  struct fuse_session *se =
+      fuse_session_new(&fargs, &fs_operations, sizeof(fs_operations), &ctx);
+  if (!se) {
     fprintf(stderr, "virtfs: invalid FUSE options\n");
     return 2;
   }
-  ctx.fuse = fuse;
-  if (fuse_mount(fuse, o.mountpoint) != 0) {
+  ctx.session = se;
+  if (fuse_session_mount(se, o.mountpoint) != 0) {
     fprintf(stderr, "virtfs: cannot mount on %s\n", o.mountpoint);
-    fuse_destroy(fuse);
+    fuse_session_destroy(se);
     return 1;
   }
   if (fuse_daemonize(o.foreground) != 0) {
-    fuse_unmount(fuse);
-    fuse_destroy(fuse);
+    fuse_session_unmount(se);
+    fuse_session_destroy(se);
     return 1;
   }
   if (!o.foreground)
     log_use_syslog();
-  struct fuse_session *se = fuse_get_session(fuse);
   if (fuse_set_signal_handlers(se) != 0) {
-    fuse_unmount(fuse);
-    fuse_destroy(fuse);
+    fuse_session_unmount(se);
+    fuse_session_destroy(se);
     return 1;
   }
 
@@ -389,8 +389,8 @@ int main(int argc, char **argv) {
   if (qemu_driver_new(ctx.registry, &qcfg, &ctx.qemu, &error) < 0) {
     log_error("%s", error);
     fuse_remove_signal_handlers(se);
-    fuse_unmount(fuse);
-    fuse_destroy(fuse);
+    fuse_session_unmount(se);
+    fuse_session_destroy(se);
     return 1;
   }
   fs_domain_hooks_install_volume_check(&ctx);
@@ -407,7 +407,7 @@ int main(int argc, char **argv) {
   fuse_loop_cfg_set_clone_fd(cfg, 0);
   fuse_loop_cfg_set_max_threads(cfg, (unsigned)o.max_threads);
   fuse_loop_cfg_set_idle_threads(cfg, 8);
-  int res = fuse_loop_mt(fuse, cfg);
+  int res = fuse_session_loop_mt(se, cfg);
   fuse_loop_cfg_destroy(cfg);
 
   /* The loop returns 0, -errno, or the number of the signal that ended it. */
@@ -418,8 +418,8 @@ int main(int argc, char **argv) {
   log_info("unmounting %s", o.mountpoint);
   fs_events_notify_shutdown(&ctx);
   fuse_remove_signal_handlers(se);
-  fuse_unmount(fuse);
-  fuse_destroy(fuse);
+  fuse_session_unmount(se);
+  fuse_session_destroy(se);
   qemu_driver_free(ctx.qemu);
   network_manager_free(ctx.networks);
   fs_pools_shutdown(&ctx);

@@ -69,6 +69,22 @@ int xml_parse_safe(const char *buf, size_t len, const char *root_name,
   return 0;
 }
 
+bool xml_is_complete_document(const char *buf, size_t len) {
+  if (len == 0 || len > XML_MAX_DOCUMENT_SIZE || memchr(buf, '\0', len) || has_doctype(buf, len))
+    return false;
+  xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
+  if (!ctxt)
+    return false;
+  xmlSetGenericErrorFunc(NULL, silent_error);
+  xmlDoc *doc = xmlCtxtReadMemory(ctxt, buf, (int)len, "config.xml", NULL,
+                                  XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+  xmlFreeParserCtxt(ctxt);
+  if (!doc)
+    return false;
+  xmlFreeDoc(doc);
+  return true;
+}
+
 int xml_fail(char **ret_error, const xmlNode *node, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);

@@ -27,6 +27,12 @@ int xml_parse_safe(const char *buf, size_t len, const char *root_name,
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlDoc, xmlFreeDoc)
 
+/* Whether `len` bytes are one whole, well-formed XML document (whatever its
+ * root), so a writer that sent them has finished. False for text with a
+ * DOCTYPE or entity declaration, a NUL byte or over the size cap: those are
+ * left to xml_parse_safe() and its sentences. */
+bool xml_is_complete_document(const char *buf, size_t len);
+
 /* An error sentence about `node`: "line 12: <disk>: " followed by the
  * formatted text. Always returns -EINVAL so callers can `return xml_fail(...)`. */
 int xml_fail(char **ret_error, const xmlNode *node, const char *fmt, ...) G_GNUC_PRINTF(3, 4);

@@ -90,6 +90,7 @@ void qemu_console_disconnect(QemuDomain *dom) {
 }
 
 struct QemuConsoleReader {
+  QemuDriver *driver;
   Obj *obj;
   QemuRecord *record;
   uint64_t pos;
@@ -99,9 +100,10 @@ int qemu_console_open(QemuDriver *driver, Obj *obj, QemuConsoleNotify notify, vo
                       QemuConsoleReader **ret_reader) {
   g_mutex_lock(&obj->lock);
   const char *uuid = ((const DomainDef *)obj->def)->uuid;
-  QemuRecord *rec = qemu_record_get(driver, uuid);
+  QemuRecord *rec = qemu_record_hold(driver, uuid);
   g_mutex_unlock(&obj->lock);
   QemuConsoleReader *r = g_new0(QemuConsoleReader, 1);
+  r->driver = driver;
   r->obj = obj_ref(obj);
   r->record = rec;
   r->pos = console_ring_position(rec->console);
@@ -155,6 +157,7 @@ int qemu_console_write(QemuConsoleReader *r, const char *data, size_t len) {
 void qemu_console_close(QemuConsoleReader *r) {
   if (!r)
     return;
+  qemu_record_release(r->driver, r->record);
   obj_unref(r->obj);
   g_free(r);
 }
@@ -162,8 +165,13 @@ void qemu_console_close(QemuConsoleReader *r) {
 int qemu_console_log(QemuDriver *driver, Obj *obj, GString *out) {
   g_mutex_lock(&obj->lock);
   const char *uuid = ((const DomainDef *)obj->def)->uuid;
-  QemuRecord *rec = qemu_record_get(driver, uuid);
+  /* Reading (or stat-ing) console.log of a domain that never ran creates
+   * nothing: such a domain has no output. */
+  g_mutex_lock(&driver->lock);
+  QemuRecord *rec = g_hash_table_lookup(driver->records, uuid);
+  if (rec)
+    console_ring_snapshot(rec->console, out);
+  g_mutex_unlock(&driver->lock);
   g_mutex_unlock(&obj->lock);
-  console_ring_snapshot(rec->console, out);
   return 0;
 }

@@ -77,7 +77,7 @@ void qemu_driver_free(QemuDriver *d) {
   g_free(d);
 }
 
-QemuRecord *qemu_record_get(QemuDriver *d, const char *uuid) {
+QemuRecord *qemu_record_hold(QemuDriver *d, const char *uuid) {
   g_mutex_lock(&d->lock);
   QemuRecord *r = g_hash_table_lookup(d->records, uuid);
   if (!r) {
@@ -86,8 +86,32 @@ QemuRecord *qemu_record_get(QemuDriver *d, const char *uuid) {
     r->console = console_ring_new(QEMU_CONSOLE_LOG_SIZE);
     g_hash_table_insert(d->records, g_strdup(uuid), r);
   }
+  r->users++;
   g_mutex_unlock(&d->lock);
   return r;
+}
+
+void qemu_record_release(QemuDriver *d, QemuRecord *r) {
+  g_mutex_lock(&d->lock);
+  bool last = --r->users == 0 && r->forgotten;
+  g_mutex_unlock(&d->lock);
+  if (last)
+    record_free(r);
+}
+
+void qemu_driver_forget_domain(QemuDriver *d, const char *uuid) {
+  gpointer key, value;
+  g_mutex_lock(&d->lock);
+  bool found = g_hash_table_steal_extended(d->records, uuid, &key, &value);
+  QemuRecord *r = value;
+  bool unused = found && r->users == 0;
+  if (found && !unused)
+    r->forgotten = true;
+  g_mutex_unlock(&d->lock);
+  if (found)
+    g_free(key);
+  if (unused)
+    record_free(r);
 }
 
 QemuDomain *qemu_domain_new(QemuDriver *driver, Obj *obj, const DomainDef *def) {
@@ -96,7 +120,7 @@ QemuDomain *qemu_domain_new(QemuDriver *driver, Obj *obj, const DomainDef *def) 
   dom->driver = driver;
   dom->obj = obj_ref(obj);
   dom->uuid = g_strdup(def->uuid);
-  dom->record = qemu_record_get(driver, def->uuid);
+  dom->record = qemu_record_hold(driver, def->uuid);
   dom->dir = g_build_filename(driver->run_dir, "domains", def->uuid, NULL);
   dom->live_def = domain_def_copy(def);
   dom->id = -1;
@@ -128,6 +152,7 @@ void qemu_domain_unref(QemuDomain *dom) {
   g_cond_clear(&dom->changed);
   g_mutex_clear(&dom->console_write_lock);
   obj_unref(dom->obj);
+  qemu_record_release(dom->driver, dom->record);
   g_free(dom->uuid);
   g_free(dom->dir);
   g_free(dom->reason);

@@ -80,6 +80,11 @@ int qemu_driver_new(Registry *registry, const QemuDriverConfig *cfg, QemuDriver 
 /* Forgets every runtime without stopping any QEMU (unmount never stops a VM). */
 void qemu_driver_free(QemuDriver *driver);
 
+/* The domain with this UUID was undefined: what the driver kept of it
+ * between runs (last state, console output) goes, once no run or console
+ * reader uses it any more. */
+void qemu_driver_forget_domain(QemuDriver *driver, const char *uuid);
+
 /* Finds the QEMU processes of every defined domain that are still running
  * (pid file + QMP socket in the run dir) and attaches to them. Returns the
  * number reattached. */

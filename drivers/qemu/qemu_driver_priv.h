@@ -25,18 +25,24 @@
 /* How often a waiting worker checks whether its caller gave up. */
 #define QEMU_CANCEL_POLL_MS 100
 
-/* Kept per domain UUID for the daemon's lifetime. */
+/* Kept per domain UUID from the domain's first start or console open
+ * until it is undefined (qemu_driver_forget_domain). `users` (a run, open
+ * console readers) and `forgotten` are protected by QemuDriver.lock: a
+ * forgotten record leaves the table at once and is freed by its last
+ * user. */
 typedef struct {
   DomainState state;      /* when inactive: shutoff or crashed */
   char *reason;
   ConsoleRing *console;
+  int users;
+  bool forgotten;
 } QemuRecord;
 
 typedef struct QemuDomain {
   gint refcount;            /* Obj.runtime holds one; waiters take one */
   QemuDriver *driver;
   Obj *obj;                 /* reference, dropped when the runtime goes */
-  QemuRecord *record;       /* owned by the driver */
+  QemuRecord *record;       /* held (qemu_record_hold) */
   char *uuid;
   char *dir;                /* RUN/domains/UUID */
   pid_t pid;
@@ -77,8 +83,10 @@ struct QemuDriver {
   int next_id;
 };
 
-/* The record of a domain, created on first use. */
-QemuRecord *qemu_record_get(QemuDriver *driver, const char *uuid);
+/* The record of a domain, created on first use, counted as used until
+ * qemu_record_release. */
+QemuRecord *qemu_record_hold(QemuDriver *driver, const char *uuid);
+void qemu_record_release(QemuDriver *driver, QemuRecord *record);
 
 /* The runtime of obj, or NULL (call with obj->lock held). */
 static inline QemuDomain *qemu_domain_of_locked(Obj *obj) {

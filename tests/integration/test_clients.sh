@@ -30,6 +30,22 @@ printf '<domain><name>vm</name>' > "$WORK/bad.xml"
 check_fails "tee reports an invalid document" sh -c "cat '$WORK/bad.xml' | tee '$C' >/dev/null"
 check_eq "and nothing changed" "310000" "$(mem)"
 
+# 3b. a document already whole at a write() is checked there: echo and
+#     printf redirections exit non-zero with the reason (clients.md 3)
+check_fails "echo of a whole, invalid document fails" sh -c "echo '<domain>bad</domain>' > '$C'"
+check_contains "the error explains it" "unexpected text inside <domain>" "$(cat "$D/vm/error")"
+check_eq "and nothing changed" "310000" "$(mem)"
+check_fails "printf of a document naming another domain fails" \
+  sh -c "printf '<domain type=\"qemu\"><name>other</name><memory>1</memory></domain>' > '$C'"
+check_contains "the error names both" "names domain 'other' but this is 'vm'" "$(cat "$D/vm/error")"
+check_eq "and nothing changed either" "310000" "$(mem)"
+canon_with_mem 315000 > "$WORK/b2.xml"
+check "echo of a whole, valid document succeeds" sh -c "echo \"\$(cat '$WORK/b2.xml')\" > '$C'"
+check_eq "and commits at close" "315000" "$(mem)"
+canon_with_mem 310000 > "$WORK/b3.xml"
+check "dd of a valid document in 7-byte chunks still commits" dd if="$WORK/b3.xml" of="$C" bs=7 status=none
+check_eq "dd's document is applied" "310000" "$(mem)"
+
 # 4. a read-only open and close of a document succeeds (sed, Ansible)
 check "a read-only handle closes without error" python3 -c "f=open('$C'); f.read(); f.close()"
 

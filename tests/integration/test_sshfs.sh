@@ -83,6 +83,15 @@ everyday_scenario() {
   check_contains "$who: error explains the invalid XML" "malformed XML" "$(cat "$d/error")"
   check_eq "$who: the invalid XML changed nothing" "$before" "$(cat "$h/config.xml")"
   check_eq "$who: ... as seen through sshfs too" "$before" "$(cat "$d/config.xml")"
+  # A whole, well-formed but invalid document is refused by the write
+  # itself, which SFTP does report: cp and echo fail at the client.
+  printf '<domain type="qemu"><name>%s</name><memory>1048576</memory><vcpu>lots</vcpu></domain>\n' "$name" > "$WORK/whole.xml"
+  check_fails "$who: cp of a whole invalid document fails at the client" \
+    cp "$WORK/whole.xml" "$d/config.xml"
+  check_contains "$who: error explains the invalid document" "vcpu" "$(cat "$d/error")"
+  check_fails "$who: echo of a whole invalid document fails at the client" \
+    sh -c "echo '<domain>bad</domain>' > '$d/config.xml'"
+  check_eq "$who: the whole invalid documents changed nothing" "$before" "$(cat "$h/config.xml")"
   # A rename is answered at once: an editor's invalid result is refused.
   check_fails "$who: sed -i producing invalid XML fails at the client" \
     sed -i "s/<\/domain>/<bogus\/><\/domain>/" "$d/config.xml"
