@@ -341,10 +341,46 @@ static int parse_lifecycle(ParseState *ps, const xmlNode *n, DomainLifecycleActi
   return PARSE_ENUM(domain_lifecycle_action, n, "the action", text, ret, ps->err);
 }
 
+/* <metadata> is kept as written: its children serialized with the
+ * namespaces they use declared, so it reads back the same wherever it
+ * goes. */
+static int parse_metadata(ParseState *ps, const xmlNode *n) {
+  int r;
+  if ((r = xml_check_attrs(n, NONE_LIST, ps->err)) < 0)
+    return r;
+  for (const xmlNode *c = n->children; c; c = c->next)
+    if (c->type == XML_TEXT_NODE && c->content &&
+        strspn((const char *)c->content, " \t\r\n") != strlen((const char *)c->content))
+      return xml_fail(ps->err, n, "unexpected text inside <metadata>");
+  g_autoptr(xmlDoc) doc = xmlNewDoc(BAD_CAST "1.0");
+  xmlNode *copy = xmlDocCopyNode((xmlNode *)n, doc, 1);
+  if (!copy)
+    return xml_fail(ps->err, n, "cannot copy <metadata>");
+  xmlDocSetRootElement(doc, copy);
+  xmlDOMWrapReconcileNamespaces(NULL, copy, 0);
+  xmlBuffer *buf = xmlBufferCreate();
+  int len = buf ? xmlNodeDump(buf, doc, copy, 1, 0) : -1;
+  if (len >= 0)
+    ps->def->metadata = g_strdup((const char *)xmlBufferContent(buf));
+  xmlBufferFree(buf);
+  if (len < 0)
+    return xml_fail(ps->err, n, "cannot serialize <metadata>");
+  return 0;
+}
+
+/* <pm>: whether the guest may suspend to RAM or disk. */
+static const DxElem pm_children[] = {
+  {"suspend-to-mem", (const DxAttr[]){{"enabled", DXT_ENUM, DX_YESNO}, {NULL}}},
+  {"suspend-to-disk", (const DxAttr[]){{"enabled", DXT_ENUM, DX_YESNO}, {NULL}}},
+  {NULL},
+};
+static const DxElem pm_row = {"pm", NULL, pm_children};
+
 static int parse_devices(ParseState *ps, const xmlNode *n) {
   static const char *const children[] = {"emulator", "disk", "controller", "interface",
                                          "serial", "console", "input", "graphics", "audio",
-                                         "video", "memballoon", "rng", NULL};
+                                         "video", "memballoon", "rng", "channel", "tpm",
+                                         "sound", "redirdev", "watchdog", "panic", NULL};
   int r;
   if ((r = xml_check_attrs(n, NONE_LIST, ps->err)) < 0 ||
       (r = xml_check_children(n, children, LIST("emulator", "memballoon"), ps->err)) < 0)
@@ -379,8 +415,10 @@ static int parse_devices(ParseState *ps, const xmlNode *n) {
       r = dxml_parse_video(ps, c);
     } else if (strcmp(name, "memballoon") == 0) {
       r = dxml_parse_memballoon(ps, c);
-    } else {
+    } else if (strcmp(name, "rng") == 0) {
       r = dxml_parse_rng(ps, c);
+    } else {
+      r = dxml_parse_xdevice(ps, c);
     }
     if (r < 0)
       return r;
@@ -390,8 +428,9 @@ static int parse_devices(ParseState *ps, const xmlNode *n) {
   return 0;
 }
 
-/* Elements in a namespace (qemu:commandline, metadata of other tools) carry
- * meaning outside the supported subset. */
+/* Elements in a namespace (qemu:commandline, ...) carry meaning outside the
+ * supported subset; the one place they belong is <metadata>, which other
+ * tools use for their own data and which is kept verbatim. */
 static int reject_namespaces(const xmlNode *root, char **err) {
   const xmlNode *n = root;
   while (n) {
@@ -401,7 +440,9 @@ static int reject_namespaces(const xmlNode *root, char **err) {
                       "are not supported", xmlGetLineNo(n), prefix, *prefix ? ":" : "",
                       (const char *)n->name, n->ns->href ? (const char *)n->ns->href : "");
     }
-    if (n->type == XML_ELEMENT_NODE && n->children) {
+    bool metadata = n->type == XML_ELEMENT_NODE && n->parent == root && !n->ns &&
+                    strcmp((const char *)n->name, "metadata") == 0;
+    if (n->type == XML_ELEMENT_NODE && n->children && !metadata) {
       n = n->children;
       continue;
     }
@@ -418,7 +459,7 @@ static int parse_root(ParseState *ps, const xmlNode *root) {
   static const char *const children[] = {"name", "uuid", "title", "description", "memory",
                                          "currentMemory", "vcpu", "os", "features", "cpu",
                                          "clock", "on_poweroff", "on_reboot", "on_crash",
-                                         "devices", NULL};
+                                         "devices", "metadata", "pm", NULL};
   DomainDef *def = ps->def;
   int r;
   if ((r = reject_namespaces(root, ps->err)) < 0 ||
@@ -491,6 +532,11 @@ static int parse_root(ParseState *ps, const xmlNode *root) {
   def->os.machine = g_strdup("pc");
   const xmlNode *os = xml_child(root, "os");
   if (os && (r = dxml_parse_os(ps, os)) < 0)
+    return r;
+  if ((c = xml_child(root, "metadata")) && (r = parse_metadata(ps, c)) < 0)
+    return r;
+  if ((c = xml_child(root, "pm")) && (r = dxml_parse_xnode(ps, c, &pm_row, NULL, NULL,
+                                                           &def->pm)) < 0)
     return r;
   if ((c = xml_child(root, "features")) && (r = dxml_parse_features(ps, c)) < 0)
     return r;
@@ -571,11 +617,20 @@ static guint len_of(const GPtrArray *a) {
   return a ? a->len : 0;
 }
 
+/* The table-driven devices of one kind, at libvirt's place for that kind. */
+static void format_xdevices(XmlWriter *w, const DomainDef *def, const char *kind) {
+  for (guint i = 0; i < len_of(def->xdevices); i++) {
+    const DomainXNode *x = g_ptr_array_index(def->xdevices, i);
+    if (strcmp(x->name, kind) == 0)
+      dxml_format_xnode(w, x);
+  }
+}
+
 static void format_devices(XmlWriter *w, const DomainDef *def, bool live) {
   guint total = len_of(def->disks) + len_of(def->controllers) + len_of(def->interfaces) +
                 len_of(def->serials) + len_of(def->consoles) + len_of(def->inputs) +
                 len_of(def->graphics) + len_of(def->audios) + len_of(def->videos) +
-                len_of(def->rngs);
+                len_of(def->rngs) + len_of(def->xdevices);
   if (!def->emulator && !def->memballoon.present && total == 0)
     return;
   xml_writer_start(w, "devices");
@@ -602,22 +657,28 @@ static void format_devices(XmlWriter *w, const DomainDef *def, bool live) {
       dxml_format_chardev(w, "console", c, ttype, c->target_port, NULL, live);
     }
   }
+  format_xdevices(w, def, "channel");
   for (guint i = 0; i < len_of(def->inputs); i++)
     dxml_format_input(w, g_ptr_array_index(def->inputs, i));
+  format_xdevices(w, def, "tpm");
   for (guint i = 0; i < len_of(def->graphics); i++)
     dxml_format_graphics(w, g_ptr_array_index(def->graphics, i));
+  format_xdevices(w, def, "sound");
   for (guint i = 0; i < len_of(def->audios); i++) {
     const DomainAudio *a = g_ptr_array_index(def->audios, i);
     xml_writer_start(w, "audio");
     xml_writer_attr_printf(w, "id", "%u", a->id);
-    xml_writer_attr(w, "type", "none");
+    xml_writer_attr(w, "type", a->spice ? "spice" : "none");
     xml_writer_end_empty(w);
   }
   for (guint i = 0; i < len_of(def->videos); i++)
     dxml_format_video(w, g_ptr_array_index(def->videos, i));
+  format_xdevices(w, def, "redirdev");
+  format_xdevices(w, def, "watchdog");
   dxml_format_memballoon(w, &def->memballoon);
   for (guint i = 0; i < len_of(def->rngs); i++)
     dxml_format_rng(w, g_ptr_array_index(def->rngs, i));
+  format_xdevices(w, def, "panic");
   xml_writer_close(w);
 }
 
@@ -644,6 +705,8 @@ char *domain_def_format(const DomainDef *def, bool live, int id) {
     xml_writer_text_element(w, "uuid", def->uuid);
   xml_writer_text_element(w, "title", def->title);
   xml_writer_text_element(w, "description", def->description);
+  if (def->metadata)
+    xml_writer_raw(w, def->metadata);
   format_memory(w, "memory", def->memory_kib);
   format_memory(w, "currentMemory", def->current_memory_kib);
   xml_writer_start(w, "vcpu");
@@ -653,24 +716,14 @@ char *domain_def_format(const DomainDef *def, bool live, int id) {
   g_autofree char *vcpus = g_strdup_printf("%u", def->vcpus);
   xml_writer_end_text(w, vcpus);
   dxml_format_os(w, &def->os);
-  if (def->features.acpi || def->features.apic || def->features.pae) {
-    xml_writer_start(w, "features");
-    xml_writer_end_open(w);
-    if (def->features.acpi)
-      dxml_format_empty(w, "acpi");
-    if (def->features.apic)
-      dxml_format_empty(w, "apic");
-    if (def->features.pae)
-      dxml_format_empty(w, "pae");
-    xml_writer_close(w);
-  }
+  dxml_format_features(w, &def->features);
   dxml_format_cpu(w, &def->cpu);
-  xml_writer_start(w, "clock");
-  xml_writer_attr(w, "offset", domain_clock_offset_to_string(def->clock));
-  xml_writer_end_empty(w);
+  dxml_format_clock(w, def);
   format_lifecycle(w, "on_poweroff", def->on_poweroff);
   format_lifecycle(w, "on_reboot", def->on_reboot);
   format_lifecycle(w, "on_crash", def->on_crash);
+  if (def->pm)
+    dxml_format_xnode(w, def->pm);
   format_devices(w, def, live);
   xml_writer_close(w);
   return xml_writer_finish(g_steal_pointer(&w));

@@ -76,7 +76,7 @@ int dxml_parse_chardev(ParseState *ps, const xmlNode *n, bool console) {
     bool serial_kind = !console || strcmp(chr->target_type, "serial") == 0;
     if ((r = dxml_prop_u(target, "port", serial_kind ? 3 : 30, &chr->target_port, &port_set,
                          ps->err)) < 0)
-           return r;
+      return r;
     /* libvirt writes <model name='isa-serial'/>; it follows from the type */
     const xmlNode *model = xml_child(target, "model");
     if (model) {
@@ -99,7 +99,7 @@ int dxml_parse_chardev(ParseState *ps, const xmlNode *n, bool console) {
   } else {
     if ((r = dxml_parse_address(ps, n, ADDR_ISA, " (an isa-serial port takes type='isa')",
                                 &chr->address)) < 0)
-           return r;
+      return r;
     g_ptr_array_add(ps->serial_nodes, (gpointer)n);
     g_array_append_val(ps->serial_port_set, pset);
     g_ptr_array_add(ps->def->serials, g_steal_pointer(&chr));

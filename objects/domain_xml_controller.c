@@ -8,6 +8,8 @@
 
 #include <string.h>
 
+#include "objects/values.h"
+
 DEFINE_CHOICES(device_address_type, DeviceAddressType, 1)
 
 DEFINE_CHOICES(controller_type, ControllerType, 0)
@@ -46,9 +48,10 @@ int dxml_parse_address(ParseState *ps, const xmlNode *dev, unsigned allowed, con
     if (a.bus == 0 && a.slot == 0)
       return xml_fail(ps->err, n, "PCI slot 0 of bus 0 belongs to the host bridge");
     if ((r = dxml_claim(ps, ps->pci_addrs,
-                        g_strdup_printf("%04x:%02x:%02x.%x", a.domain, a.bus, a.slot, a.function), n,
-                        "this PCI address")) < 0)
-           return r;
+                        g_strdup_printf("%04x:%02x:%02x.%x", a.domain, a.bus, a.slot,
+                                        a.function),
+                        n, "this PCI address")) < 0)
+      return r;
     break;
   case DEVICE_ADDRESS_DRIVE:
     if ((r = xml_check_attrs(n, LIST("type", "controller", "bus", "target", "unit"),
@@ -63,6 +66,41 @@ int dxml_parse_address(ParseState *ps, const xmlNode *dev, unsigned allowed, con
     if ((r = xml_check_attrs(n, LIST("type", "iobase", "irq"), ps->err)) < 0 ||
         (r = dxml_prop_u(n, "iobase", 0xffff, &a.iobase, &a.iobase_set, ps->err)) < 0 ||
         (r = dxml_prop_u(n, "irq", 15, &a.irq, &a.irq_set, ps->err)) < 0)
+      return r;
+    break;
+  case DEVICE_ADDRESS_USB: {
+    if ((r = xml_check_attrs(n, LIST("type", "bus", "port"), ps->err)) < 0 ||
+        (r = dxml_prop_u(n, "bus", 255, &a.drive_bus, NULL, ps->err)) < 0)
+      return r;
+    g_autofree char *port = xml_prop(n, "port");
+    if (port) {
+      /* "1" or a hub path "1.2.3": ports 1..31, at most 4 levels */
+      g_auto(GStrv) parts = g_strsplit(port, ".", -1);
+      guint np = g_strv_length(parts);
+      bool ok = np >= 1 && np <= 4 && strlen(port) < sizeof(a.usb_port);
+      for (guint i = 0; ok && i < np; i++) {
+        uint64_t v;
+        ok = value_parse_uint(parts[i], 1, 31, &v) == 0;
+      }
+      if (!ok)
+        return xml_fail(ps->err, n, "attribute 'port' must be a USB port such as '1' or "
+                        "'1.2', not '%s'", port);
+      g_strlcpy(a.usb_port, port, sizeof(a.usb_port));
+      if ((r = dxml_claim(ps, ps->pci_addrs, g_strdup_printf("usb/%u/%s", a.drive_bus, port), n,
+                          "this USB address")) < 0)
+        return r;
+    }
+    break;
+  }
+  case DEVICE_ADDRESS_VIRTIO_SERIAL:
+    if ((r = xml_check_attrs(n, LIST("type", "controller", "bus", "port"), ps->err)) < 0 ||
+        (r = dxml_prop_u(n, "controller", 31, &a.controller, NULL, ps->err)) < 0 ||
+        (r = dxml_prop_u(n, "bus", 0, &a.drive_bus, NULL, ps->err)) < 0 ||
+        (r = dxml_prop_u(n, "port", 30, &a.vs_port, NULL, ps->err)) < 0)
+      return r;
+    if (a.vs_port > 0 &&
+        (r = dxml_claim(ps, ps->pci_addrs, g_strdup_printf("vs/%u/%u", a.controller, a.vs_port),
+                        n, "this virtio-serial port")) < 0)
       return r;
     break;
   case DEVICE_ADDRESS_NONE:
@@ -103,7 +141,8 @@ int dxml_parse_boot_order(ParseState *ps, const xmlNode *dev, unsigned *ret) {
 
 static const char *const *controller_models(ControllerType type) {
   static const char *const usb[] = {"piix3-uhci", "piix4-uhci", "ehci", "ich9-ehci1",
-                                    "pci-ohci", "nec-xhci", "qemu-xhci", "none", NULL};
+                                    "pci-ohci", "nec-xhci", "qemu-xhci", "ich9-uhci1",
+                                    "ich9-uhci2", "ich9-uhci3", "none", NULL};
   static const char *const ide[] = {"piix3", "piix4", "ich6", NULL};
   static const char *const pci[] = {"pci-root", "pcie-root", "pci-bridge", "dmi-to-pci-bridge",
                                     "pcie-root-port", "pcie-switch-upstream-port",
@@ -124,12 +163,28 @@ static const char *const *controller_models(ControllerType type) {
   return sata;
 }
 
+/* What a controller has beyond type, index, model and address. */
+static const DxElem controller_row = {
+  "controller",
+  (const DxAttr[]){{"ports", DXT_UINT, NULL, 15}, {NULL}},
+  (const DxElem[]){
+    {"model", (const DxAttr[]){{"name", DXT_TOKEN, NULL, 0, true}, {NULL}}},
+    {"target", (const DxAttr[]){{"chassis", DXT_UINT, NULL, 255},
+                                {"port", DXT_HEX, NULL, 255},
+                                {"busNr", DXT_UINT, NULL, 255},
+                                {"hotplug", DXT_ENUM, DX_ONOFF},
+                                {NULL}}},
+    {"master", (const DxAttr[]){{"startport", DXT_UINT, NULL, 15, true}, {NULL}}},
+    {NULL},
+  },
+};
+
 int dxml_parse_controller(ParseState *ps, const xmlNode *n) {
   int r;
-  if ((r = xml_check_attrs(n, LIST("type", "index", "model"), ps->err)) < 0 ||
-      (r = xml_check_children(n, LIST("address"), LIST("address"), ps->err)) < 0)
-    return r;
   g_autoptr(DomainController) c = g_new0(DomainController, 1);
+  if ((r = dxml_parse_xnode(ps, n, &controller_row, LIST("type", "index", "model"),
+                            LIST("address"), &c->ext)) < 0)
+    return r;
   g_autofree char *type = NULL;
   if ((r = dxml_require_prop(n, "type", &type, ps->err)) < 0 ||
       (r = PARSE_ENUM(controller_type, n, "attribute 'type'", type, &c->type, ps->err)) < 0)
@@ -161,11 +216,26 @@ int dxml_parse_controller(ParseState *ps, const xmlNode *n) {
   if ((r = dxml_parse_address(ps, n, root ? 0 : ADDR_PCI,
                               root ? " (the PCI root has no address)" : " (use type='pci')",
                               &c->address)) < 0)
-         return r;
-  if (index_set &&
+    return r;
+  /* A USB companion (UHCI beside an EHCI, with <master>) shares the index
+   * of the controller it completes: by default the last USB one before it. */
+  bool companion = domain_xnode_child(c->ext, "master") != NULL;
+  if (companion && c->type != CONTROLLER_USB)
+    return xml_fail(ps->err, n, "only a USB controller can have a <master>");
+  if (companion && !index_set) {
+    for (guint i = ps->def->controllers->len; i-- > 0;) {
+      const DomainController *m = g_ptr_array_index(ps->def->controllers, i);
+      if (m->type == CONTROLLER_USB && !domain_xnode_child(m->ext, "master")) {
+        c->index = m->index;
+        break;
+      }
+    }
+    index_set = true;
+  }
+  if (index_set && !companion &&
       (r = dxml_claim(ps, ps->controllers, g_strdup_printf("%s/%u", type, c->index), n,
                       "this controller type and index")) < 0)
-         return r;
+    return r;
   g_ptr_array_add(ps->controller_nodes, (gpointer)n);
   gboolean set = index_set;
   g_array_append_val(ps->controller_index_set, set);
@@ -225,6 +295,20 @@ void dxml_format_address(XmlWriter *w, const DeviceAddress *a) {
     xml_writer_attr_printf(w, "target", "%u", a->target);
     xml_writer_attr_printf(w, "unit", "%u", a->unit);
     break;
+  case DEVICE_ADDRESS_USB:
+    xml_writer_start(w, "address");
+    xml_writer_attr(w, "type", "usb");
+    xml_writer_attr_printf(w, "bus", "%u", a->drive_bus);
+    if (a->usb_port[0])
+      xml_writer_attr(w, "port", a->usb_port);
+    break;
+  case DEVICE_ADDRESS_VIRTIO_SERIAL:
+    xml_writer_start(w, "address");
+    xml_writer_attr(w, "type", "virtio-serial");
+    xml_writer_attr_printf(w, "controller", "%u", a->controller);
+    xml_writer_attr_printf(w, "bus", "%u", a->drive_bus);
+    xml_writer_attr_printf(w, "port", "%u", a->vs_port);
+    break;
   case DEVICE_ADDRESS_ISA:
     xml_writer_start(w, "address");
     xml_writer_attr(w, "type", "isa");
@@ -250,11 +334,13 @@ void dxml_format_controller(XmlWriter *w, const DomainController *c) {
   xml_writer_attr(w, "type", controller_type_to_string(c->type));
   xml_writer_attr_printf(w, "index", "%u", c->index);
   xml_writer_attr(w, "model", c->model);
-  if (c->address.type == DEVICE_ADDRESS_NONE) {
+  dxml_format_ext_attrs(w, c->ext);
+  if (c->address.type == DEVICE_ADDRESS_NONE && !dxml_ext_has_content(c->ext)) {
     xml_writer_end_empty(w);
     return;
   }
   xml_writer_end_open(w);
+  dxml_format_ext_children(w, c->ext);
   dxml_format_address(w, &c->address);
   xml_writer_close(w);
 }

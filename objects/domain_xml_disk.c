@@ -76,14 +76,58 @@ static int check_serial_text(ParseState *ps, const xmlNode *n, const char *s) {
   return 0;
 }
 
+/* ---- tables: what a disk has beyond the typed fields ---- */
+
+/* <driver>: each attribute becomes a -blockdev/-device option, see
+ * qemu_argv_disk.c */
+static const DxElem disk_driver_row = {
+  "driver",
+  (const DxAttr[]){
+    {"cache", DXT_ENUM, LIST("default", "none", "writethrough", "writeback", "directsync",
+                             "unsafe")},
+    {"error_policy", DXT_ENUM, LIST("stop", "report", "ignore", "enospace")},
+    {"rerror_policy", DXT_ENUM, LIST("stop", "report", "ignore")},
+    {"io", DXT_ENUM, LIST("threads", "native", "io_uring")},
+    {"discard", DXT_ENUM, LIST("ignore", "unmap")},
+    {"copy_on_read", DXT_ENUM, DX_ONOFF},
+    {"detect_zeroes", DXT_ENUM, LIST("off", "on", "unmap")},
+    {NULL},
+  },
+};
+
+static const DxElem disk_target_row = {
+  "target",
+  (const DxAttr[]){{"tray", DXT_ENUM, LIST("open", "closed")},
+                   {"removable", DXT_ENUM, DX_ONOFF},
+                   {"rotation_rate", DXT_UINT, NULL, 65534},
+                   {NULL}},
+};
+
+static const DxElem disk_row = {
+  "disk",
+  NULL,
+  (const DxElem[]){
+    {"blockio", (const DxAttr[]){{"logical_block_size", DXT_ENUM,
+                                  LIST("512", "1024", "2048", "4096", "8192", "16384", "32768")},
+                                 {"physical_block_size", DXT_ENUM,
+                                  LIST("512", "1024", "2048", "4096", "8192", "16384", "32768")},
+                                 {NULL}}},
+    {"wwn", NULL, NULL, DXT_TOKEN},
+    {NULL},
+  },
+};
+
 int dxml_parse_disk(ParseState *ps, const xmlNode *n) {
   static const char *const children[] = {"driver", "source", "target", "readonly", "shareable",
                                          "serial", "boot", "address", NULL};
   int r;
-  if ((r = xml_check_attrs(n, LIST("type", "device"), ps->err)) < 0 ||
-      (r = xml_check_children(n, children, children, ps->err)) < 0)
-    return r;
   g_autoptr(DomainDisk) d = g_new0(DomainDisk, 1);
+  if ((r = dxml_parse_xnode(ps, n, &disk_row, LIST("type", "device"), children, &d->ext)) < 0)
+    return r;
+  const DomainXNode *wwn = domain_xnode_child(d->ext, "wwn");
+  if (wwn && (strlen(wwn->text) != 16 || strspn(wwn->text, "0123456789abcdefABCDEF") != 16))
+    return xml_fail(ps->err, xml_child(n, "wwn"), "a WWN is 16 hex digits, not '%s'",
+                    wwn->text);
   g_autofree char *type = xml_prop(n, "type");
   g_autofree char *device = xml_prop(n, "device");
   if (type && (r = PARSE_ENUM(disk_type, n, "attribute 'type'", type, &d->type, ps->err)) < 0)
@@ -94,7 +138,9 @@ int dxml_parse_disk(ParseState *ps, const xmlNode *n) {
 
   const xmlNode *driver = xml_child(n, "driver");
   if (driver) {
-    if ((r = dxml_empty_element(driver, LIST("name", "type"), ps->err)) < 0)
+    if ((r = dxml_parse_xnode(ps, driver, &disk_driver_row, LIST("name", "type"), NULL,
+                              &d->driver_ext)) < 0 ||
+        (r = xml_check_children(driver, NONE_LIST, NULL, ps->err)) < 0)
       return r;
     g_autofree char *dname = xml_prop(driver, "name");
     if (dname && strcmp(dname, "qemu") != 0)
@@ -118,7 +164,9 @@ int dxml_parse_disk(ParseState *ps, const xmlNode *n) {
   const xmlNode *target = xml_child(n, "target");
   if (!target)
     return xml_fail(ps->err, n, "a <target dev='...'/> element is required");
-  if ((r = dxml_empty_element(target, LIST("dev", "bus"), ps->err)) < 0 ||
+  if ((r = dxml_parse_xnode(ps, target, &disk_target_row, LIST("dev", "bus"), NULL,
+                            &d->target_ext)) < 0 ||
+      (r = xml_check_children(target, NONE_LIST, NULL, ps->err)) < 0 ||
       (r = dxml_require_prop(target, "dev", &d->target_dev, ps->err)) < 0)
     return r;
   size_t dlen = strlen(d->target_dev);
@@ -168,7 +216,7 @@ int dxml_parse_disk(ParseState *ps, const xmlNode *n) {
                               virtio ? " with bus 'virtio' (use type='pci')"
                                      : " with this bus (use type='drive')",
                               &d->address)) < 0)
-         return r;
+    return r;
   if (d->address.type == DEVICE_ADDRESS_DRIVE) {
     const DeviceAddress *a = &d->address;
     const xmlNode *an = xml_child(n, "address");
@@ -182,7 +230,7 @@ int dxml_parse_disk(ParseState *ps, const xmlNode *n) {
                         g_strdup_printf("%s/%u:%u:%u:%u", disk_bus_to_string(d->target_bus),
                                         a->controller, a->drive_bus, a->target, a->unit),
                         an, "this drive address")) < 0)
-           return r;
+      return r;
   }
   g_ptr_array_add(ps->def->disks, g_steal_pointer(&d));
   return 0;
@@ -196,6 +244,7 @@ void dxml_format_disk(XmlWriter *w, const DomainDisk *d) {
   xml_writer_start(w, "driver");
   xml_writer_attr(w, "name", "qemu");
   xml_writer_attr(w, "type", disk_format_to_string(d->format));
+  dxml_format_ext_attrs(w, d->driver_ext);
   xml_writer_end_empty(w);
   if (d->type == DISK_TYPE_VOLUME) {
     xml_writer_start(w, "source");
@@ -210,12 +259,14 @@ void dxml_format_disk(XmlWriter *w, const DomainDisk *d) {
   xml_writer_start(w, "target");
   xml_writer_attr(w, "dev", d->target_dev);
   xml_writer_attr(w, "bus", disk_bus_to_string(d->target_bus));
+  dxml_format_ext_attrs(w, d->target_ext);
   xml_writer_end_empty(w);
   if (d->readonly)
     dxml_format_empty(w, "readonly");
   if (d->shareable)
     dxml_format_empty(w, "shareable");
   xml_writer_text_element(w, "serial", d->serial);
+  dxml_format_ext_children(w, d->ext);
   dxml_format_boot_order(w, d->boot_order);
   dxml_format_address(w, &d->address);
   xml_writer_close(w);

@@ -21,11 +21,40 @@ static bool is_ip_address(const char *s) {
   return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
 }
 
+/* SPICE's options beyond port and listen; each row is a -spice option.
+ * tlsPort='-1' (what virt-install writes) is accepted and dropped: virtfs
+ * configures no SPICE TLS, which is what libvirt does by default too. */
+static const DxElem spice_row = {
+  "graphics",
+  NULL,
+  (const DxElem[]){
+    {"image", (const DxAttr[]){{"compression", DXT_ENUM,
+                                LIST("auto_glz", "auto_lz", "quic", "glz", "lz", "off"), 0,
+                                true},
+                               {NULL}}},
+    {"streaming", (const DxAttr[]){{"mode", DXT_ENUM, LIST("filter", "all", "off"), 0, true},
+                                   {NULL}}},
+    {"clipboard", (const DxAttr[]){{"copypaste", DXT_ENUM, DX_YESNO, 0, true}, {NULL}}},
+    {"mouse", (const DxAttr[]){{"mode", DXT_ENUM, LIST("server", "client"), 0, true}, {NULL}}},
+    {"filetransfer", (const DxAttr[]){{"enable", DXT_ENUM, DX_YESNO, 0, true}, {NULL}}},
+    {NULL},
+  },
+};
+static const DxElem vnc_row = {"graphics"};
+
 int dxml_parse_graphics(ParseState *ps, const xmlNode *n) {
   int r;
-  if ((r = xml_check_attrs(n, LIST("type", "port", "autoport", "listen"), ps->err)) < 0 ||
-      (r = xml_check_children(n, LIST("listen"), LIST("listen"), ps->err)) < 0)
+  g_autofree char *gtype = xml_prop(n, "type");
+  bool spice = g_strcmp0(gtype, "spice") == 0;
+  g_autoptr(DomainXNode) ext = NULL;
+  if ((r = dxml_parse_xnode(ps, n, spice ? &spice_row : &vnc_row,
+                            spice ? LIST("type", "port", "autoport", "listen", "tlsPort")
+                                  : LIST("type", "port", "autoport", "listen"),
+                            LIST("listen"), &ext)) < 0)
     return r;
+  g_autofree char *tls_port = xml_prop(n, "tlsPort");
+  if (tls_port && strcmp(tls_port, "-1") != 0)
+    return xml_fail(ps->err, n, "SPICE over TLS is not supported: leave tlsPort out or '-1'");
   if (ps->graphics)
     return xml_fail(ps->err, n, "only one <graphics> is supported (the first is on line %ld)",
                     xmlGetLineNo(ps->graphics));
@@ -33,9 +62,11 @@ int dxml_parse_graphics(ParseState *ps, const xmlNode *n) {
   g_autofree char *type = NULL;
   if ((r = dxml_require_prop(n, "type", &type, ps->err)) < 0)
     return r;
-  if (strcmp(type, "vnc") != 0)
-    return xml_fail(ps->err, n, "attribute 'type' must be 'vnc', not '%s'", type);
+  if (strcmp(type, "vnc") != 0 && !spice)
+    return xml_fail(ps->err, n, "attribute 'type' must be 'vnc' or 'spice', not '%s'", type);
   g_autoptr(DomainGraphicsVnc) g = g_new0(DomainGraphicsVnc, 1);
+  g->spice = spice;
+  g->ext = g_steal_pointer(&ext);
   g->port = -1;
   g_autofree char *port = xml_prop(n, "port");
   if (port && strcmp(port, "-1") != 0) {
@@ -79,6 +110,16 @@ int dxml_parse_graphics(ParseState *ps, const xmlNode *n) {
   return 0;
 }
 
+/* <video><model>: sizes in KiB (QEMU takes MiB or bytes, see
+ * qemu_argv_graphics.c) and whether it is the primary adapter. */
+static const DxElem video_model_row = {
+  "model",
+  (const DxAttr[]){{"ram", DXT_UINT, NULL, 4194304},
+                   {"vgamem", DXT_UINT, NULL, 4194304},
+                   {"primary", DXT_ENUM, DX_YESNO},
+                   {NULL}},
+};
+
 int dxml_parse_video(ParseState *ps, const xmlNode *n) {
   int r;
   if ((r = xml_check_attrs(n, NONE_LIST, ps->err)) < 0 ||
@@ -89,7 +130,9 @@ int dxml_parse_video(ParseState *ps, const xmlNode *n) {
   v->model = VIDEO_VGA; /* <video> without a model: QEMU's standard VGA */
   const xmlNode *model = xml_child(n, "model");
   if (model) {
-    if ((r = dxml_empty_element(model, LIST("type", "vram", "heads"), ps->err)) < 0)
+    if ((r = dxml_parse_xnode(ps, model, &video_model_row, LIST("type", "vram", "heads"), NULL,
+                              &v->model_ext)) < 0 ||
+        (r = xml_check_children(model, NONE_LIST, NULL, ps->err)) < 0)
       return r;
     g_autofree char *type = NULL;
     if ((r = dxml_require_prop(model, "type", &type, ps->err)) < 0 ||
@@ -101,7 +144,7 @@ int dxml_parse_video(ParseState *ps, const xmlNode *n) {
     g_autofree char *heads = xml_prop(model, "heads");
     if ((vram && v->vram == 0) || (heads && v->heads == 0))
       return xml_fail(ps->err, model, "vram and heads must be at least 1");
-    if (v->model == VIDEO_NONE && (vram || heads))
+    if (v->model == VIDEO_NONE && (vram || heads || v->model_ext))
       return xml_fail(ps->err, model, "a video of type 'none' has no vram or heads");
   }
   if (v->model == VIDEO_NONE) {
@@ -135,7 +178,9 @@ int dxml_parse_input(ParseState *ps, const xmlNode *n) {
   bool virtio = in->bus == INPUT_BUS_VIRTIO;
   g_autofree char *hint = g_strdup_printf(" with bus '%s'%s", input_bus_to_string(in->bus),
                                           virtio ? " (use type='pci')" : "");
-  if ((r = dxml_parse_address(ps, n, virtio ? ADDR_PCI : 0, hint, &in->address)) < 0)
+  if ((r = dxml_parse_address(ps, n,
+                              virtio ? ADDR_PCI : in->bus == INPUT_BUS_USB ? ADDR_USB : 0, hint,
+                              &in->address)) < 0)
     return r;
   g_ptr_array_add(ps->def->inputs, g_steal_pointer(&in));
   return 0;
@@ -156,8 +201,8 @@ int dxml_parse_audio(ParseState *ps, const xmlNode *n) {
     return xml_fail(ps->err, n, "attribute 'id' must be at least 1");
   if ((r = dxml_require_prop(n, "type", &type, ps->err)) < 0)
     return r;
-  if (strcmp(type, "none") != 0)
-    return xml_fail(ps->err, n, "attribute 'type' must be 'none', not '%s'", type);
+  if (strcmp(type, "none") != 0 && strcmp(type, "spice") != 0)
+    return xml_fail(ps->err, n, "attribute 'type' must be 'none' or 'spice', not '%s'", type);
   const xmlNode *prev = g_hash_table_lookup(ps->audio_ids, GUINT_TO_POINTER(id));
   if (prev)
     return xml_fail(ps->err, n, "audio id %u is already used on line %ld", id,
@@ -165,25 +210,29 @@ int dxml_parse_audio(ParseState *ps, const xmlNode *n) {
   g_hash_table_insert(ps->audio_ids, GUINT_TO_POINTER(id), (gpointer)n);
   DomainAudio *a = g_new0(DomainAudio, 1);
   a->id = id;
+  a->spice = strcmp(type, "spice") == 0;
   g_ptr_array_add(ps->def->audios, a);
   return 0;
 }
 
 void dxml_format_graphics(XmlWriter *w, const DomainGraphicsVnc *g) {
   xml_writer_start(w, "graphics");
-  xml_writer_attr(w, "type", "vnc");
+  xml_writer_attr(w, "type", g->spice ? "spice" : "vnc");
   xml_writer_attr_printf(w, "port", "%d", g->port < 0 ? -1 : g->port);
   xml_writer_attr(w, "autoport", g->port < 0 ? "yes" : "no");
-  if (!g->listen) {
+  if (!g->listen && !dxml_ext_has_content(g->ext)) {
     xml_writer_end_empty(w);
     return;
   }
   xml_writer_attr(w, "listen", g->listen);
   xml_writer_end_open(w);
-  xml_writer_start(w, "listen");
-  xml_writer_attr(w, "type", "address");
-  xml_writer_attr(w, "address", g->listen);
-  xml_writer_end_empty(w);
+  if (g->listen) {
+    xml_writer_start(w, "listen");
+    xml_writer_attr(w, "type", "address");
+    xml_writer_attr(w, "address", g->listen);
+    xml_writer_end_empty(w);
+  }
+  dxml_format_ext_children(w, g->ext);
   xml_writer_close(w);
 }
 
@@ -196,6 +245,7 @@ void dxml_format_video(XmlWriter *w, const DomainVideo *v) {
     xml_writer_attr_printf(w, "vram", "%u", v->vram);
   if (v->heads)
     xml_writer_attr_printf(w, "heads", "%u", v->heads);
+  dxml_format_ext_attrs(w, v->model_ext);
   xml_writer_end_empty(w);
   dxml_format_address(w, &v->address);
   xml_writer_close(w);

@@ -104,3 +104,74 @@ void dxml_format_rng(XmlWriter *w, const DomainRng *rng) {
   dxml_format_address(w, &rng->address);
   xml_writer_close(w);
 }
+
+/* ---- devices described by tables only ---- */
+
+static const DxElem channel_children[] = {
+  {"source", (const DxAttr[]){{"mode", DXT_ENUM, LIST("bind", "connect")},
+                              {"path", DXT_PATH},
+                              {NULL}}},
+  {"target", (const DxAttr[]){{"type", DXT_ENUM, LIST("virtio"), 0, true},
+                              {"name", DXT_TOKEN},
+                              {"state", DXT_ENUM, LIST("connected", "disconnected")},
+                              {NULL}}},
+  {NULL},
+};
+
+static const DxElem tpm_children[] = {
+  {"backend", (const DxAttr[]){{"type", DXT_ENUM, LIST("emulator"), 0, true},
+                               {"version", DXT_ENUM, LIST("1.2", "2.0")},
+                               {"persistent_state", DXT_ENUM, DX_YESNO},
+                               {NULL}}},
+  {NULL},
+};
+
+static const DxElem sound_children[] = {
+  {"codec", (const DxAttr[]){{"type", DXT_ENUM, LIST("duplex", "micro", "output"), 0, true},
+                             {NULL}},
+   .multiple = true},
+  {"audio", (const DxAttr[]){{"id", DXT_UINT, NULL, 255, true}, {NULL}}},
+  {NULL},
+};
+
+static const DxElem xdevice_rows[] = {
+  {"channel", (const DxAttr[]){{"type", DXT_ENUM, LIST("unix", "spicevmc", "pty"), 0, true},
+                               {NULL}},
+   channel_children, DXT_NONE, ADDR_VSERIAL, true},
+  {"tpm", (const DxAttr[]){{"model", DXT_ENUM, LIST("tpm-tis", "tpm-crb")}, {NULL}},
+   tpm_children},
+  {"sound", (const DxAttr[]){{"model", DXT_ENUM, LIST("ich6", "ich9", "ac97"), 0, true},
+                             {NULL}},
+   sound_children, DXT_NONE, ADDR_PCI, true},
+  {"redirdev", (const DxAttr[]){{"bus", DXT_ENUM, LIST("usb"), 0, true},
+                                {"type", DXT_ENUM, LIST("spicevmc"), 0, true},
+                                {NULL}},
+   NULL, DXT_NONE, ADDR_USB, true},
+  {"watchdog", (const DxAttr[]){{"model", DXT_ENUM, LIST("i6300esb", "ib700", "itco"), 0, true},
+                                {"action", DXT_ENUM,
+                                 LIST("reset", "shutdown", "poweroff", "pause", "none", "dump",
+                                      "inject-nmi")},
+                                {NULL}},
+   NULL, DXT_NONE, ADDR_PCI, true},
+  {"panic", (const DxAttr[]){{"model", DXT_ENUM, LIST("isa", "pvpanic", "hyperv")}, {NULL}},
+   NULL, DXT_NONE, ADDR_ISA | ADDR_PCI, true},
+  {NULL},
+};
+
+int dxml_parse_xdevice(ParseState *ps, const xmlNode *n) {
+  const DxElem *row = dxml_row(xdevice_rows, (const char *)n->name);
+  DomainXNode *x = NULL;
+  int r;
+  if (!row)
+    return xml_fail(ps->err, n, "element is not supported inside <devices>");
+  if ((r = dxml_parse_xnode(ps, n, row, NULL, NULL, &x)) < 0)
+    return r;
+  if (!row->multiple)
+    for (guint i = 0; i < ps->def->xdevices->len; i++)
+      if (strcmp(((DomainXNode *)ps->def->xdevices->pdata[i])->name, x->name) == 0) {
+        domain_xnode_free(x);
+        return xml_fail(ps->err, n, "only one <%s> is supported", (const char *)n->name);
+      }
+  g_ptr_array_add(ps->def->xdevices, x);
+  return 0;
+}

@@ -29,16 +29,36 @@ static int mac_canonical(const xmlNode *n, const char *text, char out[18], char 
   return 0;
 }
 
+/* What an interface has beyond type, mac, source, target, model, boot and
+ * address; each row is an option of the NIC or its netdev. */
+static const DxElem interface_row = {
+  "interface",
+  NULL,
+  (const DxElem[]){
+    {"driver", (const DxAttr[]){{"name", DXT_ENUM, LIST("qemu", "vhost")},
+                                {"queues", DXT_UINT, NULL, 256},
+                                {"rx_queue_size", DXT_ENUM, LIST("256", "512", "1024")},
+                                {"tx_queue_size", DXT_ENUM, LIST("256", "512", "1024")},
+                                {NULL}}},
+    {"link", (const DxAttr[]){{"state", DXT_ENUM, LIST("up", "down"), 0, true}, {NULL}}},
+    {"mtu", (const DxAttr[]){{"size", DXT_UINT, NULL, 65535, true}, {NULL}}},
+    {"rom", (const DxAttr[]){{"bar", DXT_ENUM, DX_ONOFF},
+                             {"file", DXT_PATH},
+                             {"enabled", DXT_ENUM, DX_YESNO},
+                             {NULL}}},
+    {NULL},
+  },
+};
+
 int dxml_parse_interface(ParseState *ps, const xmlNode *n) {
   static const char *const children[] = {"mac", "source", "target", "model", "boot", "address",
                                          NULL};
   static const char *const models[] = {"virtio", "e1000", "e1000e", "rtl8139", "ne2k_pci",
                                        "pcnet", "vmxnet3", NULL};
   int r;
-  if ((r = xml_check_attrs(n, LIST("type"), ps->err)) < 0 ||
-      (r = xml_check_children(n, children, children, ps->err)) < 0)
-    return r;
   g_autoptr(DomainInterface) iface = g_new0(DomainInterface, 1);
+  if ((r = dxml_parse_xnode(ps, n, &interface_row, LIST("type"), children, &iface->ext)) < 0)
+    return r;
   g_autofree char *type = NULL;
   if ((r = dxml_require_prop(n, "type", &type, ps->err)) < 0 ||
       (r = PARSE_ENUM(interface_type, n, "attribute 'type'", type, &iface->type, ps->err)) < 0)
@@ -139,6 +159,7 @@ void dxml_format_interface(XmlWriter *w, const DomainInterface *iface, bool live
     xml_writer_attr(w, "type", iface->model);
     xml_writer_end_empty(w);
   }
+  dxml_format_ext_children(w, iface->ext);
   dxml_format_boot_order(w, iface->boot_order);
   dxml_format_address(w, &iface->address);
   xml_writer_close(w);

@@ -13,16 +13,117 @@ DEFINE_CHOICES(domain_cpu_mode, DomainCpuMode, 1)
 
 DEFINE_CHOICES(domain_clock_offset, DomainClockOffset, 0)
 
+/* ---- tables ---- */
+
+/* <os>: firmware, written explicitly or chosen from QEMU's descriptors */
+static const DxElem os_children[] = {
+  {"loader", (const DxAttr[]){{"readonly", DXT_ENUM, DX_YESNO},
+                              {"secure", DXT_ENUM, DX_YESNO},
+                              {"type", DXT_ENUM, LIST("rom", "pflash")},
+                              {"format", DXT_ENUM, LIST("raw", "qcow2")},
+                              {NULL}},
+   NULL, DXT_PATH},
+  {"nvram", (const DxAttr[]){{"template", DXT_PATH}, {"format", DXT_ENUM, LIST("raw", "qcow2")},
+                             {NULL}},
+   NULL, DXT_PATH},
+  {"firmware", NULL,
+   (const DxElem[]){{"feature",
+                     (const DxAttr[]){{"enabled", DXT_ENUM, DX_YESNO, 0, true},
+                                      {"name", DXT_ENUM, LIST("enrolled-keys", "secure-boot"),
+                                       0, true},
+                                      {NULL}},
+                     .multiple = true},
+                    {NULL}}},
+  {NULL},
+};
+static const DxElem os_row = {"os", NULL, os_children};
+
+static const DxAttr state_attr[] = {{"state", DXT_ENUM, DX_ONOFF}, {NULL}};
+static const DxAttr state_required[] = {{"state", DXT_ENUM, DX_ONOFF, 0, true}, {NULL}};
+
+/* Hyper-V enlightenments for Windows guests, as QEMU's hv-* CPU flags. */
+static const DxElem hyperv_children[] = {
+  {"relaxed", state_required},
+  {"vapic", state_required},
+  {"spinlocks", (const DxAttr[]){{"state", DXT_ENUM, DX_ONOFF, 0, true},
+                                 {"retries", DXT_UINT, NULL, 0xffffffff},
+                                 {NULL}}},
+  {"vpindex", state_required},
+  {"runtime", state_required},
+  {"synic", state_required},
+  {"stimer", state_required, (const DxElem[]){{"direct", state_required}, {NULL}}},
+  {"reset", state_required},
+  {"vendor_id", (const DxAttr[]){{"state", DXT_ENUM, DX_ONOFF, 0, true},
+                                 {"value", DXT_TOKEN},
+                                 {NULL}}},
+  {"frequencies", state_required},
+  {"reenlightenment", state_required},
+  {"tlbflush", state_required},
+  {"ipi", state_required},
+  {"evmcs", state_required},
+  {NULL},
+};
+
+static const DxElem features_children[] = {
+  {"vmport", state_attr},
+  {"smm", state_attr},
+  {"hyperv", (const DxAttr[]){{"mode", DXT_ENUM, LIST("custom", "passthrough")}, {NULL}},
+   hyperv_children},
+  {"kvm", NULL, (const DxElem[]){{"hidden", state_required}, {NULL}}},
+  {"ioapic", (const DxAttr[]){{"driver", DXT_ENUM, LIST("qemu", "kvm")}, {NULL}}},
+  {"pmu", state_attr},
+  {"vmcoreinfo", state_attr},
+  {"pvspinlock", state_attr},
+  {NULL},
+};
+static const DxElem features_row = {"features", NULL, features_children};
+
+static const DxElem cpu_children[] = {
+  {"feature", (const DxAttr[]){{"policy", DXT_ENUM,
+                                LIST("force", "require", "optional", "disable", "forbid"), 0,
+                                true},
+                               {"name", DXT_TOKEN, NULL, 0, true},
+                               {NULL}},
+   .multiple = true},
+  {NULL},
+};
+static const DxElem cpu_row = {
+  "cpu",
+  (const DxAttr[]){{"match", DXT_ENUM, LIST("minimum", "exact", "strict")},
+                   {"check", DXT_ENUM, LIST("none", "partial", "full")},
+                   {"migratable", DXT_ENUM, DX_ONOFF},
+                   {NULL}},
+  cpu_children,
+};
+
+static const DxElem clock_children[] = {
+  {"timer",
+   (const DxAttr[]){{"name", DXT_ENUM,
+                     LIST("platform", "pit", "rtc", "hpet", "tsc", "kvmclock", "hypervclock"), 0,
+                     true},
+                    {"track", DXT_ENUM, LIST("boot", "guest", "wall", "realtime")},
+                    {"tickpolicy", DXT_ENUM, LIST("delay", "catchup", "merge", "discard")},
+                    {"present", DXT_ENUM, DX_YESNO},
+                    {NULL}},
+   .multiple = true},
+  {NULL},
+};
+static const DxElem clock_row = {"clock", NULL, clock_children};
+
 int dxml_parse_os(ParseState *ps, const xmlNode *n) {
   DomainOs *os = &ps->def->os;
   int r;
-  if ((r = xml_check_attrs(n, NONE_LIST, ps->err)) < 0 ||
-      (r = xml_check_children(n, LIST("type", "boot", "bootmenu", "kernel", "initrd", "cmdline"),
-                              LIST("type", "bootmenu", "kernel", "initrd", "cmdline"),
-                              ps->err)) < 0)
+  if ((r = dxml_parse_xnode(ps, n, &os_row, LIST("firmware"),
+                            LIST("type", "*boot", "bootmenu", "kernel", "initrd", "cmdline"),
+                            &os->ext)) < 0)
     return r;
+  g_autofree char *firmware = xml_prop(n, "firmware");
+  if (firmware && !dxml_in_list(firmware, LIST("efi", "bios")))
+    return xml_fail(ps->err, n, "attribute 'firmware' must be one of 'efi', 'bios', not '%s'",
+                    firmware);
+  os->firmware = g_steal_pointer(&firmware);
   for (const xmlNode *c = n->children; c; c = c->next) {
-    if (c->type != XML_ELEMENT_NODE)
+    if (c->type != XML_ELEMENT_NODE || dxml_row(os_children, (const char *)c->name))
       continue;
     const char *name = (const char *)c->name;
     if (strcmp(name, "type") == 0) {
@@ -98,12 +199,11 @@ int dxml_parse_os(ParseState *ps, const xmlNode *n) {
 
 int dxml_parse_features(ParseState *ps, const xmlNode *n) {
   int r;
-  if ((r = xml_check_attrs(n, NONE_LIST, ps->err)) < 0 ||
-      (r = xml_check_children(n, LIST("acpi", "apic", "pae"), LIST("acpi", "apic", "pae"),
-                              ps->err)) < 0)
+  if ((r = dxml_parse_xnode(ps, n, &features_row, NULL, LIST("acpi", "apic", "pae"),
+                            &ps->def->features.ext)) < 0)
     return r;
   for (const xmlNode *c = n->children; c; c = c->next) {
-    if (c->type != XML_ELEMENT_NODE)
+    if (c->type != XML_ELEMENT_NODE || dxml_row(features_children, (const char *)c->name))
       continue;
     if ((r = dxml_empty_element(c, NONE_LIST, ps->err)) < 0)
       return r;
@@ -121,9 +221,8 @@ int dxml_parse_features(ParseState *ps, const xmlNode *n) {
 int dxml_parse_cpu(ParseState *ps, const xmlNode *n) {
   DomainCpu *cpu = &ps->def->cpu;
   int r;
-  if ((r = xml_check_attrs(n, LIST("mode"), ps->err)) < 0 ||
-      (r = xml_check_children(n, LIST("model", "topology"), LIST("model", "topology"),
-                              ps->err)) < 0)
+  if ((r = dxml_parse_xnode(ps, n, &cpu_row, LIST("mode"), LIST("model", "topology"),
+                            &cpu->ext)) < 0)
     return r;
   cpu->mode = DOMAIN_CPU_MODE_CUSTOM;
   g_autofree char *mode = xml_prop(n, "mode");
@@ -139,10 +238,16 @@ int dxml_parse_cpu(ParseState *ps, const xmlNode *n) {
       return xml_fail(ps->err, model, "a CPU model is only used with mode='custom', not '%s'",
                       domain_cpu_mode_to_string(cpu->mode));
     g_autofree char *text = NULL;
-    if ((r = dxml_text_element(model, true, &text, ps->err)) < 0 ||
+    if ((r = xml_check_attrs(model, LIST("fallback"), ps->err)) < 0 ||
+        (r = dxml_leaf_text(model, true, &text, ps->err)) < 0 ||
         (r = dxml_check_token(model, "the CPU model", text, ps->err)) < 0)
       return r;
     cpu->model = g_steal_pointer(&text);
+    g_autofree char *fallback = xml_prop(model, "fallback");
+    if (fallback && !dxml_in_list(fallback, LIST("allow", "forbid")))
+      return xml_fail(ps->err, model, "attribute 'fallback' must be one of 'allow', 'forbid', "
+                      "not '%s'", fallback);
+    cpu->model_fallback = g_steal_pointer(&fallback);
   }
   const xmlNode *topo = xml_child(n, "topology");
   if (topo) {
@@ -171,7 +276,7 @@ int dxml_parse_cpu(ParseState *ps, const xmlNode *n) {
 
 int dxml_parse_clock(ParseState *ps, const xmlNode *n) {
   int r;
-  if ((r = dxml_empty_element(n, LIST("offset"), ps->err)) < 0)
+  if ((r = dxml_parse_xnode(ps, n, &clock_row, LIST("offset"), NULL, &ps->def->clock_ext)) < 0)
     return r;
   g_autofree char *offset = xml_prop(n, "offset");
   if (offset)
@@ -182,11 +287,13 @@ int dxml_parse_clock(ParseState *ps, const xmlNode *n) {
 
 void dxml_format_os(XmlWriter *w, const DomainOs *os) {
   xml_writer_start(w, "os");
+  xml_writer_attr(w, "firmware", os->firmware);
   xml_writer_end_open(w);
   xml_writer_start(w, "type");
   xml_writer_attr(w, "arch", os->arch);
   xml_writer_attr(w, "machine", os->machine);
   xml_writer_end_text(w, os->type ? os->type : "hvm");
+  dxml_format_ext_children(w, os->ext);
   xml_writer_text_element(w, "kernel", os->kernel);
   xml_writer_text_element(w, "initrd", os->initrd);
   xml_writer_text_element(w, "cmdline", os->cmdline);
@@ -203,18 +310,50 @@ void dxml_format_os(XmlWriter *w, const DomainOs *os) {
   xml_writer_close(w);
 }
 
+void dxml_format_features(XmlWriter *w, const DomainFeatures *f) {
+  if (!f->acpi && !f->apic && !f->pae && !dxml_ext_has_content(f->ext))
+    return;
+  xml_writer_start(w, "features");
+  xml_writer_end_open(w);
+  if (f->acpi)
+    dxml_format_empty(w, "acpi");
+  if (f->apic)
+    dxml_format_empty(w, "apic");
+  if (f->pae)
+    dxml_format_empty(w, "pae");
+  dxml_format_ext_children(w, f->ext);
+  xml_writer_close(w);
+}
+
+void dxml_format_clock(XmlWriter *w, const DomainDef *def) {
+  xml_writer_start(w, "clock");
+  xml_writer_attr(w, "offset", domain_clock_offset_to_string(def->clock));
+  if (!dxml_ext_has_content(def->clock_ext)) {
+    xml_writer_end_empty(w);
+    return;
+  }
+  xml_writer_end_open(w);
+  dxml_format_ext_children(w, def->clock_ext);
+  xml_writer_close(w);
+}
+
 void dxml_format_cpu(XmlWriter *w, const DomainCpu *cpu) {
   if (cpu->mode == DOMAIN_CPU_MODE_NONE)
     return;
   bool topo = cpu->sockets || cpu->dies || cpu->cores || cpu->threads;
   xml_writer_start(w, "cpu");
   xml_writer_attr(w, "mode", domain_cpu_mode_to_string(cpu->mode));
-  if (!cpu->model && !topo) {
+  dxml_format_ext_attrs(w, cpu->ext);
+  if (!cpu->model && !topo && !dxml_ext_has_content(cpu->ext)) {
     xml_writer_end_empty(w);
     return;
   }
   xml_writer_end_open(w);
-  xml_writer_text_element(w, "model", cpu->model);
+  if (cpu->model) {
+    xml_writer_start(w, "model");
+    xml_writer_attr(w, "fallback", cpu->model_fallback);
+    xml_writer_end_text(w, cpu->model);
+  }
   if (topo) {
     xml_writer_start(w, "topology");
     xml_writer_attr_printf(w, "sockets", "%u", cpu->sockets);
@@ -223,5 +362,6 @@ void dxml_format_cpu(XmlWriter *w, const DomainCpu *cpu) {
     xml_writer_attr_printf(w, "threads", "%u", cpu->threads);
     xml_writer_end_empty(w);
   }
+  dxml_format_ext_children(w, cpu->ext);
   xml_writer_close(w);
 }

@@ -68,6 +68,8 @@ typedef struct {
 #define ADDR_PCI (1u << DEVICE_ADDRESS_PCI)
 #define ADDR_DRIVE (1u << DEVICE_ADDRESS_DRIVE)
 #define ADDR_ISA (1u << DEVICE_ADDRESS_ISA)
+#define ADDR_USB (1u << DEVICE_ADDRESS_USB)
+#define ADDR_VSERIAL (1u << DEVICE_ADDRESS_VIRTIO_SERIAL)
 
 /* domain_xml.c: shared parsing helpers and the parse state */
 int dxml_bad_choice(char **err, const xmlNode *node, const char *what, const char *value,
@@ -106,6 +108,8 @@ int dxml_parse_cpu(ParseState *ps, const xmlNode *n);
 int dxml_parse_clock(ParseState *ps, const xmlNode *n);
 void dxml_format_os(XmlWriter *w, const DomainOs *os);
 void dxml_format_cpu(XmlWriter *w, const DomainCpu *cpu);
+void dxml_format_features(XmlWriter *w, const DomainFeatures *f);
+void dxml_format_clock(XmlWriter *w, const DomainDef *def);
 
 /* domain_xml_disk.c: <disk> */
 int dxml_parse_disk(ParseState *ps, const xmlNode *n);
@@ -137,3 +141,62 @@ int dxml_parse_memballoon(ParseState *ps, const xmlNode *n);
 int dxml_parse_rng(ParseState *ps, const xmlNode *n);
 void dxml_format_memballoon(XmlWriter *w, const DomainMemballoon *m);
 void dxml_format_rng(XmlWriter *w, const DomainRng *rng);
+/* <channel>, <tpm>, <sound>, <redirdev>, <watchdog>, <panic> */
+int dxml_parse_xdevice(ParseState *ps, const xmlNode *n);
+
+/* ---- tables: elements kept as DomainXNode (domain_xml_table.c) ----
+ *
+ * An element is described by a DxElem row: its attributes (name, type,
+ * allowed values or maximum), its child elements (DxElem rows themselves),
+ * whether it holds text, and which <address> types it takes. The parser
+ * validates against the table and stores a DomainXNode whose attributes
+ * follow the table's order, so formatting is canonical; the next attribute
+ * is a new row, read by the driver with domain_xnode_attr(). */
+typedef enum {
+  DXT_NONE,   /* no text (for DxElem.text) */
+  DXT_ENUM,   /* one of `values` */
+  DXT_UINT,   /* 0..max, written in decimal */
+  DXT_HEX,    /* 0..max, written as 0x%x (libvirt's PCIe port numbers) */
+  DXT_TOKEN,  /* letters, digits, '.', '_', '-' (names that reach QEMU options) */
+  DXT_PATH,   /* an absolute path */
+  DXT_STRING, /* any one-line text without control characters */
+} DxType;
+
+typedef struct {
+  const char *name;
+  DxType type;
+  const char *const *values; /* DXT_ENUM */
+  uint64_t max;              /* DXT_UINT, DXT_HEX */
+  bool required;
+} DxAttr;
+
+typedef struct DxElem {
+  const char *name;
+  const DxAttr *attrs;            /* ends with {NULL}; NULL = none */
+  const struct DxElem *children;  /* ends with {NULL}; NULL = none */
+  DxType text;                    /* DXT_NONE: no text */
+  unsigned address;               /* ADDR_* allowed for a child <address>, 0 = none */
+  bool multiple;                  /* may appear more than once in its parent */
+} DxElem;
+
+#define DX_YESNO LIST("yes", "no")
+#define DX_ONOFF LIST("on", "off")
+
+/* Validates `n` against `spec` and stores it in *ret as a DomainXNode.
+ * `typed_attrs` and `typed_children` (NULL-terminated, may be NULL) are
+ * handled by the caller's typed parser: they are allowed and skipped (typed
+ * children may appear once, or several times when written "*name"). With
+ * typed lists, *ret holds only the rest and
+ * is NULL when there is none. */
+int dxml_parse_xnode(ParseState *ps, const xmlNode *n, const DxElem *spec,
+                     const char *const *typed_attrs, const char *const *typed_children,
+                     DomainXNode **ret);
+/* The row of `name` among `rows` (ends with {NULL}), or NULL. */
+const DxElem *dxml_row(const DxElem *rows, const char *name);
+/* Writes a whole element from its node. */
+void dxml_format_xnode(XmlWriter *w, const DomainXNode *x);
+/* For a typed element with `ext`: its extra attributes (while the start tag
+ * is open), whether it has extra content, and that content. */
+void dxml_format_ext_attrs(XmlWriter *w, const DomainXNode *x);
+bool dxml_ext_has_content(const DomainXNode *x);
+void dxml_format_ext_children(XmlWriter *w, const DomainXNode *x);
