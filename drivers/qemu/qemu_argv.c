@@ -48,13 +48,8 @@ char *qargv_disk_label(const DomainDisk *d, size_t i) {
 }
 
 const char *qargv_address_type_name(DeviceAddressType t) {
-  switch (t) {
-  case DEVICE_ADDRESS_NONE: return "none";
-  case DEVICE_ADDRESS_PCI: return "pci";
-  case DEVICE_ADDRESS_DRIVE: return "drive";
-  case DEVICE_ADDRESS_ISA: return "isa";
-  }
-  return "unknown";
+  const char *name = device_address_type_to_string(t);
+  return name ? name : "unknown";
 }
 
 static void set_bootindex(Builder *b, unsigned *slot, unsigned order, uint64_t *seen,
@@ -125,8 +120,12 @@ static void plan_boot(Builder *b) {
 static void plan(Builder *b) {
   const DomainDef *def = b->def;
 
-  for (guint i = 0; def->controllers && i < def->controllers->len; i++)
-    qargv_pci_reserve(b, &((const DomainController *)def->controllers->pdata[i])->address);
+  for (guint i = 0; def->controllers && i < def->controllers->len; i++) {
+    const DomainController *c = def->controllers->pdata[i];
+    qargv_pci_reserve(b, &c->address);
+    if (c->type == CONTROLLER_PCI && c->index > 0 && c->index <= CONTROLLER_INDEX_MAX)
+      b->pci_buses |= 1u << c->index;
+  }
   for (guint i = 0; def->interfaces && i < def->interfaces->len; i++)
     qargv_pci_reserve(b, &((const DomainInterface *)def->interfaces->pdata[i])->address);
   for (guint i = 0; def->videos && i < def->videos->len; i++)
@@ -141,6 +140,15 @@ static void plan(Builder *b) {
     qargv_pci_reserve(b, &((const DomainRng *)def->rngs->pdata[i])->address);
   if (def->memballoon.present && def->memballoon.model == MEMBALLOON_VIRTIO)
     qargv_pci_reserve(b, &def->memballoon.address);
+  for (guint i = 0; def->xdevices && i < def->xdevices->len; i++) {
+    const DomainXNode *x = def->xdevices->pdata[i];
+    if (strcmp(x->name, "channel") == 0)
+      b->vserial_needed = true;
+    if (strcmp(x->name, "redirdev") == 0)
+      b->usb_needed = true;
+    if (x->address.type == DEVICE_ADDRESS_PCI)
+      qargv_pci_reserve(b, &x->address);
+  }
   for (guint i = 0; def->consoles && i < def->consoles->len; i++) {
     const DomainChardev *c = def->consoles->pdata[i];
     if (c->target_type && strcmp(c->target_type, "virtio") == 0)
@@ -188,10 +196,13 @@ int qemu_argv_build(const DomainDef *def, const QemuArgvConfig *cfg, GStrv *ret_
     for (guint i = 0; i < nifaces; i++)
       qargv_build_interface(&b, def->interfaces->pdata[i], i);
     qargv_build_serials_consoles(&b);
+    qargv_build_channels(&b);
     qargv_build_video(&b);
     qargv_build_inputs(&b);
     qargv_build_memballoon(&b);
     qargv_build_rngs(&b);
+    qargv_build_sound_redir(&b);
+    qargv_build_watchdog_panic(&b);
   }
   if (b.err) {
     if (ret_error)

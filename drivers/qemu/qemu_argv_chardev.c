@@ -119,3 +119,81 @@ void qargv_build_serials_consoles(Builder *b) {
     arg_opts(b, "-device", s);
   }
 }
+
+/* <channel>: a virtio-serial port named for the guest (the QEMU guest
+ * agent's org.qemu.guest_agent.0, SPICE's com.redhat.spice.0), backed by a
+ * unix socket (without a path: channel.NAME.sock in the domain's run
+ * directory, the one of the QMP socket), SPICE's agent channel, or a pty.
+ * Ports without an <address> take the lowest free number from 1 (0 is the
+ * console's). */
+void qargv_build_channels(Builder *b) {
+  const GPtrArray *xs = b->def->xdevices;
+  uint32_t used = 1; /* port 0 of controller 0: virtconsole */
+  for (guint i = 0; xs && i < xs->len; i++) {
+    const DomainXNode *x = xs->pdata[i];
+    if (strcmp(x->name, "channel") == 0 && x->address.type == DEVICE_ADDRESS_VIRTIO_SERIAL &&
+        x->address.controller == 0 && x->address.vs_port < 32)
+      used |= 1u << x->address.vs_port;
+  }
+  unsigned n = 0;
+  for (guint i = 0; xs && i < xs->len; i++) {
+    const DomainXNode *x = xs->pdata[i];
+    if (strcmp(x->name, "channel") != 0)
+      continue;
+    unsigned idx = n++;
+    g_autofree char *label = g_strdup_printf("channel %u", idx);
+    g_autofree char *chr = g_strdup_printf("charchannel%u", idx);
+    const char *type = domain_xnode_attr(x, "type");
+    const DomainXNode *target = domain_xnode_child(x, "target");
+    const char *name = domain_xnode_attr(target, "name");
+    GString *s;
+    if (strcmp(type, "unix") == 0) {
+      const DomainXNode *src = domain_xnode_child(x, "source");
+      const char *path = domain_xnode_attr(src, "path");
+      g_autofree char *auto_path = NULL;
+      if (!path) {
+        g_autofree char *dir = g_path_get_dirname(b->cfg->qmp_socket_path);
+        g_autofree char *file = g_strdup_printf("channel.%s.sock", name ? name : chr);
+        path = auto_path = g_build_filename(dir, file, NULL);
+      }
+      s = opts_new("socket");
+      qemu_opt_append(s, "id", chr);
+      opt_path(b, s, "path", "the channel socket path", path);
+      if (!domain_xnode_is(src, "mode", "connect")) {
+        qemu_opt_append(s, "server", "on");
+        qemu_opt_append(s, "wait", "off");
+      }
+    } else if (strcmp(type, "spicevmc") == 0) {
+      const GPtrArray *g = b->def->graphics;
+      if (!g || g->len == 0 || !((const DomainGraphicsVnc *)g->pdata[0])->spice) {
+        fail(b, -EOPNOTSUPP, "%s: a spicevmc channel needs <graphics type='spice'>", label);
+        return;
+      }
+      s = opts_new("spicevmc");
+      qemu_opt_append(s, "id", chr);
+      qemu_opt_append(s, "name", "vdagent");
+    } else {
+      s = opts_new("pty");
+      qemu_opt_append(s, "id", chr);
+    }
+    arg_opts(b, "-chardev", s);
+
+    s = opts_new("virtserialport");
+    unsigned controller = 0, port = 0;
+    if (x->address.type == DEVICE_ADDRESS_VIRTIO_SERIAL && x->address.vs_port > 0) {
+      controller = x->address.controller;
+      port = x->address.vs_port;
+    } else {
+      while (port < 31 && (used & (1u << port)))
+        port++;
+      used |= 1u << port;
+    }
+    optf(s, "bus", "virtio-serial%u.0", controller);
+    optf(s, "nr", "%u", port);
+    qemu_opt_append(s, "chardev", chr);
+    optf(s, "id", "channel%u", idx);
+    if (name)
+      opt_str(b, s, "name", "the channel name", name);
+    arg_opts(b, "-device", s);
+  }
+}

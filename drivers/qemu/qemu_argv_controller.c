@@ -5,7 +5,7 @@
 #include "drivers/qemu/qemu_argv_priv.h"
 
 void qargv_pci_reserve(Builder *b, const DeviceAddress *a) {
-  if (a->type == DEVICE_ADDRESS_PCI && a->slot < PCI_SLOTS)
+  if (a->type == DEVICE_ADDRESS_PCI && a->bus == 0 && a->slot < PCI_SLOTS)
     b->slots_used |= 1u << a->slot;
 }
 
@@ -32,18 +32,24 @@ void qargv_opt_pci(Builder *b, GString *s, const char *label, const DeviceAddres
     fail(b, -ENOSPC, "%s: no PCI slot is left on bus 0 (PCI bridges are not supported)", label);
     return;
   case DEVICE_ADDRESS_PCI:
-    if (a->domain != 0 || a->bus != 0) {
-      fail(b, -EOPNOTSUPP, "%s: PCI domain %u bus %u does not exist: only bus 0 is supported",
-           label, a->domain, a->bus);
+    /* Bus N is the one behind the PCI controller of index N (a PCIe root
+     * port or a bridge), which QEMU knows as pci.N, as in libvirt. */
+    if (a->domain != 0 ||
+        (a->bus != 0 && (a->bus > CONTROLLER_INDEX_MAX || !(b->pci_buses & (1u << a->bus))))) {
+      fail(b, -EINVAL, "%s: PCI domain %u bus %u does not exist: bus 0 or the index of a "
+                       "pci controller", label, a->domain, a->bus);
       return;
     }
-    if (a->slot == 0 || a->slot >= PCI_SLOTS || a->function > 7) {
+    if ((a->bus == 0 && a->slot == 0) || a->slot >= PCI_SLOTS || a->function > 7) {
       fail(b, -EINVAL,
            "%s: PCI slot 0x%x function %u is out of range (slot 0x1..0x1f, function 0..7)",
            label, a->slot, a->function);
       return;
     }
-    qemu_opt_append(s, "bus", b->pci_bus);
+    if (a->bus == 0)
+      qemu_opt_append(s, "bus", b->pci_bus);
+    else
+      optf(s, "bus", "pci.%u", a->bus);
     if (a->function)
       optf(s, "addr", "0x%x.0x%x", a->slot, a->function);
     else
@@ -53,6 +59,8 @@ void qargv_opt_pci(Builder *b, GString *s, const char *label, const DeviceAddres
     return;
   case DEVICE_ADDRESS_DRIVE:
   case DEVICE_ADDRESS_ISA:
+  case DEVICE_ADDRESS_USB:
+  case DEVICE_ADDRESS_VIRTIO_SERIAL:
     break;
   }
   fail(b, -EINVAL, "%s: an address of type '%s' is not valid on a PCI device", label,
@@ -74,7 +82,8 @@ static const char *usb_device(const Builder *b, const char *model) {
     {"piix3-uhci", "piix3-usb-uhci"}, {"piix4-uhci", "piix4-usb-uhci"},
     {"ehci", "usb-ehci"},             {"ich9-ehci1", "ich9-usb-ehci1"},
     {"pci-ohci", "pci-ohci"},         {"nec-xhci", "nec-usb-xhci"},
-    {"qemu-xhci", "qemu-xhci"},
+    {"qemu-xhci", "qemu-xhci"},       {"ich9-uhci1", "ich9-usb-uhci1"},
+    {"ich9-uhci2", "ich9-usb-uhci2"}, {"ich9-uhci3", "ich9-usb-uhci3"},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(map); i++)
     if (strcmp(model, map[i][0]) == 0)
@@ -90,9 +99,67 @@ static void emit_controller_device(Builder *b, const char *device, const char *i
   arg_opts(b, "-device", s);
 }
 
+/* The PCI controllers other than the root, in index order so that a bus
+ * exists before what sits on it: pcie-root-port (chassis and port from
+ * <target>, else the index, which keeps chassis/slot pairs unique),
+ * pci-bridge and pcie-to-pci-bridge. */
+static void build_pci_controllers(Builder *b) {
+  const GPtrArray *ctrls = b->def->controllers;
+  for (unsigned idx = 1; idx <= CONTROLLER_INDEX_MAX; idx++) {
+    for (guint i = 0; ctrls && i < ctrls->len; i++) {
+      const DomainController *c = ctrls->pdata[i];
+      if (c->type != CONTROLLER_PCI || c->index != idx)
+        continue;
+      g_autofree char *label = g_strdup_printf("controller %u (pci index %u)", i, idx);
+      g_autofree char *id = g_strdup_printf("pci.%u", idx);
+      const DomainXNode *target = domain_xnode_child(c->ext, "target");
+      const char *chassis = domain_xnode_attr(target, "chassis");
+      const char *port = domain_xnode_attr(target, "port");
+      const char *name = domain_xnode_attr(domain_xnode_child(c->ext, "model"), "name");
+      GString *s;
+      if (g_strcmp0(c->model, "pcie-root-port") == 0) {
+        if (!b->q35) {
+          fail(b, -EOPNOTSUPP, "%s: a pcie-root-port needs a q35 machine", label);
+          return;
+        }
+        if (name && strcmp(name, "pcie-root-port") != 0 && strcmp(name, "ioh3420") != 0) {
+          fail(b, -EOPNOTSUPP, "%s: root port models are pcie-root-port and ioh3420", label);
+          return;
+        }
+        s = opts_new(name ? name : "pcie-root-port");
+        qemu_opt_append(s, "id", id);
+        if (chassis)
+          qemu_opt_append(s, "chassis", chassis);
+        else
+          optf(s, "chassis", "%u", idx);
+        if (port)
+          qemu_opt_append(s, "port", port);
+        else
+          optf(s, "port", "0x%x", idx);
+      } else if (g_strcmp0(c->model, "pci-bridge") == 0) {
+        s = opts_new("pci-bridge");
+        qemu_opt_append(s, "id", id);
+        qemu_opt_append(s, "chassis_nr", chassis ? chassis : id + 4);
+      } else if (g_strcmp0(c->model, "pcie-to-pci-bridge") == 0) {
+        s = opts_new("pcie-pci-bridge");
+        qemu_opt_append(s, "id", id);
+      } else {
+        fail(b, -EOPNOTSUPP, "%s: pci controller model '%s' is not supported: use "
+                             "pcie-root-port, pci-bridge or pcie-to-pci-bridge", label,
+             c->model ? c->model : "(none)");
+        return;
+      }
+      qargv_opt_pci(b, s, label, &c->address);
+      arg_opts(b, "-device", s);
+    }
+  }
+}
+
 void qargv_build_controllers(Builder *b) {
   const GPtrArray *ctrls = b->def->controllers;
   static const DeviceAddress no_address = {.type = DEVICE_ADDRESS_NONE};
+
+  build_pci_controllers(b);
 
   for (guint i = 0; ctrls && i < ctrls->len; i++) {
     const DomainController *c = ctrls->pdata[i];
@@ -120,7 +187,30 @@ void qargv_build_controllers(Builder *b) {
         break;
       }
       id = c->index == 0 ? g_strdup("usb") : g_strdup_printf("usb%u", c->index);
-      emit_controller_device(b, dev, id, label, &c->address);
+      const char *startport = domain_xnode_attr(domain_xnode_child(c->ext, "master"),
+                                                "startport");
+      const char *ports = domain_xnode_attr(c->ext, "ports");
+      GString *s = opts_new(dev);
+      if (startport) {
+        /* a UHCI companion: it serves the low-speed ports of its master */
+        g_autofree char *master = g_strdup_printf("%s.0", id);
+        g_autofree char *cid = g_strdup_printf("%s-companion%s", id, startport);
+        qemu_opt_append(s, "id", cid);
+        qemu_opt_append(s, "masterbus", master);
+        qemu_opt_append(s, "firstport", startport);
+      } else {
+        qemu_opt_append(s, "id", id);
+      }
+      if (ports && g_str_has_suffix(dev, "xhci")) {
+        /* USB 2 and USB 3 ports of the xHCI, as libvirt sets them */
+        qemu_opt_append(s, "p2", ports);
+        qemu_opt_append(s, "p3", ports);
+      } else if (ports) {
+        fail(b, -EOPNOTSUPP, "%s: ports='%s' is only supported on xHCI controllers", label,
+             ports);
+      }
+      qargv_opt_pci(b, s, label, &c->address);
+      arg_opts(b, "-device", s);
       b->usb_defined |= bit;
       break;
     }
@@ -133,10 +223,9 @@ void qargv_build_controllers(Builder *b) {
       break;
     case CONTROLLER_PCI: {
       const char *root = b->q35 ? "pcie-root" : "pci-root";
-      if (c->index != 0 || (model && strcmp(model, root) != 0))
-        fail(b, -EOPNOTSUPP, "%s: only the %s controller (index 0) is supported on this machine",
-             label, root);
-      break;
+      if (c->index == 0 && model && strcmp(model, root) != 0)
+        fail(b, -EOPNOTSUPP, "%s: the PCI root of this machine is %s", label, root);
+      break; /* other indexes: build_pci_controllers() */
     }
     case CONTROLLER_SATA:
       b->sata_defined |= bit;

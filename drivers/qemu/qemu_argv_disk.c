@@ -156,6 +156,79 @@ static bool disk_source(Builder *b, const DomainDisk *d, const char *label, cons
   return true;
 }
 
+/* <driver cache>: libvirt's mapping onto the host page cache (cache.direct),
+ * flushes (cache.no-flush) and the guest-visible write cache. */
+static const struct {
+  const char *mode;
+  const char *direct, *no_flush, *write_cache;
+} cache_modes[] = {
+  {"writeback", "off", "off", "on"},   {"none", "on", "off", "on"},
+  {"writethrough", "off", "off", "off"}, {"directsync", "on", "off", "off"},
+  {"unsafe", "off", "on", "on"},
+};
+
+/* Options of the node that reads the file (cache, aio, discard). */
+static void file_node_opts(Builder *b, GString *s, const DomainXNode *drv) {
+  const char *cache = domain_xnode_attr(drv, "cache");
+  for (size_t k = 0; cache && k < G_N_ELEMENTS(cache_modes); k++)
+    if (strcmp(cache, cache_modes[k].mode) == 0) {
+      qemu_opt_append(s, "cache.direct", cache_modes[k].direct);
+      qemu_opt_append(s, "cache.no-flush", cache_modes[k].no_flush);
+    }
+  const char *io = domain_xnode_attr(drv, "io");
+  if (io)
+    qemu_opt_append(s, "aio", io);
+  const char *discard = domain_xnode_attr(drv, "discard");
+  if (discard)
+    qemu_opt_append(s, "discard", discard);
+}
+
+/* Options of the disk's -device from <driver>, <target>, <blockio>, <wwn>. */
+static void disk_device_opts(Builder *b, GString *s, const DomainDisk *d, const char *label) {
+  const DomainXNode *drv = d->driver_ext;
+  const char *cache = domain_xnode_attr(drv, "cache");
+  for (size_t k = 0; cache && k < G_N_ELEMENTS(cache_modes); k++)
+    if (strcmp(cache, cache_modes[k].mode) == 0)
+      qemu_opt_append(s, "write-cache", cache_modes[k].write_cache);
+  const char *werror = domain_xnode_attr(drv, "error_policy");
+  if (werror)
+    qemu_opt_append(s, "werror", strcmp(werror, "enospace") == 0 ? "enospc" : werror);
+  const char *rerror = domain_xnode_attr(drv, "rerror_policy");
+  if (rerror)
+    qemu_opt_append(s, "rerror", rerror);
+
+  bool cdrom = d->device == DISK_DEVICE_CDROM;
+  const DomainXNode *tgt = d->target_ext;
+  if (domain_xnode_is(tgt, "tray", "open"))
+    fail(b, -EOPNOTSUPP, "%s: QEMU starts with the tray closed; remove tray='open' and eject "
+                         "the medium instead", label);
+  const char *removable = domain_xnode_attr(tgt, "removable");
+  if (removable && d->target_bus == DISK_BUS_SCSI && !cdrom)
+    qemu_opt_append(s, "removable", removable);
+  else if (removable && strcmp(removable, "on") == 0)
+    fail(b, -EOPNOTSUPP, "%s: removable='on' needs a SCSI hard disk", label);
+  const char *rate = domain_xnode_attr(tgt, "rotation_rate");
+  if (rate && d->target_bus != DISK_BUS_VIRTIO)
+    qemu_opt_append(s, "rotation_rate", rate);
+  else if (rate)
+    fail(b, -EOPNOTSUPP, "%s: virtio-blk has no rotation rate; use bus 'sata' or 'scsi'", label);
+
+  const DomainXNode *blockio = domain_xnode_child(d->ext, "blockio");
+  const char *lbs = domain_xnode_attr(blockio, "logical_block_size");
+  const char *pbs = domain_xnode_attr(blockio, "physical_block_size");
+  if (lbs)
+    qemu_opt_append(s, "logical_block_size", lbs);
+  if (pbs)
+    qemu_opt_append(s, "physical_block_size", pbs);
+  const DomainXNode *wwn = domain_xnode_child(d->ext, "wwn");
+  if (wwn && d->target_bus == DISK_BUS_VIRTIO) {
+    fail(b, -EOPNOTSUPP, "%s: virtio-blk has no WWN; use bus 'sata' or 'scsi'", label);
+  } else if (wwn) {
+    g_autofree char *v = g_strdup_printf("0x%s", wwn->text);
+    qemu_opt_append(s, "wwn", v);
+  }
+}
+
 void qargv_build_disk(Builder *b, const DomainDisk *d, size_t i) {
   g_autofree char *label = qargv_disk_label(d, i);
   g_autofree char *what = g_strdup_printf("%s: source", label);
@@ -180,6 +253,7 @@ void qargv_build_disk(Builder *b, const DomainDisk *d, size_t i) {
     qemu_opt_append(s, "node-name", file_node);
     if (readonly)
       qemu_opt_append(s, "read-only", "on");
+    file_node_opts(b, s, d->driver_ext);
     arg_opts(b, "-blockdev", s);
 
     s = opts_new("");
@@ -188,7 +262,24 @@ void qargv_build_disk(Builder *b, const DomainDisk *d, size_t i) {
     qemu_opt_append(s, "file", file_node);
     if (readonly)
       qemu_opt_append(s, "read-only", "on");
+    const char *discard = domain_xnode_attr(d->driver_ext, "discard");
+    if (discard)
+      qemu_opt_append(s, "discard", discard);
+    const char *zeroes = domain_xnode_attr(d->driver_ext, "detect_zeroes");
+    if (zeroes)
+      qemu_opt_append(s, "detect-zeroes", zeroes);
     arg_opts(b, "-blockdev", s);
+    if (domain_xnode_is(d->driver_ext, "copy_on_read", "on")) {
+      /* a filter node above the format: reads are copied into the image */
+      g_autofree char *cor_node = g_strdup_printf("disk%zu-cor", i);
+      s = opts_new("");
+      qemu_opt_append(s, "driver", "copy-on-read");
+      qemu_opt_append(s, "node-name", cor_node);
+      qemu_opt_append(s, "file", format_node);
+      arg_opts(b, "-blockdev", s);
+      g_free(format_node);
+      format_node = g_steal_pointer(&cor_node);
+    }
   }
 
   GString *s = NULL;
@@ -234,6 +325,7 @@ void qargv_build_disk(Builder *b, const DomainDisk *d, size_t i) {
   }
   if (d->shareable)
     qemu_opt_append(s, "share-rw", "on");
+  disk_device_opts(b, s, d, label);
   if (p->bootindex)
     optf(s, "bootindex", "%u", p->bootindex);
   arg_opts(b, "-device", s);

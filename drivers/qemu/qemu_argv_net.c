@@ -70,6 +70,26 @@ void qargv_build_interface(Builder *b, const DomainInterface *n, size_t i) {
     qemu_opt_append(s, "id", netdev);
     optf(s, "fd", "%d", fd);
   }
+  const DomainXNode *drv = domain_xnode_child(n->ext, "driver");
+  const char *queues = domain_xnode_attr(drv, "queues");
+  if (queues && strcmp(queues, "1") != 0) {
+    fail(b, -EOPNOTSUPP, "%s: several queues need one tap fd per queue, which virtfs does not "
+                         "open; use queues='1'", label);
+    g_string_free(s, TRUE);
+    return;
+  }
+  if (domain_xnode_is(drv, "name", "vhost")) {
+    fail(b, -EOPNOTSUPP, "%s: vhost-net needs a vhost fd from the daemon, which virtfs does "
+                         "not open; use <driver name='qemu'>", label);
+    g_string_free(s, TRUE);
+    return;
+  }
+  if (domain_xnode_is(domain_xnode_child(n->ext, "link"), "state", "down")) {
+    fail(b, -EOPNOTSUPP, "%s: a link that starts down is not supported yet (QEMU sets it "
+                         "over QMP after start); use state='up'", label);
+    g_string_free(s, TRUE);
+    return;
+  }
   arg_opts(b, "-netdev", s);
 
   s = opts_new(device);
@@ -77,6 +97,26 @@ void qargv_build_interface(Builder *b, const DomainInterface *n, size_t i) {
   qemu_opt_append(s, "netdev", netdev);
   qemu_opt_append(s, "mac", n->mac);
   qargv_opt_pci(b, s, label, &n->address);
+  bool virtio = strcmp(device, "virtio-net-pci") == 0;
+  const char *mtu = domain_xnode_attr(domain_xnode_child(n->ext, "mtu"), "size");
+  const char *rxq = domain_xnode_attr(drv, "rx_queue_size");
+  const char *txq = domain_xnode_attr(drv, "tx_queue_size");
+  if ((mtu || rxq || txq) && !virtio)
+    fail(b, -EOPNOTSUPP, "%s: <mtu> and queue sizes are virtio-net options; use model "
+                         "'virtio'", label);
+  if (mtu)
+    qemu_opt_append(s, "host_mtu", mtu);
+  if (rxq)
+    qemu_opt_append(s, "rx_queue_size", rxq);
+  if (txq)
+    qemu_opt_append(s, "tx_queue_size", txq);
+  const DomainXNode *rom = domain_xnode_child(n->ext, "rom");
+  if (domain_xnode_is(rom, "bar", "off"))
+    qemu_opt_append(s, "rombar", "0");
+  if (domain_xnode_is(rom, "enabled", "no"))
+    qemu_opt_append(s, "romfile", "");
+  else if (domain_xnode_attr(rom, "file"))
+    opt_path(b, s, "romfile", "the ROM file", domain_xnode_attr(rom, "file"));
   if (b->net_bootindex[i])
     optf(s, "bootindex", "%u", b->net_bootindex[i]);
   arg_opts(b, "-device", s);

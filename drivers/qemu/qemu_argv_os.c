@@ -61,7 +61,184 @@ static void build_machine(Builder *b) {
   /* -no-acpi is deprecated since 7.2; the machine property replaces it. */
   if (!def->features.acpi)
     qemu_opt_append(s, "acpi", "off");
+  const DomainXNode *f = def->features.ext;
+  const char *vmport = domain_xnode_attr(domain_xnode_child(f, "vmport"), "state");
+  const char *smm = domain_xnode_attr(domain_xnode_child(f, "smm"), "state");
+  if (vmport)
+    qemu_opt_append(s, "vmport", vmport);
+  if (smm)
+    qemu_opt_append(s, "smm", smm);
+  const DomainXNode *ioapic = domain_xnode_child(f, "ioapic");
+  if (ioapic) {
+    /* the IOAPIC in QEMU (split irqchip) or in KVM: a KVM choice */
+    if (def->virt_type != DOMAIN_VIRT_KVM)
+      fail(b, -EOPNOTSUPP, "<ioapic driver=...> chooses between KVM's and QEMU's IOAPIC and "
+                           "needs <domain type='kvm'>");
+    else
+      qemu_opt_append(s, "kernel_irqchip",
+                      domain_xnode_is(ioapic, "driver", "qemu") ? "split" : "on");
+  }
+  /* timers that are machine properties: present='no' turns them off */
+  const GPtrArray *timers = def->clock_ext ? def->clock_ext->children : NULL;
+  for (guint i = 0; timers && i < timers->len; i++) {
+    const DomainXNode *t = timers->pdata[i];
+    const char *name = domain_xnode_attr(t, "name");
+    const char *present = domain_xnode_attr(t, "present");
+    if (present && (g_strcmp0(name, "hpet") == 0 || g_strcmp0(name, "pit") == 0))
+      qemu_opt_append(s, name, strcmp(present, "yes") == 0 ? "on" : "off");
+  }
   arg_opts(b, "-machine", s);
+}
+
+/* <pm>: ACPI S3/S4 are properties of the chipset's power management. */
+static void build_pm(Builder *b) {
+  const DomainXNode *pm = b->def->pm;
+  const char *dev = b->q35 ? "ICH9-LPC" : "PIIX4_PM";
+  static const char *const states[][2] = {{"suspend-to-mem", "disable_s3"},
+                                          {"suspend-to-disk", "disable_s4"}};
+  for (size_t i = 0; pm && i < G_N_ELEMENTS(states); i++) {
+    const char *enabled = domain_xnode_attr(domain_xnode_child(pm, states[i][0]), "enabled");
+    if (!enabled)
+      continue;
+    arg(b, "-global");
+    g_ptr_array_add(b->argv, g_strdup_printf("%s.%s=%d", dev, states[i][1],
+                                             strcmp(enabled, "no") == 0));
+  }
+}
+
+/* <clock><timer>: what is not a machine property (see build_machine). */
+static void build_timers(Builder *b, GString *rtc) {
+  const DomainDef *def = b->def;
+  bool kvm = def->virt_type == DOMAIN_VIRT_KVM;
+  const GPtrArray *timers = def->clock_ext ? def->clock_ext->children : NULL;
+  for (guint i = 0; timers && i < timers->len; i++) {
+    const DomainXNode *t = timers->pdata[i];
+    const char *name = domain_xnode_attr(t, "name");
+    const char *tick = domain_xnode_attr(t, "tickpolicy");
+    const char *present = domain_xnode_attr(t, "present");
+    const char *track = domain_xnode_attr(t, "track");
+    if (g_strcmp0(name, "rtc") == 0) {
+      if (g_strcmp0(present, "no") == 0) {
+        fail(b, -EOPNOTSUPP, "the RTC of a PC cannot be removed (<timer name='rtc' present='no'>)");
+        return;
+      }
+      if (g_strcmp0(tick, "catchup") == 0)
+        qemu_opt_append(rtc, "driftfix", "slew");
+      else if (tick && strcmp(tick, "delay") != 0) {
+        fail(b, -EOPNOTSUPP, "the RTC tick policies are catchup and delay, not '%s'", tick);
+        return;
+      }
+      if (track)
+        qemu_opt_append(rtc, "clock", strcmp(track, "guest") == 0 ? "vm"
+                                     : strcmp(track, "realtime") == 0 ? "rt" : "host");
+    } else if (g_strcmp0(name, "pit") == 0) {
+      /* the lost-tick policy belongs to KVM's in-kernel PIT; QEMU's own PIT
+       * (TCG) delivers late ticks late, which is 'delay' */
+      if (tick && kvm) {
+        arg(b, "-global");
+        g_ptr_array_add(b->argv, g_strdup_printf("kvm-pit.lost_tick_policy=%s",
+                                                 strcmp(tick, "catchup") == 0 ? "slew" : tick));
+      } else if (tick && strcmp(tick, "delay") != 0) {
+        fail(b, -EOPNOTSUPP, "PIT tick policy '%s' needs KVM's PIT: use <domain type='kvm'> "
+                             "or tickpolicy='delay'", tick);
+        return;
+      }
+    } else if (g_strcmp0(name, "hpet") == 0 || g_strcmp0(name, "kvmclock") == 0 ||
+               g_strcmp0(name, "hypervclock") == 0) {
+      if (tick) {
+        fail(b, -EOPNOTSUPP, "timer '%s' has no tick policy in QEMU", name);
+        return;
+      }
+      /* present: -machine (hpet) or -cpu flags (kvmclock, hypervclock) */
+    } else {
+      fail(b, -EOPNOTSUPP, "timer '%s' is not supported by the QEMU driver", name);
+      return;
+    }
+  }
+}
+
+/* Hyper-V enlightenments and their QEMU names; spinlocks and vendor_id
+ * carry a value. */
+static const char *const hyperv_flags[][2] = {
+  {"relaxed", "hv-relaxed"},   {"vapic", "hv-vapic"},       {"spinlocks", "hv-spinlocks"},
+  {"vpindex", "hv-vpindex"},   {"runtime", "hv-runtime"},   {"synic", "hv-synic"},
+  {"stimer", "hv-stimer"},     {"reset", "hv-reset"},       {"vendor_id", "hv-vendor-id"},
+  {"frequencies", "hv-frequencies"}, {"reenlightenment", "hv-reenlightenment"},
+  {"tlbflush", "hv-tlbflush"}, {"ipi", "hv-ipi"},           {"evmcs", "hv-evmcs"},
+};
+
+/* The ",flag=value" suffix of -cpu: <feature> policies, hyperv, kvm
+ * hidden, pmu, and the timers that are CPU flags. Names are tokens
+ * (checked by the parser) and go through is_plain_name() again here. */
+static void cpu_flags(Builder *b, GString *s) {
+  const DomainDef *def = b->def;
+  bool kvm = def->virt_type == DOMAIN_VIRT_KVM;
+  const DomainXNode *cpu = def->cpu.ext;
+  for (guint i = 0; cpu && i < cpu->children->len; i++) {
+    const DomainXNode *f = cpu->children->pdata[i];
+    const char *name = domain_xnode_attr(f, "name");
+    const char *policy = domain_xnode_attr(f, "policy");
+    if (!is_plain_name(name)) {
+      fail(b, -EINVAL, "a CPU feature name may only contain letters, digits, '.', '_' and '-'");
+      return;
+    }
+    bool on = g_strcmp0(policy, "disable") != 0 && g_strcmp0(policy, "forbid") != 0;
+    g_string_append_printf(s, ",%s=%s", name, on ? "on" : "off");
+  }
+  if (domain_xnode_is(cpu, "check", "full"))
+    g_string_append(s, ",enforce=on");
+
+  const DomainXNode *hv = domain_xnode_child(def->features.ext, "hyperv");
+  if (domain_xnode_is(hv, "mode", "passthrough")) {
+    if (!kvm)
+      fail(b, -EOPNOTSUPP, "<hyperv mode='passthrough'> needs KVM");
+    g_string_append(s, ",hv-passthrough=on");
+  }
+  for (guint i = 0; hv && i < hv->children->len; i++) {
+    const DomainXNode *e = hv->children->pdata[i];
+    const char *qname = NULL;
+    for (size_t k = 0; k < G_N_ELEMENTS(hyperv_flags) && !qname; k++)
+      if (strcmp(e->name, hyperv_flags[k][0]) == 0)
+        qname = hyperv_flags[k][1];
+    bool on = domain_xnode_is(e, "state", "on");
+    if (strcmp(e->name, "spinlocks") == 0 && on) {
+      const char *retries = domain_xnode_attr(e, "retries");
+      g_string_append_printf(s, ",%s=0x%" G_GINT64_MODIFIER "x", qname,
+                             retries ? g_ascii_strtoull(retries, NULL, 10) : (guint64)0x1fff);
+    } else if (strcmp(e->name, "vendor_id") == 0 && on) {
+      const char *value = domain_xnode_attr(e, "value");
+      if (value && is_plain_name(value) && strlen(value) <= 12)
+        g_string_append_printf(s, ",%s=%s", qname, value);
+      else
+        fail(b, -EINVAL, "<hyperv><vendor_id> needs a value of at most 12 letters or digits");
+    } else if (qname) {
+      g_string_append_printf(s, ",%s=%s", qname, on ? "on" : "off");
+      const DomainXNode *direct = domain_xnode_child(e, "direct");
+      if (strcmp(e->name, "stimer") == 0 && direct)
+        g_string_append_printf(s, ",hv-stimer-direct=%s",
+                               domain_xnode_is(direct, "state", "on") ? "on" : "off");
+    }
+  }
+  const DomainXNode *kvmf = domain_xnode_child(def->features.ext, "kvm");
+  if (domain_xnode_is(domain_xnode_child(kvmf, "hidden"), "state", "on"))
+    g_string_append(s, ",kvm=off");
+  const char *pmu = domain_xnode_attr(domain_xnode_child(def->features.ext, "pmu"), "state");
+  if (pmu && strcmp(pmu, "on") == 0 && !kvm)
+    fail(b, -EOPNOTSUPP, "<pmu state='on'>: TCG emulates no performance counters; use "
+                         "<domain type='kvm'> or state='off'");
+  else if (pmu)
+    g_string_append_printf(s, ",pmu=%s", pmu);
+  const GPtrArray *timers = def->clock_ext ? def->clock_ext->children : NULL;
+  for (guint i = 0; timers && i < timers->len; i++) {
+    const DomainXNode *t = timers->pdata[i];
+    const char *present = domain_xnode_attr(t, "present");
+    if (!present)
+      continue;
+    if (domain_xnode_is(t, "name", "kvmclock"))
+      g_string_append_printf(s, ",kvmclock=%s", strcmp(present, "yes") == 0 ? "on" : "off");
+    else if (domain_xnode_is(t, "name", "hypervclock"))
+      g_string_append_printf(s, ",hv-time=%s", strcmp(present, "yes") == 0 ? "on" : "off");
+  }
 }
 
 static void build_cpu(Builder *b) {
@@ -100,10 +277,15 @@ static void build_cpu(Builder *b) {
     model = "max";
     break;
   }
+  GString *flags = g_string_new(NULL);
+  cpu_flags(b, flags);
+  if (!model && flags->len)
+    model = "qemu64"; /* QEMU's default model, which the flags amend */
   if (model) {
     arg(b, "-cpu");
-    arg(b, model);
+    g_ptr_array_add(b->argv, g_strconcat(model, flags->str, NULL));
   }
+  g_string_free(flags, TRUE);
 }
 
 static void build_smp(Builder *b) {
@@ -196,8 +378,11 @@ void qargv_build_global(Builder *b) {
     }
   }
 
-  arg(b, "-rtc");
-  arg(b, def->clock == DOMAIN_CLOCK_LOCALTIME ? "base=localtime" : "base=utc");
+  GString *rtc = g_string_new(def->clock == DOMAIN_CLOCK_LOCALTIME ? "base=localtime"
+                                                                  : "base=utc");
+  build_timers(b, rtc);
+  arg_opts(b, "-rtc", rtc);
+  build_pm(b);
 
   /* Lifecycle: see the header. */
   const DomainLifecycleAction *acts[] = {&def->on_poweroff, &def->on_reboot, &def->on_crash};
@@ -264,6 +449,13 @@ void qargv_check_host(Builder *b) {
                            "pc-i440fx-X.Y / pc-q35-X.Y)", machine);
     else
       fail(b, -EOPNOTSUPP, "the machine type is not supported: use pc or q35");
+    return;
+  }
+  const DomainOs *os = &def->os;
+  if (g_strcmp0(os->firmware, "efi") == 0 || domain_xnode_child(os->ext, "loader") ||
+      domain_xnode_child(os->ext, "nvram")) {
+    fail(b, -EOPNOTSUPP, "UEFI firmware (<os firmware='efi'>, <loader>, <nvram>) is not "
+                         "supported by the QEMU driver yet");
     return;
   }
   b->q35 = machine_is_q35(machine);

@@ -42,7 +42,8 @@ typedef struct {
 
   bool q35;
   const char *pci_bus;
-  uint32_t slots_used;
+  uint32_t slots_used;  /* slots taken on bus 0 */
+  uint32_t pci_buses;   /* bit N: a PCI controller (root port, bridge) of index N */
 
   DiskPlan *disks;
   unsigned *net_bootindex;
@@ -150,12 +151,16 @@ void qargv_build_interface(Builder *b, const DomainInterface *n, size_t i);
 
 /* qemu_argv_chardev.c */
 void qargv_build_serials_consoles(Builder *b);
+void qargv_build_channels(Builder *b);
 
 /* qemu_argv_graphics.c */
 void qargv_build_graphics(Builder *b);
 void qargv_build_video(Builder *b);
 void qargv_build_inputs(Builder *b);
+void qargv_opt_usb(Builder *b, GString *s, const DeviceAddress *a);
+void qargv_build_sound_redir(Builder *b);
 
 /* qemu_argv_misc.c */
 void qargv_build_memballoon(Builder *b);
 void qargv_build_rngs(Builder *b);
+void qargv_build_watchdog_panic(Builder *b);

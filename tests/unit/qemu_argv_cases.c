@@ -154,8 +154,22 @@ const QemuArgvCase qemu_argv_cases[] = {
   {"video-cirrus-secondary", XML, false, false, NO_TAPS, NULL},
   {"serial-isa-address", XML, false, false, NO_TAPS, NULL},
   {"controller-models", XML, false, false, NO_TAPS, NULL},
-  {"pci-bridge-unsupported", XML, false, false, NO_TAPS, NULL},
+  {"pci-root-port", XML, false, false, NO_TAPS, NULL},
   {"scsi-lsilogic-unsupported", XML, false, false, NO_TAPS, NULL},
+  /* tests/data/corpus (virt-install, virsh dumpxml), NICs turned into
+   * type user since this test opens no taps */
+  {"corpus-alpine317-serial", XML, false, false, NO_TAPS, NULL},
+  {"corpus-debian11-bios-pc", XML, false, false, NO_TAPS, NULL},
+  {"corpus-debian11-spice", XML, false, false, NO_TAPS, NULL},
+  {"corpus-fedora37-uefi", XML, false, false, NO_TAPS, NULL},
+  {"corpus-freebsd131", XML, false, false, NO_TAPS, NULL},
+  {"corpus-opensuse154-two-nics", XML, false, false, NO_TAPS, NULL},
+  {"corpus-rhel9-uefi-secure", XML, false, false, NO_TAPS, NULL},
+  {"corpus-ubuntu2204-cdrom-vnc", XML, false, false, NO_TAPS, NULL},
+  {"corpus-win10-bios", XML, false, false, NO_TAPS, NULL},
+  {"corpus-win11-uefi-tpm", XML, false, false, NO_TAPS, NULL},
+  {"corpus-debian11-spice-printed", XML, false, false, NO_TAPS, NULL},
+  {"corpus-win10-bios-printed", XML, false, false, NO_TAPS, NULL},
   /* built in C: the parser keeps these out, the builder must too */
   {"topology-mismatch", c_topology_mismatch, false, false, NO_TAPS, NULL},
   {"disk-relative-path", c_disk_relative_path, false, false, NO_TAPS, NULL},
