@@ -87,7 +87,20 @@ typedef struct {
   bool is_block;          /* a block device (host_device driver) */
 } QemuArgvVolume;
 
+/* UEFI firmware resolved by the caller (qemu_firmware.h): read-only code
+ * and the domain's own NVRAM, both pflash. */
 typedef struct {
+  char *code;             /* firmware image (executable) */
+  char *code_format;      /* "raw" or "qcow2" */
+  char *nvram_template;   /* where a new NVRAM is copied from; NULL = none */
+  char *nvram_path;       /* the domain's variables */
+  char *nvram_format;
+  bool secure_boot;       /* the image enforces Secure Boot */
+  bool requires_smm;      /* the image needs SMM (secure pflash) */
+} QemuArgvFirmware;
+
+typedef struct {
+  const QemuArgvFirmware *firmware; /* required when the domain boots UEFI */
   const char *qemu_binary;         /* argv[0] when def->emulator is NULL (may be a bare name for PATH lookup) */
   const char *qmp_socket_path;     /* required: QEMU listens, the daemon connects */
   const char *pid_file;            /* -pidfile; NULL = none */

@@ -46,6 +46,36 @@ static const char *lifecycle_name(DomainLifecycleAction a) {
   return "unknown";
 }
 
+/* UEFI: the code read-only in pflash0, the domain's variables in pflash1
+ * (see qemu_firmware.h for how they are chosen). */
+static void build_pflash(Builder *b, const QemuArgvFirmware *fw) {
+  const char *paths[2] = {fw->code, fw->nvram_path};
+  const char *formats[2] = {fw->code_format, fw->nvram_format};
+  for (int i = 0; i < 2; i++) {
+    g_autofree char *file = g_strdup_printf("pflash%d-file", i);
+    g_autofree char *format = g_strdup_printf("pflash%d-format", i);
+    GString *s = opts_new("");
+    qemu_opt_append(s, "driver", "file");
+    opt_path(b, s, "filename", i ? "the NVRAM path" : "the firmware path", paths[i]);
+    qemu_opt_append(s, "node-name", file);
+    if (i == 0)
+      qemu_opt_append(s, "read-only", "on");
+    arg_opts(b, "-blockdev", s);
+    s = opts_new("");
+    qemu_opt_append(s, "driver", g_strcmp0(formats[i], "qcow2") == 0 ? "qcow2" : "raw");
+    qemu_opt_append(s, "node-name", format);
+    qemu_opt_append(s, "file", file);
+    if (i == 0)
+      qemu_opt_append(s, "read-only", "on");
+    arg_opts(b, "-blockdev", s);
+  }
+  if (fw->requires_smm) {
+    /* only SMM code may write the variables: what makes Secure Boot hold */
+    arg(b, "-global");
+    arg(b, "driver=cfi.pflash01,property=secure,value=on");
+  }
+}
+
 static void build_machine(Builder *b) {
   const DomainDef *def = b->def;
   const char *machine = def->os.machine ? def->os.machine : "pc";
@@ -87,7 +117,19 @@ static void build_machine(Builder *b) {
     if (present && (g_strcmp0(name, "hpet") == 0 || g_strcmp0(name, "pit") == 0))
       qemu_opt_append(s, name, strcmp(present, "yes") == 0 ? "on" : "off");
   }
+  const QemuArgvFirmware *fw = b->cfg->firmware;
+  bool uefi = fw && (g_strcmp0(def->os.firmware, "efi") == 0 ||
+                     domain_xnode_child(def->os.ext, "loader") ||
+                     domain_xnode_child(def->os.ext, "nvram"));
+  if (uefi) {
+    qemu_opt_append(s, "pflash0", "pflash0-format");
+    qemu_opt_append(s, "pflash1", "pflash1-format");
+    if (fw->requires_smm && !smm)
+      qemu_opt_append(s, "smm", "on");
+  }
   arg_opts(b, "-machine", s);
+  if (uefi)
+    build_pflash(b, fw);
 }
 
 /* <pm>: ACPI S3/S4 are properties of the chipset's power management. */
@@ -452,10 +494,10 @@ void qargv_check_host(Builder *b) {
     return;
   }
   const DomainOs *os = &def->os;
-  if (g_strcmp0(os->firmware, "efi") == 0 || domain_xnode_child(os->ext, "loader") ||
-      domain_xnode_child(os->ext, "nvram")) {
-    fail(b, -EOPNOTSUPP, "UEFI firmware (<os firmware='efi'>, <loader>, <nvram>) is not "
-                         "supported by the QEMU driver yet");
+  bool uefi = g_strcmp0(os->firmware, "efi") == 0 || domain_xnode_child(os->ext, "loader") ||
+              domain_xnode_child(os->ext, "nvram");
+  if (uefi && (!b->cfg->firmware || !b->cfg->firmware->code || !b->cfg->firmware->nvram_path)) {
+    fail(b, -ENOENT, "the domain boots UEFI firmware but none was resolved for it");
     return;
   }
   b->q35 = machine_is_q35(machine);
