@@ -9,6 +9,7 @@
 #include <poll.h>
 
 #include "drivers/qemu/qemu_driver.h"
+#include "drivers/qemu/qemu_firmware.h"
 #include "fs/fs_common_files.h"
 #include "fs/fs_events_notify.h"
 #include "fs/fs_handle.h"
@@ -290,8 +291,21 @@ static const FsFile domain_files[] = {
   {"error", FS_FILE_VALUE, 0644, fs_error_read, fs_error_write},
 };
 
+/* rmdir: undefine, then delete what the domain owned beside its
+ * definition (its UEFI variables, see qemu_firmware.h). */
+static int domain_remove(FsContext *ctx, Obj *obj, char **ret_error) {
+  g_mutex_lock(&obj->lock);
+  g_autofree char *uuid = g_strdup(((const DomainDef *)obj->def)->uuid);
+  g_mutex_unlock(&obj->lock);
+  int r = registry_undefine(ctx->registry, obj, ret_error);
+  if (r == 0 && *uuid)
+    qemu_firmware_remove_nvram(ctx->state_dir, uuid);
+  return r;
+}
+
 const FsFileTable fs_domain_files = {
   .files = domain_files,
   .count = G_N_ELEMENTS(domain_files),
   .create = domain_create,
+  .remove = domain_remove,
 };

@@ -196,6 +196,7 @@ void domain_def_free(DomainDef *def) {
   array_unref(def->rngs);
   array_unref(def->audios);
   array_unref(def->xdevices);
+  array_unref(def->seclabels);
   g_free(def);
 }
 
@@ -214,6 +215,7 @@ DomainDef *domain_def_new(void) {
   def->rngs = g_ptr_array_new_with_free_func((GDestroyNotify)domain_rng_free);
   def->audios = g_ptr_array_new_with_free_func((GDestroyNotify)domain_audio_free);
   def->xdevices = g_ptr_array_new_with_free_func((GDestroyNotify)domain_xnode_free);
+  def->seclabels = g_ptr_array_new_with_free_func((GDestroyNotify)domain_xnode_free);
   def->on_poweroff = DOMAIN_LIFECYCLE_DESTROY;
   def->on_reboot = DOMAIN_LIFECYCLE_RESTART;
   def->on_crash = DOMAIN_LIFECYCLE_DESTROY;
@@ -395,6 +397,7 @@ DomainDef *domain_def_copy(const DomainDef *def) {
   array_copy(c->rngs, def->rngs, rng_copy);
   array_copy(c->audios, def->audios, audio_copy_fn);
   array_copy(c->xdevices, def->xdevices, xnode_copy_fn);
+  array_copy(c->seclabels, def->seclabels, xnode_copy_fn);
   c->memballoon = def->memballoon;
   return c;
 }

@@ -297,6 +297,7 @@ typedef struct DomainDef {
   DomainClockOffset clock;
   DomainXNode *clock_ext;     /* <timer> children */
   DomainXNode *pm;            /* <pm>, NULL when absent */
+  GPtrArray *seclabels;       /* <seclabel> as DomainXNode (see docs: not enforced) */
 
   DomainLifecycleAction on_poweroff, on_reboot, on_crash;
 

@@ -376,6 +376,20 @@ static const DxElem pm_children[] = {
 };
 static const DxElem pm_row = {"pm", NULL, pm_children};
 
+/* <seclabel>: kept, never enforced; the QEMU driver refuses to start a
+ * domain whose label is not type='none' (docs/domain-xml.md). */
+static const DxElem seclabel_row = {
+  "seclabel",
+  (const DxAttr[]){{"type", DXT_ENUM, LIST("none", "dynamic", "static"), 0, true},
+                   {"model", DXT_TOKEN},
+                   {"relabel", DXT_ENUM, DX_YESNO},
+                   {NULL}},
+  (const DxElem[]){{"label", NULL, NULL, DXT_STRING},
+                   {"imagelabel", NULL, NULL, DXT_STRING},
+                   {"baselabel", NULL, NULL, DXT_STRING},
+                   {NULL}},
+};
+
 static int parse_devices(ParseState *ps, const xmlNode *n) {
   static const char *const children[] = {"emulator", "disk", "controller", "interface",
                                          "serial", "console", "input", "graphics", "audio",
@@ -459,12 +473,16 @@ static int parse_root(ParseState *ps, const xmlNode *root) {
   static const char *const children[] = {"name", "uuid", "title", "description", "memory",
                                          "currentMemory", "vcpu", "os", "features", "cpu",
                                          "clock", "on_poweroff", "on_reboot", "on_crash",
-                                         "devices", "metadata", "pm", NULL};
+                                         "devices", "metadata", "pm", "seclabel", NULL};
+  static const char *const once[] = {"name", "uuid", "title", "description", "memory",
+                                     "currentMemory", "vcpu", "os", "features", "cpu",
+                                     "clock", "on_poweroff", "on_reboot", "on_crash",
+                                     "devices", "metadata", "pm", NULL};
   DomainDef *def = ps->def;
   int r;
   if ((r = reject_namespaces(root, ps->err)) < 0 ||
       (r = xml_check_attrs(root, LIST("type", "id"), ps->err)) < 0 ||
-      (r = xml_check_children(root, children, children, ps->err)) < 0)
+      (r = xml_check_children(root, children, once, ps->err)) < 0)
     return r;
   g_autofree char *type = NULL;
   if ((r = dxml_require_prop(root, "type", &type, ps->err)) < 0 ||
@@ -538,6 +556,14 @@ static int parse_root(ParseState *ps, const xmlNode *root) {
   if ((c = xml_child(root, "pm")) && (r = dxml_parse_xnode(ps, c, &pm_row, NULL, NULL,
                                                            &def->pm)) < 0)
     return r;
+  for (c = root->children; c; c = c->next) {
+    if (c->type != XML_ELEMENT_NODE || strcmp((const char *)c->name, "seclabel") != 0)
+      continue;
+    DomainXNode *x = NULL;
+    if ((r = dxml_parse_xnode(ps, c, &seclabel_row, NULL, NULL, &x)) < 0)
+      return r;
+    g_ptr_array_add(def->seclabels, x);
+  }
   if ((c = xml_child(root, "features")) && (r = dxml_parse_features(ps, c)) < 0)
     return r;
   if ((c = xml_child(root, "cpu")) && (r = dxml_parse_cpu(ps, c)) < 0)
@@ -725,6 +751,8 @@ char *domain_def_format(const DomainDef *def, bool live, int id) {
   if (def->pm)
     dxml_format_xnode(w, def->pm);
   format_devices(w, def, live);
+  for (guint i = 0; i < def->seclabels->len; i++)
+    dxml_format_xnode(w, def->seclabels->pdata[i]);
   xml_writer_close(w);
   return xml_writer_finish(g_steal_pointer(&w));
 }

@@ -9,13 +9,14 @@ build_pkgs=(
   meson ninja-build pkg-config gcc
   libfuse3-dev fuse3 libxml2-dev libglib2.0-dev libjson-glib-dev
   libnl-3-dev libnl-route-3-dev libnftables-dev libcmocka-dev
-  qemu-system-x86 qemu-utils dnsmasq-base nftables iproute2
+  qemu-system-x86 qemu-utils dnsmasq-base nftables iproute2 ovmf swtpm swtpm-tools
 )
 test_pkgs=(
   clang libclang-rt-14-dev
   sshfs openssh-server openssh-client busybox-static cpio
   lvm2 dosfstools e2fsprogs util-linux procps psmisc
   ansible-core rsync vim-nox python3 xz-utils zstd kmod
+  libvirt0 libxml2-utils
 )
 
 want=("${build_pkgs[@]}")

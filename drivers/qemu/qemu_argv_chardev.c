@@ -122,7 +122,7 @@ void qargv_build_serials_consoles(Builder *b) {
 
 /* <channel>: a virtio-serial port named for the guest (the QEMU guest
  * agent's org.qemu.guest_agent.0, SPICE's com.redhat.spice.0), backed by a
- * unix socket (without a path: channel.NAME.sock in the domain's run
+ * unix socket (without a path: channelN.sock in the domain's run
  * directory, the one of the QMP socket), SPICE's agent channel, or a pty.
  * Ports without an <address> take the lowest free number from 1 (0 is the
  * console's). */
@@ -153,7 +153,7 @@ void qargv_build_channels(Builder *b) {
       g_autofree char *auto_path = NULL;
       if (!path) {
         g_autofree char *dir = g_path_get_dirname(b->cfg->qmp_socket_path);
-        g_autofree char *file = g_strdup_printf("channel.%s.sock", name ? name : chr);
+        g_autofree char *file = g_strdup_printf("channel%u.sock", idx);
         path = auto_path = g_build_filename(dir, file, NULL);
       }
       s = opts_new("socket");

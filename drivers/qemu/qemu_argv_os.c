@@ -500,6 +500,13 @@ void qargv_check_host(Builder *b) {
     fail(b, -ENOENT, "the domain boots UEFI firmware but none was resolved for it");
     return;
   }
+  for (guint i = 0; def->seclabels && i < def->seclabels->len; i++)
+    if (!domain_xnode_is(def->seclabels->pdata[i], "type", "none")) {
+      fail(b, -EOPNOTSUPP, "virtfs applies no security labels (no SELinux, AppArmor or DAC "
+                           "driver), so a <seclabel> other than type='none' would not hold: "
+                           "remove it or use <seclabel type='none'/>");
+      return;
+    }
   b->q35 = machine_is_q35(machine);
   b->pci_bus = b->q35 ? "pcie.0" : "pci.0";
 }
