@@ -274,12 +274,14 @@ int dxml_assign_controller_indexes(ParseState *ps) {
 }
 
 void dxml_format_address(XmlWriter *w, const DeviceAddress *a) {
+  if (a->type == DEVICE_ADDRESS_NONE)
+    return;
+  xml_writer_start(w, "address");
+  xml_writer_attr(w, "type", device_address_type_to_string(a->type));
   switch (a->type) {
   case DEVICE_ADDRESS_NONE:
-    return;
+    break;
   case DEVICE_ADDRESS_PCI:
-    xml_writer_start(w, "address");
-    xml_writer_attr(w, "type", "pci");
     xml_writer_attr_printf(w, "domain", "0x%04x", a->domain);
     xml_writer_attr_printf(w, "bus", "0x%02x", a->bus);
     xml_writer_attr_printf(w, "slot", "0x%02x", a->slot);
@@ -288,30 +290,22 @@ void dxml_format_address(XmlWriter *w, const DeviceAddress *a) {
       xml_writer_attr(w, "multifunction", "on");
     break;
   case DEVICE_ADDRESS_DRIVE:
-    xml_writer_start(w, "address");
-    xml_writer_attr(w, "type", "drive");
     xml_writer_attr_printf(w, "controller", "%u", a->controller);
     xml_writer_attr_printf(w, "bus", "%u", a->drive_bus);
     xml_writer_attr_printf(w, "target", "%u", a->target);
     xml_writer_attr_printf(w, "unit", "%u", a->unit);
     break;
   case DEVICE_ADDRESS_USB:
-    xml_writer_start(w, "address");
-    xml_writer_attr(w, "type", "usb");
     xml_writer_attr_printf(w, "bus", "%u", a->drive_bus);
     if (a->usb_port[0])
       xml_writer_attr(w, "port", a->usb_port);
     break;
   case DEVICE_ADDRESS_VIRTIO_SERIAL:
-    xml_writer_start(w, "address");
-    xml_writer_attr(w, "type", "virtio-serial");
     xml_writer_attr_printf(w, "controller", "%u", a->controller);
     xml_writer_attr_printf(w, "bus", "%u", a->drive_bus);
     xml_writer_attr_printf(w, "port", "%u", a->vs_port);
     break;
   case DEVICE_ADDRESS_ISA:
-    xml_writer_start(w, "address");
-    xml_writer_attr(w, "type", "isa");
     if (a->iobase_set)
       xml_writer_attr_printf(w, "iobase", "0x%x", a->iobase);
     if (a->irq_set)
