@@ -22,9 +22,9 @@
  *    `ctl reboot` can be done as ACPI power button + reset. on_reboot other
  *    than restart adds -no-reboot, so a guest reboot also arrives as SHUTDOWN
  *    (reason "guest-reset") and the daemon applies on_reboot to it.
- *    rename-restart is refused. on_crash is accepted but has no effect: a
- *    crash is only reported with a pvpanic device, which virtfs does not
- *    model.
+ *    rename-restart is refused. A crash is only reported (GUEST_PANICKED)
+ *    when the definition has a <panic> device (pvpanic); without one,
+ *    on_crash has no effect.
  *
  *  - The first serial port (or, without serial ports, the first console) is
  *    a listening unix socket at console_socket_path whatever its XML type, so
