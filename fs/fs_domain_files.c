@@ -8,6 +8,7 @@
 #include <poll.h>
 
 #include "drivers/qemu/qemu_driver.h"
+#include "drivers/qemu/qemu_firmware.h"
 #include "fs/fs_common_files.h"
 #include "fs/fs_events_notify.h"
 #include "fs/fs_handle.h"
@@ -323,8 +324,9 @@ static const FsFile domain_files[] = {
   FS_ERROR_FILE,
 };
 
-/* rmdir: the QEMU driver forgets what it kept of the domain (its console
- * output), so defining and removing domains keeps no memory. */
+/* rmdir: undefine, then let go of what the domain owned beside its
+ * definition: the QEMU driver's console record (so defining and removing
+ * domains keeps no memory) and its UEFI variables (qemu_firmware.h). */
 static int domain_remove(FsContext *ctx, Obj *obj, char **ret_error) {
   g_mutex_lock(&obj->lock);
   g_autofree char *uuid = g_strdup(((const DomainDef *)obj->def)->uuid);
@@ -332,6 +334,8 @@ static int domain_remove(FsContext *ctx, Obj *obj, char **ret_error) {
   int r = registry_undefine(ctx->registry, obj, ret_error);
   if (r == 0 && ctx->qemu)
     qemu_driver_forget_domain(ctx->qemu, uuid);
+  if (r == 0 && *uuid)
+    qemu_firmware_remove_nvram(ctx->state_dir, uuid);
   return r;
 }
 

@@ -10,7 +10,8 @@
 ENUM_TABLE_IMPL(domain_virt_type, DomainVirtType, "qemu", "kvm")
 ENUM_TABLE_IMPL(domain_lifecycle_action, DomainLifecycleAction,
                 "destroy", "restart", "preserve", "rename-restart")
-ENUM_TABLE_IMPL(device_address_type, DeviceAddressType, "none", "pci", "drive", "isa")
+ENUM_TABLE_IMPL(device_address_type, DeviceAddressType, "none", "pci", "drive", "isa",
+                "usb", "virtio-serial")
 ENUM_TABLE_IMPL(domain_boot_dev, DomainBootDev, "hd", "cdrom", "network", "fd")
 ENUM_TABLE_IMPL(domain_cpu_mode, DomainCpuMode,
                 "none", "custom", "host-model", "host-passthrough", "maximum")
@@ -28,6 +29,59 @@ ENUM_TABLE_IMPL(input_type, InputType, "mouse", "keyboard", "tablet")
 ENUM_TABLE_IMPL(input_bus, InputBus, "ps2", "usb", "virtio")
 ENUM_TABLE_IMPL(memballoon_model, MemballoonModel, "virtio", "none")
 
+/* ---- DomainXNode ---- */
+
+DomainXNode *domain_xnode_new(const char *name) {
+  DomainXNode *n = g_new0(DomainXNode, 1);
+  n->name = g_strdup(name);
+  n->attrs = g_ptr_array_new_with_free_func(g_free);
+  n->children = g_ptr_array_new_with_free_func((GDestroyNotify)domain_xnode_free);
+  return n;
+}
+
+void domain_xnode_free(DomainXNode *n) {
+  if (!n)
+    return;
+  g_free(n->name);
+  g_free(n->text);
+  g_ptr_array_unref(n->attrs);
+  g_ptr_array_unref(n->children);
+  g_free(n);
+}
+
+DomainXNode *domain_xnode_copy(const DomainXNode *n) {
+  if (!n)
+    return NULL;
+  DomainXNode *c = domain_xnode_new(n->name);
+  for (guint i = 0; i < n->attrs->len; i++)
+    g_ptr_array_add(c->attrs, g_strdup(n->attrs->pdata[i]));
+  for (guint i = 0; i < n->children->len; i++)
+    g_ptr_array_add(c->children, domain_xnode_copy(n->children->pdata[i]));
+  c->text = g_strdup(n->text);
+  c->address = n->address;
+  return c;
+}
+
+const char *domain_xnode_attr(const DomainXNode *n, const char *attr) {
+  for (guint i = 0; n && i + 1 < n->attrs->len; i += 2)
+    if (strcmp(n->attrs->pdata[i], attr) == 0)
+      return n->attrs->pdata[i + 1];
+  return NULL;
+}
+
+const DomainXNode *domain_xnode_child(const DomainXNode *n, const char *name) {
+  for (guint i = 0; n && i < n->children->len; i++) {
+    const DomainXNode *c = n->children->pdata[i];
+    if (strcmp(c->name, name) == 0)
+      return c;
+  }
+  return NULL;
+}
+
+bool domain_xnode_is(const DomainXNode *n, const char *attr, const char *value) {
+  return g_strcmp0(domain_xnode_attr(n, attr), value) == 0;
+}
+
 /* ---- free ---- */
 
 void domain_disk_free(DomainDisk *disk) {
@@ -38,6 +92,9 @@ void domain_disk_free(DomainDisk *disk) {
   g_free(disk->source_volume);
   g_free(disk->target_dev);
   g_free(disk->serial);
+  domain_xnode_free(disk->driver_ext);
+  domain_xnode_free(disk->target_ext);
+  domain_xnode_free(disk->ext);
   g_free(disk);
 }
 
@@ -45,6 +102,7 @@ void domain_controller_free(DomainController *controller) {
   if (!controller)
     return;
   g_free(controller->model);
+  domain_xnode_free(controller->ext);
   g_free(controller);
 }
 
@@ -54,6 +112,7 @@ void domain_interface_free(DomainInterface *iface) {
   g_free(iface->source);
   g_free(iface->model);
   g_free(iface->target_dev);
+  domain_xnode_free(iface->ext);
   g_free(iface);
 }
 
@@ -69,10 +128,14 @@ void domain_graphics_vnc_free(DomainGraphicsVnc *graphics) {
   if (!graphics)
     return;
   g_free(graphics->listen);
+  domain_xnode_free(graphics->ext);
   g_free(graphics);
 }
 
 void domain_video_free(DomainVideo *video) {
+  if (!video)
+    return;
+  domain_xnode_free(video->model_ext);
   g_free(video);
 }
 
@@ -98,6 +161,8 @@ static void os_clear(DomainOs *os) {
   g_free(os->kernel);
   g_free(os->initrd);
   g_free(os->cmdline);
+  g_free(os->firmware);
+  domain_xnode_free(os->ext);
 }
 
 static void array_unref(GPtrArray *a) {
@@ -113,6 +178,12 @@ void domain_def_free(DomainDef *def) {
   g_free(def->description);
   os_clear(&def->os);
   g_free(def->cpu.model);
+  g_free(def->cpu.model_fallback);
+  domain_xnode_free(def->cpu.ext);
+  domain_xnode_free(def->features.ext);
+  domain_xnode_free(def->clock_ext);
+  domain_xnode_free(def->pm);
+  g_free(def->metadata);
   g_free(def->emulator);
   array_unref(def->disks);
   array_unref(def->controllers);
@@ -124,6 +195,8 @@ void domain_def_free(DomainDef *def) {
   array_unref(def->inputs);
   array_unref(def->rngs);
   array_unref(def->audios);
+  array_unref(def->xdevices);
+  array_unref(def->seclabels);
   g_free(def);
 }
 
@@ -141,6 +214,8 @@ DomainDef *domain_def_new(void) {
   def->inputs = g_ptr_array_new_with_free_func((GDestroyNotify)domain_input_free);
   def->rngs = g_ptr_array_new_with_free_func((GDestroyNotify)domain_rng_free);
   def->audios = g_ptr_array_new_with_free_func((GDestroyNotify)domain_audio_free);
+  def->xdevices = g_ptr_array_new_with_free_func((GDestroyNotify)domain_xnode_free);
+  def->seclabels = g_ptr_array_new_with_free_func((GDestroyNotify)domain_xnode_free);
   def->on_poweroff = DOMAIN_LIFECYCLE_DESTROY;
   def->on_reboot = DOMAIN_LIFECYCLE_RESTART;
   def->on_crash = DOMAIN_LIFECYCLE_DESTROY;
@@ -192,12 +267,16 @@ DomainDisk *domain_disk_copy(const DomainDisk *disk) {
   c->source_volume = g_strdup(disk->source_volume);
   c->target_dev = g_strdup(disk->target_dev);
   c->serial = g_strdup(disk->serial);
+  c->driver_ext = domain_xnode_copy(disk->driver_ext);
+  c->target_ext = domain_xnode_copy(disk->target_ext);
+  c->ext = domain_xnode_copy(disk->ext);
   return c;
 }
 
 DomainController *domain_controller_copy(const DomainController *controller) {
   DomainController *c = g_memdup2(controller, sizeof(*controller));
   c->model = g_strdup(controller->model);
+  c->ext = domain_xnode_copy(controller->ext);
   return c;
 }
 
@@ -206,6 +285,7 @@ DomainInterface *domain_interface_copy(const DomainInterface *iface) {
   c->source = g_strdup(iface->source);
   c->model = g_strdup(iface->model);
   c->target_dev = g_strdup(iface->target_dev);
+  c->ext = domain_xnode_copy(iface->ext);
   return c;
 }
 
@@ -220,6 +300,7 @@ static gpointer graphics_copy(gconstpointer src, gpointer unused) {
   const DomainGraphicsVnc *g = src;
   DomainGraphicsVnc *c = g_memdup2(g, sizeof(*g));
   c->listen = g_strdup(g->listen);
+  c->ext = domain_xnode_copy(g->ext);
   return c;
 }
 
@@ -231,6 +312,9 @@ static gpointer rng_copy(gconstpointer src, gpointer unused) {
 }
 
 /* GCopyFunc adapters: the typed copies above are the public ones. */
+static gpointer xnode_copy_fn(gconstpointer src, gpointer unused) {
+  return domain_xnode_copy(src);
+}
 static gpointer disk_copy_fn(gconstpointer src, gpointer unused) {
   return domain_disk_copy(src);
 }
@@ -244,7 +328,9 @@ static gpointer chardev_copy_fn(gconstpointer src, gpointer unused) {
   return domain_chardev_copy(src);
 }
 static gpointer video_copy_fn(gconstpointer src, gpointer unused) {
-  return g_memdup2(src, sizeof(DomainVideo));
+  DomainVideo *c = g_memdup2(src, sizeof(DomainVideo));
+  c->model_ext = domain_xnode_copy(((const DomainVideo *)src)->model_ext);
+  return c;
 }
 static gpointer input_copy_fn(gconstpointer src, gpointer unused) {
   return g_memdup2(src, sizeof(DomainInput));
@@ -270,6 +356,7 @@ DomainDef *domain_def_copy(const DomainDef *def) {
   c->uuid_generated = def->uuid_generated;
   c->title = g_strdup(def->title);
   c->description = g_strdup(def->description);
+  c->metadata = g_strdup(def->metadata);
   c->memory_kib = def->memory_kib;
   c->current_memory_kib = def->current_memory_kib;
   c->vcpus = def->vcpus;
@@ -283,10 +370,17 @@ DomainDef *domain_def_copy(const DomainDef *def) {
   c->os.kernel = g_strdup(def->os.kernel);
   c->os.initrd = g_strdup(def->os.initrd);
   c->os.cmdline = g_strdup(def->os.cmdline);
+  c->os.firmware = g_strdup(def->os.firmware);
+  c->os.ext = domain_xnode_copy(def->os.ext);
   c->features = def->features;
+  c->features.ext = domain_xnode_copy(def->features.ext);
   c->cpu = def->cpu;
   c->cpu.model = g_strdup(def->cpu.model);
+  c->cpu.model_fallback = g_strdup(def->cpu.model_fallback);
+  c->cpu.ext = domain_xnode_copy(def->cpu.ext);
   c->clock = def->clock;
+  c->clock_ext = domain_xnode_copy(def->clock_ext);
+  c->pm = domain_xnode_copy(def->pm);
   c->on_poweroff = def->on_poweroff;
   c->on_reboot = def->on_reboot;
   c->on_crash = def->on_crash;
@@ -302,6 +396,8 @@ DomainDef *domain_def_copy(const DomainDef *def) {
   array_copy(c->inputs, def->inputs, input_copy_fn);
   array_copy(c->rngs, def->rngs, rng_copy);
   array_copy(c->audios, def->audios, audio_copy_fn);
+  array_copy(c->xdevices, def->xdevices, xnode_copy_fn);
+  array_copy(c->seclabels, def->seclabels, xnode_copy_fn);
   c->memballoon = def->memballoon;
   return c;
 }

@@ -42,6 +42,8 @@ typedef enum {
   DEVICE_ADDRESS_PCI,
   DEVICE_ADDRESS_DRIVE,
   DEVICE_ADDRESS_ISA,
+  DEVICE_ADDRESS_USB,
+  DEVICE_ADDRESS_VIRTIO_SERIAL,
 } DeviceAddressType;
 ENUM_TABLE_DECL(device_address_type, DeviceAddressType)
 
@@ -55,7 +57,39 @@ typedef struct {
   /* isa */
   unsigned iobase, irq;
   bool iobase_set, irq_set;
+  /* usb: bus = drive_bus (the controller index), port as written ("1",
+   * "1.2" behind a hub); virtio-serial: controller, drive_bus, vs_port */
+  char usb_port[16];
+  unsigned vs_port;
 } DeviceAddress;
+
+/* An element kept as validated data rather than as C fields: its name, its
+ * attributes (name/value pairs in the order of the table that validated
+ * them, see domain_xml_priv.h), its text and its child elements in document
+ * order, and the typed <address> child if the table allows one. Used for
+ * the elements and attributes added in the form libvirt writes them
+ * (<pm>, <channel>, <sound>, timers, hyperv, ...): a new attribute is a row
+ * in a table, and the drivers read values with domain_xnode_attr(). Also
+ * used as `ext` on typed elements for their attributes and children beyond
+ * the typed ones. */
+typedef struct DomainXNode {
+  char *name;
+  GPtrArray *attrs;           /* char *: name, value, name, value, ... */
+  char *text;                 /* NULL: none */
+  GPtrArray *children;        /* DomainXNode * */
+  DeviceAddress address;
+} DomainXNode;
+
+/* The value of attribute `attr`, or NULL (also when `n` is NULL). */
+const char *domain_xnode_attr(const DomainXNode *n, const char *attr);
+/* The first child named `name`, or NULL (also when `n` is NULL). */
+const DomainXNode *domain_xnode_child(const DomainXNode *n, const char *name);
+/* attr == value, NULL-tolerant. */
+bool domain_xnode_is(const DomainXNode *n, const char *attr, const char *value);
+DomainXNode *domain_xnode_new(const char *name);
+DomainXNode *domain_xnode_copy(const DomainXNode *n);
+void domain_xnode_free(DomainXNode *n);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DomainXNode, domain_xnode_free)
 
 /* <os><boot dev='...'/> */
 typedef enum {
@@ -76,10 +110,13 @@ typedef struct {
   size_t nboot;
   bool bootmenu_set, bootmenu;
   char *kernel, *initrd, *cmdline; /* direct kernel boot, NULL if absent */
+  char *firmware;                  /* <os firmware='efi|bios'>, NULL if absent */
+  DomainXNode *ext;                /* <loader>, <nvram>, <firmware> */
 } DomainOs;
 
 typedef struct {
   bool acpi, apic, pae;
+  DomainXNode *ext;                /* vmport, smm, hyperv, kvm, ioapic, pmu, ... */
 } DomainFeatures;
 
 typedef enum {
@@ -95,6 +132,8 @@ typedef struct {
   DomainCpuMode mode;
   char *model;                       /* custom mode only, may be NULL */
   unsigned sockets, dies, cores, threads; /* 0 = no <topology> */
+  char *model_fallback;              /* <model fallback='allow|forbid'> */
+  DomainXNode *ext;                  /* attributes match, check; <feature> children */
 } DomainCpu;
 
 typedef enum {
@@ -127,6 +166,9 @@ typedef struct {
   char *serial;
   unsigned boot_order;        /* 0 = no <boot order=.../> */
   DeviceAddress address;
+  DomainXNode *driver_ext;    /* <driver> cache, io, discard, ... */
+  DomainXNode *target_ext;    /* <target> tray, removable, rotation_rate */
+  DomainXNode *ext;           /* <blockio>, <wwn>, ... */
 } DomainDisk;
 
 typedef enum {
@@ -140,6 +182,7 @@ typedef struct {
   unsigned index;
   char *model;                /* validated per type; NULL when absent */
   DeviceAddress address;
+  DomainXNode *ext;           /* ports; <model name>, <target chassis port>, <master> */
 } DomainController;
 
 typedef enum { INTERFACE_USER, INTERFACE_NETWORK, INTERFACE_BRIDGE } InterfaceType;
@@ -155,6 +198,7 @@ typedef struct {
   char *target_dev;           /* tap name: live state only, never persisted */
   unsigned boot_order;
   DeviceAddress address;
+  DomainXNode *ext;           /* <driver>, <link>, <mtu>, <rom> */
 } DomainInterface;
 
 typedef enum { CHARDEV_PTY, CHARDEV_FILE, CHARDEV_UNIX } ChardevType;
@@ -181,6 +225,8 @@ typedef struct {
 typedef struct {
   char *listen;               /* address, NULL = 127.0.0.1 */
   int port;                   /* -1 = autoport */
+  bool spice;                 /* type='spice' (else vnc) */
+  DomainXNode *ext;           /* spice: <image compression>, ... */
 } DomainGraphicsVnc;
 
 typedef enum { VIDEO_VGA, VIDEO_CIRRUS, VIDEO_VIRTIO, VIDEO_QXL, VIDEO_BOCHS, VIDEO_NONE } VideoModel;
@@ -191,6 +237,7 @@ typedef struct {
   unsigned vram;              /* KiB, 0 = default */
   unsigned heads;             /* 0 = default */
   DeviceAddress address;
+  DomainXNode *model_ext;     /* <model> ram, vgamem, primary */
 } DomainVideo;
 
 typedef enum { INPUT_MOUSE, INPUT_KEYBOARD, INPUT_TABLET } InputType;
@@ -220,7 +267,8 @@ typedef struct {
 } DomainRng;
 
 typedef struct {
-  unsigned id;                /* <audio id='1' type='none'/> */
+  unsigned id;                /* <audio id='1' type='none|spice'/> */
+  bool spice;
 } DomainAudio;
 
 /* Limits checked by domain_def_parse (and usable by attribute files). */
@@ -235,6 +283,7 @@ typedef struct DomainDef {
                                  never formatted, see domain_def_inherit_generated */
   char *title;
   char *description;
+  char *metadata;             /* <metadata> as written, namespaces declared in it */
 
   uint64_t memory_kib;        /* <memory> */
   uint64_t current_memory_kib;/* <currentMemory>, = memory when absent */
@@ -246,6 +295,9 @@ typedef struct DomainDef {
   DomainFeatures features;
   DomainCpu cpu;
   DomainClockOffset clock;
+  DomainXNode *clock_ext;     /* <timer> children */
+  DomainXNode *pm;            /* <pm>, NULL when absent */
+  GPtrArray *seclabels;       /* <seclabel> as DomainXNode (see docs: not enforced) */
 
   DomainLifecycleAction on_poweroff, on_reboot, on_crash;
 
@@ -262,6 +314,9 @@ typedef struct DomainDef {
   GPtrArray *rngs;            /* DomainRng* */
   GPtrArray *audios;          /* DomainAudio* */
   DomainMemballoon memballoon;
+  /* <channel>, <tpm>, <sound>, <redirdev>, <watchdog>, <panic>, as
+   * DomainXNode in document order */
+  GPtrArray *xdevices;
 } DomainDef;
 
 /* An empty definition: every device array allocated and empty, no name,

@@ -339,3 +339,10 @@ void xml_writer_text_element_printf(XmlWriter *w, const char *name, const char *
   va_end(ap);
   xml_writer_text_element(w, name, v);
 }
+
+void xml_writer_raw(XmlWriter *w, const char *text) {
+  g_assert(!w->in_tag);
+  indent(w);
+  g_string_append(w->out, text);
+  g_string_append_c(w->out, '\n');
+}

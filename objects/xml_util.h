@@ -86,6 +86,9 @@ void xml_writer_close(XmlWriter *w);
 
 /* <name>text</name> in one call; nothing is written when text is NULL. */
 void xml_writer_text_element(XmlWriter *w, const char *name, const char *text);
+/* Appends `text`, already well-formed XML, as it is on its own line at the
+ * current depth (for content kept verbatim, such as <metadata>). */
+void xml_writer_raw(XmlWriter *w, const char *text);
 void xml_writer_text_element_printf(XmlWriter *w, const char *name, const char *fmt, ...)
     G_GNUC_PRINTF(3, 4);
 

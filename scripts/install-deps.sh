@@ -9,7 +9,7 @@ build_pkgs=(
   meson ninja-build pkg-config gcc
   libfuse3-dev fuse3 libxml2-dev libglib2.0-dev libjson-glib-dev
   libnl-3-dev libnl-route-3-dev libnftables-dev libcmocka-dev
-  qemu-system-x86 qemu-utils dnsmasq-base nftables iproute2
+  qemu-system-x86 qemu-utils dnsmasq-base nftables iproute2 ovmf swtpm swtpm-tools
   socat # the README's console step
 )
 test_pkgs=(

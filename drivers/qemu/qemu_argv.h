@@ -22,9 +22,9 @@
  *    `ctl reboot` can be done as ACPI power button + reset. on_reboot other
  *    than restart adds -no-reboot, so a guest reboot also arrives as SHUTDOWN
  *    (reason "guest-reset") and the daemon applies on_reboot to it.
- *    rename-restart is refused. on_crash is accepted but has no effect: a
- *    crash is only reported with a pvpanic device, which virtfs does not
- *    model.
+ *    rename-restart is refused. A crash is only reported (GUEST_PANICKED)
+ *    when the definition has a <panic> device (pvpanic); without one,
+ *    on_crash has no effect.
  *
  *  - The first serial port (or, without serial ports, the first console) is
  *    a listening unix socket at console_socket_path whatever its XML type, so
@@ -87,7 +87,20 @@ typedef struct {
   bool is_block;          /* a block device (host_device driver) */
 } QemuArgvVolume;
 
+/* UEFI firmware resolved by the caller (qemu_firmware.h): read-only code
+ * and the domain's own NVRAM, both pflash. */
 typedef struct {
+  char *code;             /* firmware image (executable) */
+  char *code_format;      /* "raw" or "qcow2" */
+  char *nvram_template;   /* where a new NVRAM is copied from; NULL = none */
+  char *nvram_path;       /* the domain's variables */
+  char *nvram_format;
+  bool secure_boot;       /* the image enforces Secure Boot */
+  bool requires_smm;      /* the image needs SMM (secure pflash) */
+} QemuArgvFirmware;
+
+typedef struct {
+  const QemuArgvFirmware *firmware; /* required when the domain boots UEFI */
   const char *qemu_binary;         /* argv[0] when def->emulator is NULL (may be a bare name for PATH lookup) */
   const char *qmp_socket_path;     /* required: QEMU listens, the daemon connects */
   const char *pid_file;            /* -pidfile; NULL = none */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "drivers/qemu/qemu_argv.h"
+#include "drivers/qemu/qemu_firmware.h"
 #include "objects/log.h"
 
 #define QEMU_LOG_TAIL_LINES 4
@@ -272,6 +273,11 @@ static int start_locked_out(QemuDomain *dom, bool paused, char **ret_error) {
   if (r < 0)
     return r;
   clear_run_dir(dom->dir);
+  g_auto(QemuArgvFirmware) fw = {0};
+  if (qemu_firmware_wanted(dom->live_def) &&
+      (r = qemu_firmware_prepare(dom->live_def, QEMU_FIRMWARE_DIR, d->state_dir, &fw,
+                                 ret_error)) < 0)
+    return r;
   g_autofree char *qmp_path = g_build_filename(dom->dir, "qmp.sock", NULL);
   g_autofree char *console_path = g_build_filename(dom->dir, "console.sock", NULL);
   g_autofree char *pid_path = g_build_filename(dom->dir, "qemu.pid", NULL);
@@ -279,6 +285,7 @@ static int start_locked_out(QemuDomain *dom, bool paused, char **ret_error) {
   for (guint i = 0; i < res.volumes->len; i++)
     g_array_append_val(vols, *(QemuArgvVolume *)res.volumes->pdata[i]);
   QemuArgvConfig cfg = {
+    .firmware = &fw,
     .qemu_binary = d->qemu_binary,
     .qmp_socket_path = qmp_path,
     .pid_file = pid_path,

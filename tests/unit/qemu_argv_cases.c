@@ -154,8 +154,26 @@ const QemuArgvCase qemu_argv_cases[] = {
   {"video-cirrus-secondary", XML, false, false, NO_TAPS, NULL},
   {"serial-isa-address", XML, false, false, NO_TAPS, NULL},
   {"controller-models", XML, false, false, NO_TAPS, NULL},
-  {"pci-bridge-unsupported", XML, false, false, NO_TAPS, NULL},
+  {"pci-root-port", XML, false, false, NO_TAPS, NULL},
   {"scsi-lsilogic-unsupported", XML, false, false, NO_TAPS, NULL},
+/* UEFI cases need the NVRAM file the daemon copies; test_corpus.sh starts
+ * them through the mount instead. */
+#define NVRAM_SKIP "needs the per-domain NVRAM the daemon creates (test_corpus starts it)"
+  /* tests/data/corpus (virt-install, virsh dumpxml), NICs turned into
+   * type user since this test opens no taps */
+  {"corpus-alpine317-serial", XML, false, false, NO_TAPS, NULL},
+  {"corpus-debian11-bios-pc", XML, false, false, NO_TAPS, NULL},
+  {"corpus-debian11-spice", XML, false, false, NO_TAPS, NULL},
+  {"corpus-fedora37-uefi", XML, false, false, NO_TAPS, NVRAM_SKIP},
+  {"corpus-freebsd131", XML, false, false, NO_TAPS, NULL},
+  {"corpus-opensuse154-two-nics", XML, false, false, NO_TAPS, NULL},
+  {"corpus-rhel9-uefi-secure", XML, false, false, NO_TAPS, NVRAM_SKIP},
+  {"corpus-ubuntu2204-cdrom-vnc", XML, false, false, NO_TAPS, NULL},
+  {"corpus-win10-bios", XML, false, false, NO_TAPS, NULL},
+  {"corpus-win11-uefi-tpm", XML, false, false, NO_TAPS, NULL},
+  {"corpus-debian11-spice-printed", XML, false, false, NO_TAPS, NULL},
+  {"corpus-win10-bios-printed", XML, false, false, NO_TAPS, NULL},
+  {"libvirt-extras", XML, false, false, NO_TAPS, NVRAM_SKIP},
   /* built in C: the parser keeps these out, the builder must too */
   {"topology-mismatch", c_topology_mismatch, false, false, NO_TAPS, NULL},
   {"disk-relative-path", c_disk_relative_path, false, false, NO_TAPS, NULL},
@@ -193,8 +211,29 @@ const QemuArgvVolume qemu_argv_test_volumes[] = {
 };
 const size_t qemu_argv_n_test_volumes = G_N_ELEMENTS(qemu_argv_test_volumes);
 
+/* What qemu_firmware_prepare() resolves for a UEFI domain on Debian
+ * (secure boot off), with the NVRAM in a run path of the tests. */
+static const QemuArgvFirmware test_firmware = {
+  .code = (char *)"/usr/share/OVMF/OVMF_CODE_4M.fd",
+  .code_format = (char *)"raw",
+  .nvram_template = (char *)"/usr/share/OVMF/OVMF_VARS_4M.fd",
+  .nvram_path = (char *)"/run/virtfs/test/nvram/VARS.fd",
+  .nvram_format = (char *)"raw",
+};
+static const QemuArgvFirmware test_firmware_secure = {
+  .code = (char *)"/usr/share/OVMF/OVMF_CODE_4M.ms.fd",
+  .code_format = (char *)"raw",
+  .nvram_template = (char *)"/usr/share/OVMF/OVMF_VARS_4M.ms.fd",
+  .nvram_path = (char *)"/run/virtfs/test/nvram/VARS.fd",
+  .nvram_format = (char *)"raw",
+  .secure_boot = true,
+  .requires_smm = true,
+};
+
 void qemu_argv_case_config(const QemuArgvCase *c, QemuArgvConfig *ret_cfg) {
   *ret_cfg = (QemuArgvConfig){
+    .firmware = strstr(c->name, "secure") || strstr(c->name, "win11") ? &test_firmware_secure
+                                                                        : &test_firmware,
     .qemu_binary = "/usr/bin/qemu-system-x86_64",
     .qmp_socket_path = "/run/virtfs/test/qmp.sock",
     .pid_file = "/run/virtfs/test/qemu.pid",

@@ -127,6 +127,28 @@ static void test_golden_and_fixed_point(void **state) {
   }
 }
 
+/* tests/data/corpus: what virt-install and virsh dumpxml wrote is accepted,
+ * reaches a fixed point and survives a deep copy (the schema check and the
+ * start are in tests/integration/test_corpus.sh). */
+static void test_corpus(void **state) {
+  const char *root = g_getenv("VIRTFS_TEST_DATA");
+  g_autofree char *dir = g_build_filename(root, "corpus", NULL);
+  g_autoptr(GPtrArray) inputs = list_files(dir, ".xml", NULL);
+  assert_true(inputs->len >= 20);
+  for (guint i = 0; i < inputs->len; i++) {
+    const char *name = g_ptr_array_index(inputs, i);
+    g_autofree char *path = g_build_filename(dir, name, NULL);
+    g_autofree char *xml = read_file(path);
+    g_autoptr(DomainDef) def = parse_ok(name, xml);
+    g_autofree char *out = domain_def_format(def, false, -1);
+    assert_fixed_point(name, out, false);
+    g_autoptr(DomainDef) copy = domain_def_copy(def);
+    g_autofree char *copy_out = domain_def_format(copy, false, -1);
+    assert_same_text(name, out, copy_out);
+    assert_non_null(strstr(out, "<libosinfo:os id="));
+  }
+}
+
 static void test_rejects(void **state) {
   g_autofree char *root = domains_dir();
   g_autofree char *dir = g_build_filename(root, "reject", NULL);
@@ -497,6 +519,7 @@ static void test_format_many_devices(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_golden_and_fixed_point),
+    cmocka_unit_test(test_corpus),
     cmocka_unit_test(test_rejects),
     cmocka_unit_test(test_oversized),
     cmocka_unit_test(test_canonical_oversized),

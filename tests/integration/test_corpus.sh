@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# The corpus (issue 11): definitions as virt-install --print-xml and virsh
+# dumpxml --inactive wrote them (tests/data/corpus, made by
+# tests/corpus/make-fixtures.sh), through the real mount:
+#   - each is accepted by cp into config.xml, and config.xml is a fixed
+#     point (writing it back changes nothing);
+#   - config.xml validates against libvirt's RelaxNG schema (libvirt0);
+#   - QEMU starts it: `echo running > state` reads back running, with the
+#     disks pointed at scratch images and the NICs made type user (this
+#     test creates no bridges); a definition virtfs cannot run yet (<tpm>)
+#     must be refused at start with the reason in the error file;
+#   - the test guest boots under UEFI from such a definition, keeps its
+#     NVRAM across restarts and loses it with rmdir.
+# Prints the figures for the note (accepted / started per kind).
+. "$(dirname "$0")/lib.sh"
+need_root
+need_cmd xmllint qemu-img fusermount3
+SCHEMA=/usr/share/libvirt/schemas/domain.rng
+[[ -f $SCHEMA ]] || skip "needs libvirt's schemas (package libvirt0)"
+CORPUS="$VIRTFS_SOURCE_ROOT/tests/data/corpus"
+
+start_daemon || exit 1
+D="$MNT/domains"
+mkdir -p "$WORK/images"
+for f in disk.qcow2 data.qcow2 win.qcow2; do qemu-img create -q -f qcow2 "$WORK/images/$f" 1G; done
+qemu-img create -q -f raw "$WORK/images/disk.raw" 64M
+: > "$WORK/images/install.iso"
+
+declare -A accepted started total
+for f in "$CORPUS"/*.xml; do
+  base=$(basename "$f" .xml)
+  kind=${base##*.}
+  name=c-${base%%.*}-${kind%%-*}
+  total[$kind]=$(( ${total[$kind]:-0} + 1 ))
+  sed -E -e "s#<name>[^<]*</name>#<name>$name</name>#" -e '/<uuid>/d' \
+    -e "s#/var/lib/libvirt/images/#$WORK/images/#g" \
+    -e "s#<interface type=[\"'](network|bridge)[\"']>#<interface type='user'>#" \
+    -e "/<source (network|bridge)=/d" "$f" > "$WORK/$name.xml"
+  mkdir "$D/$name" || { fail "$base: mkdir"; continue; }
+  if ! cp "$WORK/$name.xml" "$D/$name/config.xml" 2>/dev/null; then
+    fail "$base is accepted: $(cat "$D/$name/error")"
+    rm -r "$D/$name"; continue
+  fi
+  pass "$base is accepted"
+  accepted[$kind]=$(( ${accepted[$kind]:-0} + 1 ))
+  cat "$D/$name/config.xml" > "$WORK/$name.canonical.xml"
+  cp "$WORK/$name.canonical.xml" "$D/$name/config.xml"
+  check_eq "$base: config.xml is a fixed point" "$(cat "$WORK/$name.canonical.xml")" \
+    "$(cat "$D/$name/config.xml")"
+  check "$base: config.xml validates against libvirt's schema" \
+    xmllint --noout --relaxng "$SCHEMA" "$WORK/$name.canonical.xml"
+  if grep -q "<tpm" "$f"; then
+    check_fails "$base: start is refused (<tpm> needs swtpm)" bash -c "echo running > '$D/$name/state'"
+    check_contains "$base: the error file says why" "swtpm" "$(cat "$D/$name/error")"
+  elif bash -c "echo running > '$D/$name/state'" 2>/dev/null && \
+       [[ $(cat "$D/$name/state") == running ]]; then
+    pass "$base: QEMU starts it"
+    started[$kind]=$(( ${started[$kind]:-0} + 1 ))
+    echo destroy > "$D/$name/ctl"
+    wait_state "$name" shutoff 30 || fail "$base: destroy"
+  else
+    fail "$base: QEMU starts it: $(cat "$D/$name/error")"
+  fi
+  rm -r "$D/$name" || fail "$base: rmdir"
+done
+for kind in "${!total[@]}"; do
+  echo "# corpus $kind: ${total[$kind]} fixtures, ${accepted[$kind]:-0} accepted, ${started[$kind]:-0} started"
+done
+
+# --- the test guest under UEFI (OVMF without Secure Boot: the guest kernel
+# is loaded directly, not through a signed shim). OVMF loads the compressed
+# bzImage (vmlinuz, with its EFI stub), not the vmlinux ELF the BIOS tests
+# use.
+ensure_guest
+EFI_KERNEL="$(dirname "$GUEST_KERNEL")/vmlinuz"
+[[ -f $EFI_KERNEL ]] || skip "the test guest has no vmlinuz"
+[[ -d /usr/share/qemu/firmware ]] || skip "needs ovmf"
+cat > "$WORK/uefi.xml" <<XML
+<domain type='qemu'>
+  <name>uefi</name>
+  <metadata>
+    <libosinfo:libosinfo xmlns:libosinfo="http://libosinfo.org/xmlns/libvirt/domain/1.0">
+      <libosinfo:os id="http://debian.org/debian/12"/>
+    </libosinfo:libosinfo>
+  </metadata>
+  <memory unit='MiB'>256</memory>
+  <vcpu>1</vcpu>
+  <os firmware='efi'>
+    <type arch='x86_64' machine='q35'>hvm</type>
+    <firmware>
+      <feature enabled='no' name='secure-boot'/>
+    </firmware>
+    <kernel>$EFI_KERNEL</kernel>
+    <initrd>$GUEST_INITRD</initrd>
+    <cmdline>$GUEST_CMDLINE</cmdline>
+  </os>
+  <features><acpi/><apic/><vmport state='off'/></features>
+  <clock offset='utc'>
+    <timer name='rtc' tickpolicy='catchup'/>
+    <timer name='pit' tickpolicy='delay'/>
+    <timer name='hpet' present='no'/>
+  </clock>
+  <pm><suspend-to-mem enabled='no'/><suspend-to-disk enabled='no'/></pm>
+  <devices>
+    <serial type='pty'/>
+    <channel type='unix'>
+      <source mode='bind'/>
+      <target type='virtio' name='org.qemu.guest_agent.0'/>
+    </channel>
+  </devices>
+</domain>
+XML
+check "a UEFI definition is accepted" bash -c "mkdir '$D/uefi' && cp '$WORK/uefi.xml' '$D/uefi/config.xml'"
+check_contains "its metadata is kept" "libosinfo:os id=\"http://debian.org/debian/12\"" "$(cat "$D/uefi/config.xml")"
+check "echo running > state starts it" bash -c "echo running > '$D/uefi/state'"
+check "the guest boots under UEFI (ready marker)" wait_console uefi VIRTFS-GUEST-READY 1 120
+check_fails "it is not SeaBIOS that booted it" grep -q SeaBIOS "$D/uefi/console.log"
+uuid=$(cat "$D/uefi/uuid")
+nvram="$STATE/nvram/${uuid}_VARS.fd"
+check "the domain has its own NVRAM" test -s "$nvram"
+template=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['mapping']['nvram-template']['filename'])" \
+  /usr/share/qemu/firmware/60-edk2-x86_64.json 2>/dev/null || true)
+if [[ -f $template ]]; then
+  check_fails "OVMF wrote its variables (the NVRAM differs from the template)" cmp -s "$template" "$nvram"
+fi
+check_eq "the NVRAM is private" "600" "$(stat -c %a "$nvram")"
+ino=$(stat -c %i "$nvram")
+echo destroy > "$D/uefi/ctl"; wait_state uefi shutoff 30
+check "it starts again" bash -c "echo running > '$D/uefi/state'"
+check_eq "the same NVRAM is used (not copied again)" "$ino" "$(stat -c %i "$nvram")"
+echo destroy > "$D/uefi/ctl"; wait_state uefi shutoff 30
+check "rm -r undefines it" rm -r "$D/uefi"
+check_fails "the NVRAM went with it" test -e "$nvram"
+
+stop_daemon
+finish
