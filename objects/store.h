@@ -45,3 +45,8 @@ typedef void (*StoreLoadFunc)(const char *name, const char *xml, size_t len,
 /* Calls `fn` for every NAME.xml of the kind; a file that cannot be read is
  * logged and skipped. Returns the number of files passed to fn. */
 int store_load_all(Store *store, ObjKind kind, StoreLoadFunc fn, void *user_data);
+
+/* Writes `content` to FILE in the directory dir_fd atomically: through
+ * .FILE.tmp, fsync, rename, fsync of the directory (also used by the
+ * history, history.h). */
+int store_write_at(int dir_fd, const char *file, const char *content, char **ret_error);

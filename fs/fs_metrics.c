@@ -1,0 +1,373 @@
+/* fs_metrics.c — /virt/metrics: the figures of every domain, network and
+ * pool and of the daemon itself in the Prometheus text format, with the
+ * metric names of the libvirt exporters (docs/metrics.md lists them).
+ *
+ * A rendering is a snapshot: it is made when the file is opened (or
+ * stat'ed) and reused by every open and stat within FS_METRICS_MAX_AGE_US,
+ * so the size a client stats is the size it then reads, and scrapes that
+ * come together cost one rendering. Renderings are serialized by the
+ * snapshot's own lock; nothing else waits for them: each domain's figures
+ * come through the driver with no registry lock held. */
+#include "fs/fs_metrics.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "drivers/bridge/network_manager.h"
+#include "drivers/qemu/qemu_driver.h"
+#include "fs/fs_common_files.h"
+#include "fs/fs_handle.h"
+#include "fs/fs_metrics_text.h"
+#include "fs/fs_pools.h"
+#include "objects/domain_def.h"
+#include "objects/network_def.h"
+#include "objects/pool_def.h"
+
+#define FS_METRICS_MAX_AGE_US (1000 * 1000)
+
+struct FsMetrics {
+  GMutex lock;
+  GBytes *text;          /* the last rendering, or NULL */
+  int64_t rendered_us;   /* when (monotonic) */
+  double render_seconds; /* how long the last rendering took */
+};
+
+void fs_metrics_init(FsContext *ctx) {
+  ctx->metrics = g_new0(FsMetrics, 1);
+  g_mutex_init(&ctx->metrics->lock);
+}
+
+void fs_metrics_cleanup(FsContext *ctx) {
+  if (!ctx->metrics)
+    return;
+  g_clear_pointer(&ctx->metrics->text, g_bytes_unref);
+  g_mutex_clear(&ctx->metrics->lock);
+  g_clear_pointer(&ctx->metrics, g_free);
+}
+
+/* ---- domains ---- */
+
+/* libvirt's virDomainState numbers, for dashboards built on them. */
+static int libvirt_state_code(DomainState s) {
+  switch (s) {
+  case DOMAIN_STATE_RUNNING: return 1;
+  case DOMAIN_STATE_PAUSED: return 3;
+  case DOMAIN_STATE_SHUTOFF: return 5;
+  case DOMAIN_STATE_CRASHED: return 6;
+  }
+  return 0;
+}
+
+static const struct {
+  const char *stats_key;   /* disk.DEV.KEY in the stats file */
+  const char *metric;
+} block_fields[] = {
+  {"rd_bytes", "libvirt_domain_block_stats_read_bytes_total"},
+  {"rd_ops", "libvirt_domain_block_stats_read_requests_total"},
+  {"wr_bytes", "libvirt_domain_block_stats_write_bytes_total"},
+  {"wr_ops", "libvirt_domain_block_stats_write_requests_total"},
+};
+
+static const char *disk_source(const DomainDef *def, const char *dev, GString *scratch) {
+  for (guint i = 0; i < def->disks->len; i++) {
+    const DomainDisk *d = def->disks->pdata[i];
+    if (g_strcmp0(d->target_dev, dev) != 0)
+      continue;
+    if (d->source)
+      return d->source;
+    if (d->source_pool && d->source_volume) {
+      g_string_printf(scratch, "%s/%s", d->source_pool, d->source_volume);
+      return scratch->str;
+    }
+  }
+  return "";
+}
+
+/* The `stats` file's "key: value" lines (qemu_domain_stats) as metrics. */
+static void add_domain_stats(MetricsText *m, const char *name, const DomainDef *def,
+                             const char *stats) {
+  g_auto(GStrv) lines = g_strsplit(stats, "\n", -1);
+  g_autoptr(GString) scratch = g_string_new(NULL);
+  for (char **l = lines; *l; l++) {
+    char *colon = strstr(*l, ": ");
+    if (!colon)
+      continue;
+    *colon = '\0';
+    const char *key = *l;
+    char *end = NULL;
+    double v = g_ascii_strtod(colon + 2, &end);
+    if (end == colon + 2)
+      continue;
+    if (strcmp(key, "cpu_time_ns") == 0) {
+      metrics_sample(m, "libvirt_domain_info_cpu_time_seconds_total", v / 1e9, "domain", name,
+                     NULL);
+    } else if (strcmp(key, "balloon_kib") == 0) {
+      metrics_sample(m, "libvirt_domain_info_memory_usage_bytes", v * 1024, "domain", name,
+                     NULL);
+      metrics_sample(m, "libvirt_domain_memory_stats_actual_balloon_bytes", v * 1024, "domain",
+                     name, NULL);
+    } else if (g_str_has_prefix(key, "disk.")) {
+      const char *dot = strrchr(key, '.');
+      if (dot <= key + 5)
+        continue;
+      g_autofree char *dev = g_strndup(key + 5, (gsize)(dot - key - 5));
+      for (size_t i = 0; i < G_N_ELEMENTS(block_fields); i++)
+        if (strcmp(dot + 1, block_fields[i].stats_key) == 0)
+          metrics_sample(m, block_fields[i].metric, v, "domain", name, "target_device", dev,
+                         "source_file", disk_source(def, dev, scratch), NULL);
+    }
+  }
+}
+
+static void add_interface_stats(MetricsText *m, const char *name, GPtrArray *stats) {
+  for (guint i = 0; i < stats->len; i++) {
+    const QemuInterfaceStats *s = stats->pdata[i];
+    const struct {
+      const char *metric;
+      uint64_t value;
+    } v[] = {
+      {"libvirt_domain_interface_stats_receive_bytes_total", s->rx_bytes},
+      {"libvirt_domain_interface_stats_receive_packets_total", s->rx_packets},
+      {"libvirt_domain_interface_stats_receive_errors_total", s->rx_errors},
+      {"libvirt_domain_interface_stats_receive_drops_total", s->rx_drops},
+      {"libvirt_domain_interface_stats_transmit_bytes_total", s->tx_bytes},
+      {"libvirt_domain_interface_stats_transmit_packets_total", s->tx_packets},
+      {"libvirt_domain_interface_stats_transmit_errors_total", s->tx_errors},
+      {"libvirt_domain_interface_stats_transmit_drops_total", s->tx_drops},
+    };
+    for (size_t k = 0; k < G_N_ELEMENTS(v); k++)
+      metrics_sample(m, v[k].metric, (double)v[k].value, "domain", name, "target_device",
+                     s->target_dev, "source_bridge", s->source, NULL);
+  }
+}
+
+static void declare_domain_families(MetricsText *m) {
+  metrics_family(m, "libvirt_up", "gauge", "Whether the hypervisor answered (always 1: virtfs is it).");
+  metrics_family(m, "libvirt_domain_info_state", "gauge",
+                 "1 for the domain's current state, 0 for the others.");
+  metrics_family(m, "libvirt_domain_info_vstate", "gauge",
+                 "The domain's state as libvirt's number (1 running, 3 paused, 5 shutoff, 6 crashed).");
+  metrics_family(m, "libvirt_domain_info_maximum_memory_bytes", "gauge",
+                 "The domain's maximum memory.");
+  metrics_family(m, "libvirt_domain_info_memory_usage_bytes", "gauge",
+                 "The memory the running guest has now (its balloon).");
+  metrics_family(m, "libvirt_domain_info_virtual_cpus", "gauge", "The domain's vCPUs.");
+  metrics_family(m, "libvirt_domain_info_cpu_time_seconds_total", "counter",
+                 "CPU time QEMU used for the domain since it started.");
+  metrics_family(m, "libvirt_domain_memory_stats_actual_balloon_bytes", "gauge",
+                 "The balloon's current size.");
+  for (size_t i = 0; i < G_N_ELEMENTS(block_fields); i++)
+    metrics_family(m, block_fields[i].metric, "counter",
+                   i % 2 == 0 ? "Bytes moved by a disk since the domain started."
+                              : "Requests of a disk since the domain started.");
+  static const char *const ifaces[] = {
+    "libvirt_domain_interface_stats_receive_bytes_total",
+    "libvirt_domain_interface_stats_receive_packets_total",
+    "libvirt_domain_interface_stats_receive_errors_total",
+    "libvirt_domain_interface_stats_receive_drops_total",
+    "libvirt_domain_interface_stats_transmit_bytes_total",
+    "libvirt_domain_interface_stats_transmit_packets_total",
+    "libvirt_domain_interface_stats_transmit_errors_total",
+    "libvirt_domain_interface_stats_transmit_drops_total",
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(ifaces); i++)
+    metrics_family(m, ifaces[i], "counter",
+                   "Traffic of an interface as the guest sees it, since the domain started.");
+}
+
+static void render_domains(FsContext *ctx, MetricsText *m) {
+  metrics_sample(m, "libvirt_up", 1, NULL);
+  if (!obj_type_get(OBJ_DOMAIN))
+    return;
+  g_autoptr(GPtrArray) list = registry_list(ctx->registry, OBJ_DOMAIN, NULL);
+  for (guint i = 0; i < list->len; i++) {
+    Obj *obj = list->pdata[i];
+    g_autoptr(DomainDef) def = fs_obj_copy_def(obj);
+    const char *name = def->name;
+    DomainState state = ctx->qemu ? qemu_domain_get_state(ctx->qemu, obj, NULL)
+                                  : DOMAIN_STATE_SHUTOFF;
+    for (DomainState s = DOMAIN_STATE_SHUTOFF; s <= DOMAIN_STATE_CRASHED; s++)
+      metrics_sample(m, "libvirt_domain_info_state", s == state, "domain", name, "state",
+                     domain_state_to_string(s), NULL);
+    metrics_sample(m, "libvirt_domain_info_vstate", libvirt_state_code(state), "domain", name,
+                   NULL);
+    metrics_sample(m, "libvirt_domain_info_maximum_memory_bytes",
+                   (double)def->memory_kib * 1024, "domain", name, NULL);
+    metrics_sample(m, "libvirt_domain_info_virtual_cpus", def->vcpus_current, "domain", name,
+                   NULL);
+    if (!ctx->qemu || !qemu_domain_is_active(obj)) {
+      metrics_sample(m, "libvirt_domain_info_cpu_time_seconds_total", 0, "domain", name, NULL);
+      metrics_sample(m, "libvirt_domain_info_memory_usage_bytes", 0, "domain", name, NULL);
+      continue;
+    }
+    g_autoptr(GString) stats = g_string_new(NULL);
+    g_autofree char *error = NULL;
+    if (qemu_domain_stats(ctx->qemu, obj, stats, &error) == 0)
+      add_domain_stats(m, name, def, stats->str);
+    g_autoptr(GPtrArray) ifstats = NULL;
+    g_clear_pointer(&error, g_free);
+    if (qemu_domain_interface_stats(ctx->qemu, obj, &ifstats, &error) == 0)
+      add_interface_stats(m, name, ifstats);
+  }
+}
+
+/* ---- networks and pools ---- */
+
+static void render_networks(FsContext *ctx, MetricsText *m) {
+  metrics_family(m, "virtfs_network_active", "gauge", "1 while the network is active.");
+  metrics_family(m, "virtfs_network_leases", "gauge", "The network's current DHCP leases.");
+  if (!obj_type_get(OBJ_NETWORK))
+    return;
+  g_autoptr(GPtrArray) list = registry_list(ctx->registry, OBJ_NETWORK, NULL);
+  for (guint i = 0; i < list->len; i++) {
+    Obj *obj = list->pdata[i];
+    g_autofree char *name = obj_dup_name(obj);
+    bool active = network_manager_is_active(obj);
+    metrics_sample(m, "virtfs_network_active", active, "network", name, NULL);
+    guint leases = 0;
+    g_autoptr(GPtrArray) list_leases = NULL;
+    g_autofree char *error = NULL;
+    if (active && ctx->networks &&
+        network_manager_leases(ctx->networks, obj, &list_leases, &error) == 0)
+      leases = list_leases->len;
+    metrics_sample(m, "virtfs_network_leases", leases, "network", name, NULL);
+  }
+}
+
+static void render_pools(FsContext *ctx, MetricsText *m) {
+  metrics_family(m, "virtfs_pool_active", "gauge", "1 while the pool is active.");
+  metrics_family(m, "virtfs_pool_capacity_bytes", "gauge", "The pool's size.");
+  metrics_family(m, "virtfs_pool_allocation_bytes", "gauge", "What the pool's volumes use.");
+  metrics_family(m, "virtfs_pool_available_bytes", "gauge", "The room left in the pool.");
+  metrics_family(m, "virtfs_pool_volumes", "gauge", "The volumes in the pool.");
+  if (!obj_type_get(OBJ_POOL) || !ctx->pools)
+    return;
+  g_autoptr(GPtrArray) list = registry_list(ctx->registry, OBJ_POOL, NULL);
+  for (guint i = 0; i < list->len; i++) {
+    Obj *obj = list->pdata[i];
+    g_autoptr(PoolDef) def = fs_obj_copy_def(obj);
+    bool active = fs_pool_is_active(obj);
+    PoolSizes sizes = {0};
+    g_autofree char *error = NULL;
+    if (active)
+      storage_pool_info(fs_pools_driver(ctx), def, &sizes, &error);
+    metrics_sample(m, "virtfs_pool_active", active, "pool", def->name, NULL);
+    metrics_sample(m, "virtfs_pool_capacity_bytes", (double)sizes.capacity, "pool", def->name,
+                   NULL);
+    metrics_sample(m, "virtfs_pool_allocation_bytes", (double)sizes.allocation, "pool",
+                   def->name, NULL);
+    metrics_sample(m, "virtfs_pool_available_bytes", (double)sizes.available, "pool",
+                   def->name, NULL);
+    metrics_sample(m, "virtfs_pool_volumes",
+                   active ? registry_count(ctx->registry, OBJ_VOLUME, obj) : 0, "pool",
+                   def->name, NULL);
+  }
+}
+
+/* ---- the daemon ---- */
+
+static uint64_t status_field_kib(const char *status, const char *field) {
+  const char *p = strstr(status, field);
+  return p ? g_ascii_strtoull(p + strlen(field), NULL, 10) : 0;
+}
+
+static void render_daemon(FsContext *ctx, MetricsText *m, double last_render_seconds) {
+  metrics_family(m, "virtfs_requests_total", "counter",
+                 "Filesystem requests the daemon answered, by operation.");
+  metrics_family(m, "virtfs_resident_memory_bytes", "gauge", "The daemon's resident memory.");
+  metrics_family(m, "virtfs_cpu_seconds_total", "counter", "CPU time the daemon used.");
+  metrics_family(m, "virtfs_threads", "gauge", "The daemon's threads.");
+  metrics_family(m, "virtfs_start_time_seconds", "gauge",
+                 "When the daemon started, in seconds since the epoch.");
+  metrics_family(m, "virtfs_metrics_render_seconds", "gauge",
+                 "How long the previous rendering of this file took.");
+  static const char *const ops[FS_REQUEST_KIND_COUNT] = {
+    [FS_REQUEST_GETATTR] = "getattr", [FS_REQUEST_READDIR] = "readdir",
+    [FS_REQUEST_OPEN] = "open", [FS_REQUEST_READ] = "read", [FS_REQUEST_WRITE] = "write",
+  };
+  for (int k = 0; k < FS_REQUEST_KIND_COUNT; k++)
+    metrics_sample(m, "virtfs_requests_total",
+                   (double)__atomic_load_n(&ctx->requests[k], __ATOMIC_RELAXED), "op", ops[k],
+                   NULL);
+  g_autofree char *status = NULL;
+  if (g_file_get_contents("/proc/self/status", &status, NULL, NULL)) {
+    metrics_sample(m, "virtfs_resident_memory_bytes",
+                   (double)status_field_kib(status, "\nVmRSS:") * 1024, NULL);
+    metrics_sample(m, "virtfs_threads", (double)status_field_kib(status, "\nThreads:"), NULL);
+  }
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru) == 0)
+    metrics_sample(m, "virtfs_cpu_seconds_total",
+                   (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+                       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6,
+                   NULL);
+  metrics_sample(m, "virtfs_start_time_seconds", (double)(ctx->start_time_us / G_USEC_PER_SEC),
+                 NULL);
+  metrics_sample(m, "virtfs_metrics_render_seconds", last_render_seconds, NULL);
+}
+
+static GBytes *render(FsContext *ctx, double last_render_seconds) {
+  g_autoptr(MetricsText) m = metrics_text_new();
+  declare_domain_families(m);
+  render_domains(ctx, m);
+  render_networks(ctx, m);
+  render_pools(ctx, m);
+  render_daemon(ctx, m, last_render_seconds);
+  char *text = metrics_text_format(m);
+  return g_bytes_new_take(text, strlen(text));
+}
+
+GBytes *fs_metrics_snapshot(FsContext *ctx) {
+  FsMetrics *fm = ctx->metrics;
+  g_mutex_lock(&fm->lock);
+  int64_t now = g_get_monotonic_time();
+  if (!fm->text || now - fm->rendered_us > FS_METRICS_MAX_AGE_US) {
+    g_clear_pointer(&fm->text, g_bytes_unref);
+    fm->text = render(ctx, fm->render_seconds);
+    fm->rendered_us = g_get_monotonic_time();
+    fm->render_seconds = (double)(fm->rendered_us - now) / 1e6;
+  }
+  GBytes *text = g_bytes_ref(fm->text);
+  g_mutex_unlock(&fm->lock);
+  return text;
+}
+
+/* ---- the file ---- */
+
+static int metrics_open(FsContext *ctx, Obj *obj, FsHandle *h, int flags) {
+  h->stream = fs_metrics_snapshot(ctx);
+  return 0;
+}
+
+static ssize_t metrics_pread(FsContext *ctx, FsHandle *h, char *buf, size_t size, off_t offset) {
+  gsize len;
+  const char *data = g_bytes_get_data(h->stream, &len);
+  if (offset < 0)
+    return -EINVAL;
+  if ((gsize)offset >= len)
+    return 0;
+  size_t n = MIN(size, len - (gsize)offset);
+  memcpy(buf, data + offset, n);
+  return (ssize_t)n;
+}
+
+static int metrics_stat(FsContext *ctx, Obj *obj, struct stat *st) {
+  g_autoptr(GBytes) text = fs_metrics_snapshot(ctx);
+  gsize len = g_bytes_get_size(text);
+  st->st_size = (off_t)len;
+  st->st_blocks = (blkcnt_t)((len + 511) / 512);
+  return 0;
+}
+
+static void metrics_release(FsContext *ctx, FsHandle *h) {
+  g_clear_pointer(&h->stream, g_bytes_unref);
+}
+
+const FsStreamOps fs_metrics_ops = {
+  .open = metrics_open,
+  .pread = metrics_pread,
+  .stat = metrics_stat,
+  .release = metrics_release,
+};
