@@ -70,17 +70,29 @@ static const struct {
   {"wr_ops", "libvirt_domain_block_stats_write_requests_total"},
 };
 
-static const char *disk_source(const DomainDef *def, const char *dev, GString *scratch) {
+/* The disk a `stats` line names: by its target ("vda"), or by the
+ * device id the QEMU driver gives the Nth disk ("disk0"). */
+static const DomainDisk *stats_disk(const DomainDef *def, const char *dev) {
   for (guint i = 0; i < def->disks->len; i++) {
     const DomainDisk *d = def->disks->pdata[i];
-    if (g_strcmp0(d->target_dev, dev) != 0)
-      continue;
-    if (d->source)
-      return d->source;
-    if (d->source_pool && d->source_volume) {
-      g_string_printf(scratch, "%s/%s", d->source_pool, d->source_volume);
-      return scratch->str;
-    }
+    if (g_strcmp0(d->target_dev, dev) == 0)
+      return d;
+  }
+  if (g_str_has_prefix(dev, "disk") && g_ascii_isdigit(dev[4])) {
+    char *end = NULL;
+    guint64 i = g_ascii_strtoull(dev + 4, &end, 10);
+    if (*end == '\0' && i < def->disks->len)
+      return def->disks->pdata[i];
+  }
+  return NULL;
+}
+
+static const char *disk_source(const DomainDisk *d, GString *scratch) {
+  if (d && d->source)
+    return d->source;
+  if (d && d->source_pool && d->source_volume) {
+    g_string_printf(scratch, "%s/%s", d->source_pool, d->source_volume);
+    return scratch->str;
   }
   return "";
 }
@@ -113,10 +125,12 @@ static void add_domain_stats(MetricsText *m, const char *name, const DomainDef *
       if (dot <= key + 5)
         continue;
       g_autofree char *dev = g_strndup(key + 5, (gsize)(dot - key - 5));
+      const DomainDisk *disk = stats_disk(def, dev);
+      const char *target = disk && disk->target_dev ? disk->target_dev : dev;
       for (size_t i = 0; i < G_N_ELEMENTS(block_fields); i++)
         if (strcmp(dot + 1, block_fields[i].stats_key) == 0)
-          metrics_sample(m, block_fields[i].metric, v, "domain", name, "target_device", dev,
-                         "source_file", disk_source(def, dev, scratch), NULL);
+          metrics_sample(m, block_fields[i].metric, v, "domain", name, "target_device", target,
+                         "source_file", disk_source(disk, scratch), NULL);
     }
   }
 }
@@ -342,15 +356,7 @@ static int metrics_open(FsContext *ctx, Obj *obj, FsHandle *h, int flags) {
 }
 
 static ssize_t metrics_pread(FsContext *ctx, FsHandle *h, char *buf, size_t size, off_t offset) {
-  gsize len;
-  const char *data = g_bytes_get_data(h->stream, &len);
-  if (offset < 0)
-    return -EINVAL;
-  if ((gsize)offset >= len)
-    return 0;
-  size_t n = MIN(size, len - (gsize)offset);
-  memcpy(buf, data + offset, n);
-  return (ssize_t)n;
+  return fs_bytes_pread(h->stream, buf, size, offset);
 }
 
 static int metrics_stat(FsContext *ctx, Obj *obj, struct stat *st) {

@@ -160,6 +160,43 @@ int64_t history_add(History *h, const char *key, const char *xml, char **ret_err
   return (int64_t)(newest + 1);
 }
 
+int history_rewrite(History *h, const char *key, HistoryEditFunc edit, void *user_data,
+                    char **ret_error) {
+  g_autoptr(GArray) numbers = history_list(h, key);
+  if (numbers->len == 0)
+    return 0;
+  g_autofree char *dir_path = key_dir(h, key);
+  int dir_fd = open(dir_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) {
+    int err = errno;
+    *ret_error = g_strdup_printf("history: cannot open %s: %s", dir_path, g_strerror(err));
+    return -err;
+  }
+  int r = 0;
+  for (guint i = 0; i < numbers->len && r == 0; i++) {
+    g_autofree char *name = history_entry_name(g_array_index(numbers, uint64_t, i));
+    g_autoptr(GString) xml = g_string_new(NULL);
+    int64_t mtime_us = 0;
+    if (history_read(h, key, name, xml, &mtime_us) < 0)
+      continue;
+    g_autofree char *edited = edit(xml->str, user_data);
+    if (!edited || strcmp(edited, xml->str) == 0)
+      continue;
+    g_autofree char *error = NULL;
+    if ((r = store_write_at(dir_fd, name, edited, &error)) < 0) {
+      *ret_error = g_strdup_printf("history: %s", error);
+      break;
+    }
+    struct timespec times[2] = {
+      {.tv_sec = mtime_us / G_USEC_PER_SEC, .tv_nsec = (mtime_us % G_USEC_PER_SEC) * 1000},
+      {.tv_sec = mtime_us / G_USEC_PER_SEC, .tv_nsec = (mtime_us % G_USEC_PER_SEC) * 1000},
+    };
+    utimensat(dir_fd, name, times, 0);
+  }
+  close(dir_fd);
+  return r;
+}
+
 static int remove_tree(const char *path) {
   g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
   if (dir) {

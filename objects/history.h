@@ -46,6 +46,13 @@ GArray *history_list(History *h, const char *key);
 int history_read(History *h, const char *key, const char *name, GString *out,
                  int64_t *ret_mtime_us);
 
+/* Replaces each entry of key by what `edit` makes of it (NULL: keeps it),
+ * keeping the entries' numbers and mtimes: a renamed object's entries
+ * name it by its new name, so they can be copied back. */
+typedef char *(*HistoryEditFunc)(const char *xml, void *user_data);
+int history_rewrite(History *h, const char *key, HistoryEditFunc edit, void *user_data,
+                    char **ret_error);
+
 /* Moves the history of old_key to new_key (a rename keeps it). Entries
  * left at new_key by an object that was removed are replaced. Nothing to
  * move is not an error. */

@@ -84,6 +84,25 @@ char *registry_history_key(Obj *obj) {
   return history_key_named(obj, name);
 }
 
+typedef struct {
+  const ObjType *type;
+  const char *name;
+} RenameEdit;
+
+/* A history entry under the object's new name (NULL when it does not
+ * parse: it is kept as it was). */
+static char *rename_entry(const char *xml, void *user_data) {
+  RenameEdit *e = user_data;
+  void *def = NULL;
+  g_autofree char *error = NULL;
+  if (e->type->parse(xml, strlen(xml), &def, &error) < 0)
+    return NULL;
+  e->type->set_name(def, e->name);
+  char *out = e->type->format(def);
+  e->type->free(def);
+  return out;
+}
+
 /* Keeps `xml` as the newest history entry of obj (write_lock held). A
  * failure is the object's error but not the change's: the definition is
  * stored already. Returns the entry's file name to announce, or NULL. */
@@ -441,7 +460,9 @@ int registry_rename(Registry *r, Obj *obj, const char *new_name, char **ret_erro
     g_autofree char *from = history_key_named(obj, old_name);
     g_autofree char *to = history_key_named(obj, new_name);
     g_autofree char *error = NULL;
-    if (history_rename(r->history, from, to, &error) < 0)
+    RenameEdit edit = {type, new_name};
+    if (history_rename(r->history, from, to, &error) < 0 ||
+        history_rewrite(r->history, to, rename_entry, &edit, &error) < 0)
       obj_set_error(obj, "%s", error);
   }
   g_mutex_lock(&r->lock);

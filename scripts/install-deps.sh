@@ -16,6 +16,7 @@ test_pkgs=(
   sshfs openssh-server openssh-client busybox-static cpio
   lvm2 dosfstools e2fsprogs util-linux procps psmisc
   ansible-core rsync vim-nox python3 xz-utils zstd kmod
+  prometheus prometheus-node-exporter
 )
 
 want=("${build_pkgs[@]}")

@@ -184,8 +184,12 @@ int qemu_domain_interface_stats(QemuDriver *driver, Obj *obj, GPtrArray **ret_st
 /* Whether the domain's definition has a display (a <graphics> or a
  * <video> other than none) that screen.png can show. */
 bool qemu_domain_has_display(Obj *obj);
-/* The current screen as PNG bytes (QMP screendump, format png). -EBUSY
- * when not running, -EOPNOTSUPP without a display, -EIO when QEMU fails. */
+/* Whether it has a <graphics> (a VNC server while it runs). */
+bool qemu_domain_has_graphics(Obj *obj);
+/* The current screen as PNG bytes (QMP screendump, format png); a dump
+ * less than a second old is returned again, so that the open and the stat
+ * of one read agree. -EBUSY when not running, -EOPNOTSUPP without a
+ * display, -EIO when QEMU fails. */
 int qemu_domain_screendump(QemuDriver *driver, Obj *obj, GBytes **ret_png, char **ret_error);
 /* The address clients connect to for the display, "vnc://HOST:PORT" (from
  * QMP query-vnc); -ENOENT when the running domain has no VNC server. */

@@ -1,9 +1,14 @@
 /* qemu_screen.c — a running domain's screen as PNG (QMP screendump into a
- * file of its run dir, read back and removed) and its VNC address. */
+ * file of its run dir, read back and removed; the last one is kept for
+ * QEMU_SCREEN_MAX_AGE_US) and its VNC address. */
 #include "drivers/qemu/qemu_driver_priv.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>
+
+/* How long a screendump is served again: the open and the stat of one
+ * read (cat, sshfs) see the same picture and size. */
+#define QEMU_SCREEN_MAX_AGE_US (1000 * 1000)
 
 /* The primary display exists when the first <video> is not 'none'
  * (QEMU runs with -nodefaults: no <video>, no display adapter). */
@@ -23,6 +28,15 @@ bool qemu_domain_has_display(Obj *obj) {
   return has;
 }
 
+bool qemu_domain_has_graphics(Obj *obj) {
+  g_mutex_lock(&obj->lock);
+  QemuDomain *dom = qemu_domain_of_locked(obj);
+  const DomainDef *def = dom && dom->live_def ? dom->live_def : obj->def;
+  bool has = def->graphics && def->graphics->len > 0;
+  g_mutex_unlock(&obj->lock);
+  return has;
+}
+
 int qemu_domain_screendump(QemuDriver *d, Obj *obj, GBytes **ret_png, char **ret_error) {
   g_autoptr(QemuDomain) dom = NULL;
   int r = qemu_get_active(obj, &dom, ret_error);
@@ -30,7 +44,13 @@ int qemu_domain_screendump(QemuDriver *d, Obj *obj, GBytes **ret_png, char **ret
     return r;
   g_mutex_lock(&obj->lock);
   bool display = def_has_display(dom->live_def);
+  GBytes *recent = dom->screen && g_get_monotonic_time() - dom->screen_us < QEMU_SCREEN_MAX_AGE_US
+                       ? g_bytes_ref(dom->screen) : NULL;
   g_mutex_unlock(&obj->lock);
+  if (recent) {
+    *ret_png = recent;
+    return 0;
+  }
   if (!display) {
     *ret_error = g_strdup("the domain has no display (add a <video>)");
     return -EOPNOTSUPP;
@@ -56,7 +76,14 @@ int qemu_domain_screendump(QemuDriver *d, Obj *obj, GBytes **ret_png, char **ret
     *ret_error = g_strdup_printf("QEMU's screendump left no readable file: %s", err->message);
     return -EIO;
   }
-  *ret_png = g_bytes_new_take(g_steal_pointer(&data), len);
+  GBytes *png = g_bytes_new_take(g_steal_pointer(&data), len);
+  g_mutex_lock(&obj->lock);
+  if (dom->screen)
+    g_bytes_unref(dom->screen);
+  dom->screen = g_bytes_ref(png);
+  dom->screen_us = g_get_monotonic_time();
+  g_mutex_unlock(&obj->lock);
+  *ret_png = png;
   return 0;
 }
 
