@@ -348,7 +348,7 @@ static const FsFile domain_files[] = {
   {"addresses", FS_FILE_VALUE, 0444, fs_domain_addresses_read, NULL},
   {"screen.png", FS_FILE_STREAM, 0440, NULL, NULL, &screen_ops, screen_present},
   {"display", FS_FILE_VALUE, 0444, display_read, NULL, NULL, display_present},
-  {.name = "history", .kind = FS_FILE_DIR, .mode = 0555, .dir = &fs_history_dir},
+  {.name = "history", .kind = FS_FILE_DIR, .mode = 0755, .dir = &fs_history_dir},
   {"error", FS_FILE_VALUE, 0644, fs_error_read, fs_error_write},
 };
 

@@ -175,7 +175,7 @@ static const FsFile network_files[] = {
   {"uuid", FS_FILE_VALUE, 0444, fs_uuid_read, NULL},
   {"bridge", FS_FILE_VALUE, 0444, bridge_read, NULL},
   {"leases", FS_FILE_VALUE, 0444, leases_read, NULL},
-  {.name = "history", .kind = FS_FILE_DIR, .mode = 0555, .dir = &fs_history_dir},
+  {.name = "history", .kind = FS_FILE_DIR, .mode = 0755, .dir = &fs_history_dir},
   {"error", FS_FILE_VALUE, 0644, fs_error_read, fs_error_write},
 };
 

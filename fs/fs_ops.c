@@ -453,8 +453,10 @@ static int op_rmdir(const char *path) {
   int r = resolve(ctx, path, &n, false);
   if (r < 0)
     return r;
+  /* history/ stays, but `rm -r` of the object's directory must get to
+   * the rmdir of the object itself. */
   if (n.path.type != FS_PATH_OBJ_DIR)
-    return is_listing_dir(n.file) ? -EACCES : n.path.type == FS_PATH_OBJ_ENTRY ? -ENOTDIR : -EBUSY;
+    return is_listing_dir(n.file) ? 0 : n.path.type == FS_PATH_OBJ_ENTRY ? -ENOTDIR : -EBUSY;
   const FsFileTable *t = fs_files_of_kind(n.path.kind);
   g_autofree char *error = NULL;
   r = t->remove ? t->remove(ctx, n.obj, &error)
@@ -796,6 +798,8 @@ static int op_unlink(const char *path) {
   int r = resolve(ctx, path, &n, false);
   if (r < 0)
     return r;
+  if (n.path.type == FS_PATH_OBJ_SUBENTRY)
+    return 0; /* entries stay (history.md); rm -r of the object goes on */
   if (n.path.type != FS_PATH_OBJ_ENTRY)
     return n.path.type == FS_PATH_OBJ_DIR ? -EISDIR : -EACCES;
   if (n.scratch)
