@@ -32,34 +32,15 @@ import sys
 import threading
 import time
 
+import benchlib
+from benchlib import ms, read, write
+
 MOUNT, MOUNT0 = sys.argv[1:3]
 NDOM, NWRITES = int(sys.argv[3]), int(sys.argv[4])
 
 
-def ms(t0):
-    return (time.perf_counter() - t0) * 1000
-
-
-def put(path, text):
-    with open(path, "w") as f:
-        f.write(text)
-
-
-def get(path):
-    with open(path) as f:
-        return f.read()
-
-
 def define(mount, name):
-    os.mkdir(f"{mount}/domains/{name}")
-    put(f"{mount}/domains/{name}/config.xml", f"""<domain type='qemu'>
-  <name>{name}</name>
-  <memory unit='MiB'>32</memory>
-  <vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='pc'>hvm</type></os>
-  <devices><serial type='pty'/></devices>
-</domain>
-""")
+    benchlib.define(f"{mount}/domains", name, 32)
 
 
 def pct(values, p):
@@ -74,7 +55,7 @@ def history_writes():
     for i in range(NWRITES):
         for m in (MOUNT, MOUNT0) if i % 2 else (MOUNT0, MOUNT):
             t0 = time.perf_counter()
-            put(f"{m}/domains/hist/vcpus", f"{2 + i % 2}\n")
+            write(f"{m}/domains/hist/vcpus", f"{2 + i % 2}\n")
             times[m].append(ms(t0) * 1000)
     print("write_us", round(statistics.median(times[MOUNT])))
     print("write_floor_us", round(statistics.median(times[MOUNT0])))
@@ -87,7 +68,7 @@ def start_all(names):
     def worker(chunk):
         for n in chunk:
             try:
-                put(f"{MOUNT}/domains/{n}/state", "running\n")
+                write(f"{MOUNT}/domains/{n}/state", "running\n")
             except OSError as e:
                 errors.append(f"{n}: {e}")
     threads = [threading.Thread(target=worker, args=(names[i::8],)) for i in range(8)]
@@ -117,13 +98,13 @@ def main():
         define(MOUNT, n)
     t0 = time.perf_counter()
     start_all(names)
-    running = sum(get(f"{MOUNT}/domains/{n}/state").strip() == "running" for n in names)
+    running = sum(read(f"{MOUNT}/domains/{n}/state").strip() == "running" for n in names)
     print("started", running, "in_ms", round(ms(t0)))
     reads, size = [], 0
     for _ in range(10):
         time.sleep(1.1)
         t0 = time.perf_counter()
-        size = len(get(f"{MOUNT}/metrics"))
+        size = len(read(f"{MOUNT}/metrics"))
         reads.append(ms(t0))
     print("metrics", round(statistics.median(reads), 1))
     print("metrics_p90", round(pct(reads, 0.9), 1))
@@ -132,7 +113,7 @@ def main():
     for _ in range(3):
         t0 = time.perf_counter()
         for n in names:
-            get(f"{MOUNT}/domains/{n}/stats")
+            read(f"{MOUNT}/domains/{n}/stats")
         floors.append(ms(t0))
     print("metrics_floor", round(statistics.median(floors), 1))
     uuid = f"{MOUNT}/domains/{names[0]}/uuid"
@@ -142,7 +123,7 @@ def main():
     def render_loop():
         while not stop.is_set():
             time.sleep(1.01)  # past the snapshot's second: a new rendering
-            get(f"{MOUNT}/metrics")
+            read(f"{MOUNT}/metrics")
     t = threading.Thread(target=render_loop)
     t.start()
     busy = uuid_latency(uuid, 6)
@@ -150,7 +131,7 @@ def main():
     t.join()
     print("uuid_p99_busy_us", round(busy))
     start_all_destroy = [threading.Thread(target=lambda c=names[i::8]: [
-        put(f"{MOUNT}/domains/{n}/ctl", "destroy\n") for n in c]) for i in range(8)]
+        write(f"{MOUNT}/domains/{n}/ctl", "destroy\n") for n in c]) for i in range(8)]
     for th in start_all_destroy:
         th.start()
     for th in start_all_destroy:
