@@ -7,7 +7,8 @@
  * so the size a client stats is the size it then reads, and scrapes that
  * come together cost one rendering. Renderings are serialized by the
  * snapshot's own lock; nothing else waits for them: each domain's figures
- * come through the driver with no registry lock held. */
+ * come through the driver, on a small pool of workers, with no registry
+ * lock held. */
 #include "fs/fs_metrics.h"
 
 #include <errno.h>
@@ -191,39 +192,83 @@ static void declare_domain_families(MetricsText *m) {
                    "Traffic of an interface as the guest sees it, since the domain started.");
 }
 
+/* What one domain reports, gathered on a worker of the rendering's pool. */
+typedef struct {
+  FsContext *ctx;
+  Obj *obj;              /* borrowed from the rendering's list */
+  DomainDef *def;
+  DomainState state;
+  bool active;
+  GString *stats;        /* qemu_domain_stats' lines, when active */
+  GPtrArray *ifstats;    /* QemuInterfaceStats*, when active */
+} DomainFigures;
+
+static void gather_domain(gpointer data, gpointer user_data) {
+  DomainFigures *f = data;
+  f->def = fs_obj_copy_def(f->obj);
+  f->state = f->ctx->qemu ? qemu_domain_get_state(f->ctx->qemu, f->obj, NULL)
+                          : DOMAIN_STATE_SHUTOFF;
+  f->active = f->ctx->qemu && qemu_domain_is_active(f->obj);
+  if (!f->active)
+    return;
+  g_autofree char *error = NULL;
+  f->stats = g_string_new(NULL);
+  if (qemu_domain_stats(f->ctx->qemu, f->obj, f->stats, &error) < 0)
+    g_string_truncate(f->stats, 0);
+  g_clear_pointer(&error, g_free);
+  if (qemu_domain_interface_stats(f->ctx->qemu, f->obj, &f->ifstats, &error) < 0)
+    f->ifstats = NULL;
+}
+
+static void add_domain(MetricsText *m, const DomainFigures *f) {
+  const char *name = f->def->name;
+  for (DomainState s = DOMAIN_STATE_SHUTOFF; s <= DOMAIN_STATE_CRASHED; s++)
+    metrics_sample(m, "libvirt_domain_info_state", s == f->state, "domain", name, "state",
+                   domain_state_to_string(s), NULL);
+  metrics_sample(m, "libvirt_domain_info_vstate", libvirt_state_code(f->state), "domain", name,
+                 NULL);
+  metrics_sample(m, "libvirt_domain_info_maximum_memory_bytes",
+                 (double)f->def->memory_kib * 1024, "domain", name, NULL);
+  metrics_sample(m, "libvirt_domain_info_virtual_cpus", f->def->vcpus_current, "domain", name,
+                 NULL);
+  if (!f->active) {
+    metrics_sample(m, "libvirt_domain_info_cpu_time_seconds_total", 0, "domain", name, NULL);
+    metrics_sample(m, "libvirt_domain_info_memory_usage_bytes", 0, "domain", name, NULL);
+    return;
+  }
+  add_domain_stats(m, name, f->def, f->stats->str);
+  if (f->ifstats)
+    add_interface_stats(m, name, f->ifstats);
+}
+
+/* Each running domain's QEMU is asked on its own worker (at most
+ * FS_METRICS_WORKERS at once): a rendering waits for the slowest QEMU,
+ * not for the sum of their answers. */
+#define FS_METRICS_WORKERS 8
+
 static void render_domains(FsContext *ctx, MetricsText *m) {
   metrics_sample(m, "libvirt_up", 1, NULL);
   if (!obj_type_get(OBJ_DOMAIN))
     return;
   g_autoptr(GPtrArray) list = registry_list(ctx->registry, OBJ_DOMAIN, NULL);
+  g_autofree DomainFigures *figures = g_new0(DomainFigures, list->len ? list->len : 1);
+  GThreadPool *pool = g_thread_pool_new(gather_domain, NULL, FS_METRICS_WORKERS, FALSE, NULL);
   for (guint i = 0; i < list->len; i++) {
-    Obj *obj = list->pdata[i];
-    g_autoptr(DomainDef) def = fs_obj_copy_def(obj);
-    const char *name = def->name;
-    DomainState state = ctx->qemu ? qemu_domain_get_state(ctx->qemu, obj, NULL)
-                                  : DOMAIN_STATE_SHUTOFF;
-    for (DomainState s = DOMAIN_STATE_SHUTOFF; s <= DOMAIN_STATE_CRASHED; s++)
-      metrics_sample(m, "libvirt_domain_info_state", s == state, "domain", name, "state",
-                     domain_state_to_string(s), NULL);
-    metrics_sample(m, "libvirt_domain_info_vstate", libvirt_state_code(state), "domain", name,
-                   NULL);
-    metrics_sample(m, "libvirt_domain_info_maximum_memory_bytes",
-                   (double)def->memory_kib * 1024, "domain", name, NULL);
-    metrics_sample(m, "libvirt_domain_info_virtual_cpus", def->vcpus_current, "domain", name,
-                   NULL);
-    if (!ctx->qemu || !qemu_domain_is_active(obj)) {
-      metrics_sample(m, "libvirt_domain_info_cpu_time_seconds_total", 0, "domain", name, NULL);
-      metrics_sample(m, "libvirt_domain_info_memory_usage_bytes", 0, "domain", name, NULL);
-      continue;
-    }
-    g_autoptr(GString) stats = g_string_new(NULL);
-    g_autofree char *error = NULL;
-    if (qemu_domain_stats(ctx->qemu, obj, stats, &error) == 0)
-      add_domain_stats(m, name, def, stats->str);
-    g_autoptr(GPtrArray) ifstats = NULL;
-    g_clear_pointer(&error, g_free);
-    if (qemu_domain_interface_stats(ctx->qemu, obj, &ifstats, &error) == 0)
-      add_interface_stats(m, name, ifstats);
+    figures[i] = (DomainFigures){.ctx = ctx, .obj = list->pdata[i]};
+    if (!pool)
+      gather_domain(&figures[i], NULL);
+    else
+      g_thread_pool_push(pool, &figures[i], NULL);
+  }
+  if (pool)
+    g_thread_pool_free(pool, FALSE, TRUE); /* waits for every task */
+  for (guint i = 0; i < list->len; i++) {
+    add_domain(m, &figures[i]);
+    domain_def_free(figures[i].def);
+    if (figures[i].stats)
+      g_string_free(figures[i].stats, TRUE);
+    if (figures[i].ifstats)
+      g_ptr_array_unref(figures[i].ifstats);
   }
 }
 
