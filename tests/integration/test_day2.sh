@@ -207,6 +207,10 @@ cp "$MNT/domains/g/screen.png" "$WORK/after.png"
 read -r w2 h2 blue2 < <(png_info "$WORK/after.png")
 check "the screen changed after the guest wrote to it (${blue2:-?} blue pixels)" test "${blue2:-0}" -gt 1000
 check "screen.png reads through sshfs too" bash -c "cmp '$CLIENT/domains/g/screen.png' '$MNT/domains/g/screen.png' || { sleep 1.1; cmp '$CLIENT/domains/g/screen.png' '$MNT/domains/g/screen.png'; }"
+# shellcheck disable=SC2046
+check "scp copies screen.png" scp -q $(ssh_client_opts root | sed 's/-p /-P /') "root@127.0.0.1:$MNT/domains/g/screen.png" "$WORK/scp.png"
+is_png() { png_info "$1" >/dev/null; }
+check "... a whole PNG" is_png "$WORK/scp.png"
 check_fails "screen.png cannot be written" sh -c "echo x > '$MNT/domains/g/screen.png'"
 
 echo destroy > "$MNT/domains/g/ctl"
