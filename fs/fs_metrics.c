@@ -136,9 +136,23 @@ static void add_domain_stats(MetricsText *m, const char *name, const DomainDef *
   }
 }
 
-static void add_interface_stats(MetricsText *m, const char *name, GPtrArray *stats) {
+/* The bridge an interface is on, as the exporters label it: a network's
+ * bridge, or the bridge named by <source bridge>. */
+static char *interface_bridge(FsContext *ctx, const QemuInterfaceStats *s) {
+  if (!s->on_network || !obj_type_get(OBJ_NETWORK))
+    return g_strdup(s->source);
+  g_autoptr(Obj) net = registry_lookup(ctx->registry, OBJ_NETWORK, NULL, s->source);
+  if (!net)
+    return g_strdup(s->source);
+  g_autoptr(NetworkDef) def = fs_obj_copy_def(net);
+  return g_strdup(def->bridge ? def->bridge : s->source);
+}
+
+static void add_interface_stats(FsContext *ctx, MetricsText *m, const char *name,
+                                GPtrArray *stats) {
   for (guint i = 0; i < stats->len; i++) {
     const QemuInterfaceStats *s = stats->pdata[i];
+    g_autofree char *bridge = interface_bridge(ctx, s);
     const struct {
       const char *metric;
       uint64_t value;
@@ -154,7 +168,7 @@ static void add_interface_stats(MetricsText *m, const char *name, GPtrArray *sta
     };
     for (size_t k = 0; k < G_N_ELEMENTS(v); k++)
       metrics_sample(m, v[k].metric, (double)v[k].value, "domain", name, "target_device",
-                     s->target_dev, "source_bridge", s->source, NULL);
+                     s->target_dev, "source_bridge", bridge, NULL);
   }
 }
 
@@ -220,7 +234,7 @@ static void gather_domain(gpointer data, gpointer user_data) {
     f->ifstats = NULL;
 }
 
-static void add_domain(MetricsText *m, const DomainFigures *f) {
+static void add_domain(FsContext *ctx, MetricsText *m, const DomainFigures *f) {
   const char *name = f->def->name;
   for (DomainState s = DOMAIN_STATE_SHUTOFF; s <= DOMAIN_STATE_CRASHED; s++)
     metrics_sample(m, "libvirt_domain_info_state", s == f->state, "domain", name, "state",
@@ -238,7 +252,7 @@ static void add_domain(MetricsText *m, const DomainFigures *f) {
   }
   add_domain_stats(m, name, f->def, f->stats->str);
   if (f->ifstats)
-    add_interface_stats(m, name, f->ifstats);
+    add_interface_stats(ctx, m, name, f->ifstats);
 }
 
 /* Each running domain's QEMU is asked on its own worker (at most
@@ -263,7 +277,7 @@ static void render_domains(FsContext *ctx, MetricsText *m) {
   if (pool)
     g_thread_pool_free(pool, FALSE, TRUE); /* waits for every task */
   for (guint i = 0; i < list->len; i++) {
-    add_domain(m, &figures[i]);
+    add_domain(ctx, m, &figures[i]);
     domain_def_free(figures[i].def);
     if (figures[i].stats)
       g_string_free(figures[i].stats, TRUE);

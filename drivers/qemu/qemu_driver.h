@@ -166,6 +166,7 @@ bool qemu_driver_disk_in_use(QemuDriver *driver, const char *pool, const char *v
 typedef struct {
   char *target_dev;       /* the tap */
   char *source;           /* the network or bridge; "" for user networking */
+  bool on_network;        /* source names a virtfs network (type='network') */
   uint64_t rx_bytes, rx_packets, rx_errors, rx_drops;
   uint64_t tx_bytes, tx_packets, tx_errors, tx_drops;
 } QemuInterfaceStats;

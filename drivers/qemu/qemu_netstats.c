@@ -55,6 +55,7 @@ int qemu_domain_interface_stats(QemuDriver *d, Obj *obj, GPtrArray **ret_stats,
       g_ptr_array_new_with_free_func((GDestroyNotify)qemu_interface_stats_free);
   g_autoptr(GPtrArray) taps = g_ptr_array_new_with_free_func(g_free);
   g_autoptr(GPtrArray) sources = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(GArray) networks = g_array_new(FALSE, FALSE, sizeof(gboolean));
   g_mutex_lock(&obj->lock);
   QemuDomain *dom = qemu_domain_of_locked(obj);
   if (dom && dom->live_def) {
@@ -64,6 +65,8 @@ int qemu_domain_interface_stats(QemuDriver *d, Obj *obj, GPtrArray **ret_stats,
         continue;
       g_ptr_array_add(taps, g_strdup(iface->target_dev));
       g_ptr_array_add(sources, g_strdup(iface->source ? iface->source : ""));
+      gboolean on_network = iface->type == INTERFACE_NETWORK;
+      g_array_append_val(networks, on_network);
     }
   }
   g_mutex_unlock(&obj->lock);
@@ -82,6 +85,7 @@ int qemu_domain_interface_stats(QemuDriver *d, Obj *obj, GPtrArray **ret_stats,
       }
       s->target_dev = g_strdup(taps->pdata[i]);
       s->source = g_strdup(sources->pdata[i]);
+      s->on_network = g_array_index(networks, gboolean, i);
       g_ptr_array_add(all, s);
     }
   }
