@@ -7,7 +7,9 @@
  *
  * Writers (add, rename) are serialized by the registry's write lock; readers
  * (list, read) may run at any time: entries are written atomically (temp
- * file, fsync, rename), so a reader sees a whole entry or none. Functions
+ * file, fsync, rename), so a reader sees a whole entry or none. The
+ * directory is not synced: a power loss may lose the newest entry, never
+ * tear one. Functions
  * return 0 (or a count) or -errno with a sentence in *ret_error. */
 #pragma once
 
