@@ -35,35 +35,16 @@ import sys
 import threading
 import time
 
+import benchlib
+from benchlib import ms, read, write
+
 MOUNT, STATE, RUN, WORK = sys.argv[1:5]
 ITER, PAR = int(sys.argv[5]), int(sys.argv[6])
 DOMAINS = os.path.join(MOUNT, "domains")
 
 
-def ms(t0):
-    return (time.perf_counter() - t0) * 1000
-
-
-def write(path, text):
-    with open(path, "w") as f:
-        f.write(text)
-
-
-def read(path):
-    with open(path) as f:
-        return f.read()
-
-
 def define(name):
-    os.mkdir(os.path.join(DOMAINS, name))
-    write(os.path.join(DOMAINS, name, "config.xml"), f"""<domain type='qemu'>
-  <name>{name}</name>
-  <memory unit='MiB'>128</memory>
-  <vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='pc'>hvm</type></os>
-  <devices><serial type='pty'/></devices>
-</domain>
-""")
+    benchlib.define(DOMAINS, name, 128)
 
 
 def info(name):

@@ -35,6 +35,8 @@ PAGES_5 = [
     ("volumes.md", "VOLUMES"),
     ("node.md", "NODE"),
     ("events.md", "EVENTS"),
+    ("history.md", "HISTORY"),
+    ("metrics.md", "METRICS"),
 ]
 NOT_IN_MAN = {"README.md", "testing.md", "daemon.md"}
 
@@ -354,6 +356,8 @@ def man5():
     out += [".SH SYNOPSIS", ".nf"]
     out += [escape(l, code=True) for l in [
         "/virt/events",
+        "/virt/events.log",
+        "/virt/metrics",
         "/virt/node/{version,info,capabilities.xml}",
         "/virt/domains/NAME/{config.xml,state,ctl,console,memory,...}",
         "/virt/networks/NAME/...",

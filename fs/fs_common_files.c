@@ -86,3 +86,15 @@ int fs_error_write(FsContext *ctx, Obj *obj, const char *data, size_t len, char 
   obj_clear_error(obj);
   return 0;
 }
+
+ssize_t fs_bytes_pread(GBytes *bytes, char *buf, size_t size, off_t offset) {
+  gsize len;
+  const char *data = g_bytes_get_data(bytes, &len);
+  if (offset < 0)
+    return -EINVAL;
+  if ((gsize)offset >= len)
+    return 0;
+  size_t n = MIN(size, len - (gsize)offset);
+  memcpy(buf, data + offset, n);
+  return (ssize_t)n;
+}

@@ -19,5 +19,9 @@ int fs_error_write(FsContext *ctx, Obj *obj, const char *data, size_t len, char 
 #define FS_ERROR_FILE \
   {"error", FS_FILE_VALUE, 0644, fs_error_read, fs_error_write, .empty_applies = true}
 
+/* Streams that serve a snapshot taken at open (screen.png, metrics):
+ * copies up to `size` bytes of `bytes` from `offset`. Returns the count. */
+ssize_t fs_bytes_pread(GBytes *bytes, char *buf, size_t size, off_t offset);
+
 /* Copies the object's definition under its lock (free with type->free). */
 void *fs_obj_copy_def(Obj *obj);

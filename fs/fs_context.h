@@ -5,6 +5,7 @@
 
 #include <glib.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "objects/registry.h"
@@ -14,6 +15,18 @@ typedef struct FsAdapter FsAdapter;
 typedef struct QemuDriver QemuDriver;
 typedef struct NetworkManager NetworkManager;
 typedef struct FsPools FsPools;
+
+/* What /virt/metrics counts of the daemon's own requests. */
+typedef enum {
+  FS_REQUEST_GETATTR,
+  FS_REQUEST_READDIR,
+  FS_REQUEST_OPEN,
+  FS_REQUEST_READ,
+  FS_REQUEST_WRITE,
+  FS_REQUEST_KIND_COUNT,
+} FsRequestKind;
+
+typedef struct FsMetrics FsMetrics;
 
 typedef struct FsContext {
   Registry *registry;
@@ -40,4 +53,7 @@ typedef struct FsContext {
   GMutex pollers_lock;      /* protects pollers */
   GHashTable *pollers;      /* FsHandle* of open event streams, for poll() */
   GOnce hypervisor_once;    /* NodeHypervisor*: QEMU's facts, probed on first use */
+  uint64_t requests[FS_REQUEST_KIND_COUNT]; /* atomic counters (fs_ops.c) */
+  int64_t start_time_us;    /* when the daemon started (real time) */
+  FsMetrics *metrics;       /* the last /virt/metrics snapshot (fs_metrics.c) */
 } FsContext;

@@ -299,6 +299,65 @@ int fs_domains_list_read(FsContext *ctx, Obj *unused, GString *out) {
   return 0;
 }
 
+/* ---- the screen ---- */
+
+static bool screen_present(FsContext *ctx, Obj *obj) {
+  return ctx->qemu && qemu_domain_is_active(obj) && qemu_domain_has_display(obj);
+}
+
+static bool display_present(FsContext *ctx, Obj *obj) {
+  return ctx->qemu && qemu_domain_is_active(obj) && qemu_domain_has_graphics(obj);
+}
+
+/* screen.png: a PNG taken at open, read at any offset (scp and sshfs read
+ * in pieces). */
+static int screen_open(FsContext *ctx, Obj *obj, FsHandle *h, int flags) {
+  g_autofree char *error = NULL;
+  GBytes *png = NULL;
+  int r = qemu_domain_screendump(ctx->qemu, obj, &png, &error);
+  if (r < 0) {
+    obj_set_error(obj, "screen.png: %s", error ? error : g_strerror(-r));
+    return r;
+  }
+  h->stream = png;
+  return 0;
+}
+
+static ssize_t screen_pread(FsContext *ctx, FsHandle *h, char *buf, size_t size, off_t offset) {
+  return fs_bytes_pread(h->stream, buf, size, offset);
+}
+
+static int screen_stat(FsContext *ctx, Obj *obj, struct stat *st) {
+  g_autoptr(GBytes) png = NULL;
+  g_autofree char *error = NULL;
+  if (qemu_domain_screendump(ctx->qemu, obj, &png, &error) == 0) {
+    st->st_size = (off_t)g_bytes_get_size(png);
+    st->st_blocks = (blkcnt_t)((st->st_size + 511) / 512);
+  }
+  return 0;
+}
+
+static void screen_release(FsContext *ctx, FsHandle *h) {
+  g_clear_pointer(&h->stream, g_bytes_unref);
+}
+
+static const FsStreamOps screen_ops = {
+  .open = screen_open,
+  .pread = screen_pread,
+  .stat = screen_stat,
+  .release = screen_release,
+};
+
+static int display_read(FsContext *ctx, Obj *obj, GString *out) {
+  g_autofree char *address = NULL;
+  g_autofree char *error = NULL;
+  int r = qemu_domain_display_address(ctx->qemu, obj, &address, &error);
+  if (r < 0)
+    return r == -ENOENT || r == -EBUSY ? 0 : r;
+  g_string_append_printf(out, "%s\n", address);
+  return 0;
+}
+
 static int domain_create(FsContext *ctx, Obj *parent, const char *name, char **ret_error) {
   DomainDef *def = domain_def_new_default(name, ctx->kvm_available);
   int r = registry_define(ctx->registry, OBJ_DOMAIN, NULL, (void **)&def, NULL, ret_error);
@@ -321,6 +380,9 @@ static const FsFile domain_files[] = {
   {"console", FS_FILE_STREAM, 0600, NULL, NULL, &console_ops},
   {"console.log", FS_FILE_VALUE, 0440, console_log_read, NULL},
   {"addresses", FS_FILE_VALUE, 0444, fs_domain_addresses_read, NULL},
+  {"screen.png", FS_FILE_STREAM, 0440, NULL, NULL, &screen_ops, screen_present},
+  {"display", FS_FILE_VALUE, 0444, display_read, NULL, NULL, display_present},
+  {.name = "history", .kind = FS_FILE_DIR, .mode = 0755, .dir = &fs_history_dir},
   FS_ERROR_FILE,
 };
 

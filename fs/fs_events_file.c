@@ -50,14 +50,40 @@ static void events_release(FsContext *ctx, FsHandle *h) {
   h->stream = NULL;
 }
 
-static const FsStreamOps events_ops = {
+const FsStreamOps fs_events_ops = {
   .open = events_open,
   .read = events_read,
   .poll = events_poll,
   .release = events_release,
 };
 
-const FsFile fs_events_file = {"events", FS_FILE_STREAM, 0444, NULL, NULL, &events_ops};
+/* /virt/events.log: the same lines as a file that grows (tail -f polls its
+ * size, also through sshfs); a rotation starts it again empty. Reads at an
+ * offset return what is there now; nothing blocks. */
+static int events_log_open(FsContext *ctx, Obj *obj, FsHandle *h, int flags) {
+  return 0;
+}
+
+static ssize_t events_log_pread(FsContext *ctx, FsHandle *h, char *buf, size_t size,
+                                off_t offset) {
+  if (offset < 0)
+    return -EINVAL;
+  return (ssize_t)event_bus_log_read(registry_events(ctx->registry), buf, size,
+                                     (uint64_t)offset);
+}
+
+static int events_log_stat(FsContext *ctx, Obj *obj, struct stat *st) {
+  size_t size = event_bus_log_size(registry_events(ctx->registry));
+  st->st_size = (off_t)size;
+  st->st_blocks = (blkcnt_t)((size + 511) / 512);
+  return 0;
+}
+
+const FsStreamOps fs_events_log_ops = {
+  .open = events_log_open,
+  .pread = events_log_pread,
+  .stat = events_log_stat,
+};
 
 void fs_pollers_add(FsContext *ctx, FsHandle *h) {
   g_mutex_lock(&ctx->pollers_lock);

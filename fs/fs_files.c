@@ -22,6 +22,22 @@ const FsFileTable *fs_files_of_node(void) {
   return &fs_node_files;
 }
 
+/* The root's files; docs/events.md and docs/metrics.md document them. */
+static const FsFile root_files[] = {
+  {"events", FS_FILE_STREAM, 0444, NULL, NULL, &fs_events_ops},
+  {"events.log", FS_FILE_STREAM, 0444, NULL, NULL, &fs_events_log_ops},
+  {"metrics", FS_FILE_STREAM, 0444, NULL, NULL, &fs_metrics_ops},
+};
+
+static const FsFileTable root_table = {
+  .files = root_files,
+  .count = G_N_ELEMENTS(root_files),
+};
+
+const FsFileTable *fs_files_of_root(void) {
+  return &root_table;
+}
+
 const FsFile *fs_file_lookup(const FsFileTable *table, const char *name) {
   if (!table)
     return NULL;

@@ -12,7 +12,8 @@
  *             line without newline at flush. Reads list the verbs.
  *   STREAM    console, events, a volume's data: handled by their own ops
  *             (FsStreamOps).
- *   DIR       a subdirectory (pools' volumes/).
+ *   DIR       a subdirectory: pools' volumes/, or one whose read-only
+ *             entries come from FsDirOps (history/).
  *
  * Handlers run in FUSE worker threads without any lock held and return 0 or
  * -errno with a sentence in *ret_error; the caller stores the sentence in
@@ -69,6 +70,16 @@ typedef struct FsStreamOps {
   ssize_t (*pwrite_buf)(FsContext *ctx, FsHandle *h, struct fuse_bufvec *buf, off_t offset);
 } FsStreamOps;
 
+/* The entries of a DIR file that lists read-only files of its own
+ * (history/). Each returns 0 or -errno; no lock is held. */
+typedef struct FsDirOps {
+  /* Appends the entry names, in the order ls shows them. */
+  int (*list)(FsContext *ctx, Obj *obj, GPtrArray *names);
+  /* The content of entry `name` and its mtime (µs since the epoch);
+   * -ENOENT when there is none. */
+  int (*read)(FsContext *ctx, Obj *obj, const char *name, GString *out, int64_t *ret_mtime_us);
+} FsDirOps;
+
 typedef struct FsFile {
   const char *name;
   FsFileKind kind;
@@ -84,6 +95,8 @@ typedef struct FsFile {
   /* VALUE: emptying the file (open with O_TRUNC, truncate to 0) applies
    * the empty value at once, as a write would (`: > error` clears it). */
   bool empty_applies;
+  /* DIR: its entries (NULL for volumes/, which the path parser knows). */
+  const FsDirOps *dir;
 } FsFile;
 
 /* A kind's files and what mkdir, rmdir and rename of its directories do.
@@ -104,6 +117,9 @@ typedef struct {
 /* The table of an object kind, or of the node directory. */
 const FsFileTable *fs_files_of_kind(ObjKind kind);
 const FsFileTable *fs_files_of_node(void);
+/* The files of the root directory besides node/ and the kinds' directories
+ * (events, events.log, metrics). */
+const FsFileTable *fs_files_of_root(void);
 
 /* The entry named `name`, or NULL. */
 const FsFile *fs_file_lookup(const FsFileTable *table, const char *name);
@@ -123,3 +139,9 @@ extern const FsFileTable fs_network_files;
 extern const FsFileTable fs_node_files;
 extern const FsFileTable fs_pool_files;
 extern const FsFileTable fs_volume_files;
+/* Shared entries: history/ of every kind (fs_history_files.c), and the
+ * root's streams (fs_events_file.c, fs_metrics.c). */
+extern const FsDirOps fs_history_dir;
+extern const FsStreamOps fs_events_ops;
+extern const FsStreamOps fs_events_log_ops;
+extern const FsStreamOps fs_metrics_ops;

@@ -30,6 +30,7 @@ void fs_handle_free(FsHandle *h) {
   if (h->obj)
     obj_unref(h->obj);
   g_string_free(h->buf, TRUE);
+  g_free(h->entry);
   g_mutex_clear(&h->lock);
   g_free(h);
 }

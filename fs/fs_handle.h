@@ -29,6 +29,8 @@ struct FsHandle {
   FsHandleType type;
   Obj *obj;                 /* reference; NULL for root and node files */
   const FsFile *file;       /* TABLE and STREAM */
+  char *entry;              /* TABLE: the entry of a listing directory
+                               (history/0001.xml) whose snapshot buf holds */
   FsScratch *scratch;       /* SCRATCH: reference */
   GMutex lock;
   GString *buf;             /* TABLE: snapshot or write buffer */

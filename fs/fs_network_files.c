@@ -228,6 +228,7 @@ static const FsFile network_files[] = {
   {"bridge", FS_FILE_VALUE, 0444, bridge_read, NULL},
   {"leases", FS_FILE_VALUE, 0444, leases_read, NULL},
   {"info", FS_FILE_VALUE, 0444, info_read, NULL},
+  {.name = "history", .kind = FS_FILE_DIR, .mode = 0755, .dir = &fs_history_dir},
   FS_ERROR_FILE,
 };
 

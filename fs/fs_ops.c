@@ -90,12 +90,22 @@ static int64_t start_time_us;
 /* The largest read answered by splice; 0: none (set once in op_init). */
 static size_t splice_read_max;
 
-extern const FsFile fs_events_file;
-
 static const FsFileTable *table_of(const FsNode *n) {
   if (n->path.type == FS_PATH_NODE_FILE || n->path.type == FS_PATH_NODE_DIR)
     return fs_files_of_node();
+  if (n->path.type == FS_PATH_ROOT_FILE || n->path.type == FS_PATH_ROOT)
+    return fs_files_of_root();
   return fs_files_of_kind(n->path.kind);
+}
+
+/* A subdirectory of an object whose entries come from FsDirOps. */
+static bool is_listing_dir(const FsFile *f) {
+  return f && f->kind == FS_FILE_DIR && f->dir;
+}
+
+/* Counts a request for /virt/metrics. */
+static void count_request(FsContext *ctx, FsRequestKind kind) {
+  __atomic_fetch_add(&ctx->requests[kind], 1, __ATOMIC_RELAXED);
 }
 
 static bool file_visible(FsContext *ctx, Obj *obj, const FsFile *f) {
@@ -141,8 +151,8 @@ static int resolve(FsContext *ctx, const char *path, FsNode *n, bool allow_missi
   case FS_PATH_KIND_DIR:
     return 0;
   case FS_PATH_ROOT_FILE:
-    n->file = &fs_events_file;
-    return 0;
+    n->file = fs_file_lookup(fs_files_of_root(), n->path.file);
+    return n->file ? 0 : -ENOENT;
   case FS_PATH_NODE_FILE:
     n->file = fs_file_lookup(fs_files_of_node(), n->path.file);
     return n->file ? 0 : -ENOENT;
@@ -155,7 +165,7 @@ static int resolve(FsContext *ctx, const char *path, FsNode *n, bool allow_missi
     if (!n->obj)
       return -ENOENT;
     const FsFile *f = fs_file_lookup(table_of(n), n->path.file);
-    if (f && f->kind != FS_FILE_DIR && file_visible(ctx, n->obj, f)) {
+    if (f && (f->kind != FS_FILE_DIR || f->dir) && file_visible(ctx, n->obj, f)) {
       n->file = f;
       return 0;
     }
@@ -164,6 +174,18 @@ static int resolve(FsContext *ctx, const char *path, FsNode *n, bool allow_missi
     if (n->scratch || (allow_missing && (!f || f->kind != FS_FILE_DIR)))
       return 0;
     return -ENOENT;
+  }
+  case FS_PATH_OBJ_SUBENTRY: {
+    n->obj = lookup_object(ctx, &n->path);
+    if (!n->obj)
+      return -ENOENT;
+    n->file = fs_file_lookup(table_of(n), n->path.file);
+    if (!is_listing_dir(n->file))
+      return -ENOENT;
+    g_autoptr(GString) content = g_string_new(NULL);
+    r = n->file->dir->read(ctx, n->obj, n->path.sub, content, NULL);
+    /* Nothing can be created in such a directory. */
+    return r == -ENOENT && allow_missing ? -EACCES : r;
   }
   }
   return -ENOENT;
@@ -225,8 +247,26 @@ static int file_stat(FsContext *ctx, Obj *obj, const FsFile *f, struct stat *st)
   return 0;
 }
 
+/* An entry of a listing directory: read-only, its size the content's. */
+static int subentry_stat(FsContext *ctx, FsNode *n, struct stat *st) {
+  g_autoptr(GString) content = g_string_new(NULL);
+  int64_t mtime_us = 0;
+  int r = n->file->dir->read(ctx, n->obj, n->path.sub, content, &mtime_us);
+  if (r < 0)
+    return r;
+  memset(st, 0, sizeof(*st));
+  st->st_mode = S_IFREG | effective_mode(ctx, 0444);
+  st->st_nlink = 1;
+  fill_common(ctx, st, mtime_us);
+  st->st_size = (off_t)content->len;
+  st->st_blocks = (blkcnt_t)((content->len + 511) / 512);
+  return 0;
+}
+
 static int node_stat(FsContext *ctx, FsNode *n, struct stat *st) {
   switch (n->path.type) {
+  case FS_PATH_OBJ_SUBENTRY:
+    return subentry_stat(ctx, n, st);
   case FS_PATH_ROOT:
   case FS_PATH_KIND_DIR:
     dir_stat(ctx, st, 0755, start_time_us);
@@ -273,6 +313,10 @@ static int node_of_handle(struct fuse_file_info *fi, FsNode *n) {
     return 0;
   }
   n->path.type = h->obj ? FS_PATH_OBJ_ENTRY : FS_PATH_ROOT_FILE;
+  if (h->entry) {
+    n->path.type = FS_PATH_OBJ_SUBENTRY;
+    n->path.sub = g_strdup(h->entry);
+  }
   n->obj = h->obj ? obj_ref(h->obj) : NULL;
   n->file = h->file;
   return 0;
@@ -287,6 +331,7 @@ static int resolve_any(FsContext *ctx, const char *path, struct fuse_file_info *
 
 static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi) {
   FsContext *ctx = context();
+  count_request(ctx, FS_REQUEST_GETATTR);
   g_auto(FsNode) n = {0};
   int r = resolve_any(ctx, path, fi, &n);
   if (r < 0)
@@ -359,7 +404,7 @@ static int list_dir(FsContext *ctx, const char *path, GArray *list) {
   list_add(list, "..", S_IFDIR, NULL);
   switch (n.path.type) {
   case FS_PATH_ROOT:
-    list_add(list, "events", S_IFREG, NULL);
+    list_table(ctx, NULL, fs_files_of_root(), list);
     list_add(list, "node", S_IFDIR, NULL);
     for (ObjKind k = OBJ_DOMAIN; k < OBJ_VOLUME; k++)
       list_add(list, fs_kind_dir_name(k), S_IFDIR, NULL);
@@ -391,10 +436,21 @@ static int list_dir(FsContext *ctx, const char *path, GArray *list) {
       list_add(list, names->pdata[i], S_IFREG, NULL);
     return 0;
   }
+  case FS_PATH_OBJ_ENTRY: {
+    if (!is_listing_dir(n.file))
+      return -ENOTDIR;
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+    if ((r = n.file->dir->list(ctx, n.obj, names)) < 0)
+      return r;
+    for (guint i = 0; i < names->len; i++)
+      list_add(list, names->pdata[i], S_IFREG, NULL);
+    return 0;
+  }
   default:
     return -ENOTDIR;
   }
 }
+
 static int op_mkdir(const char *path, mode_t mode) {
   FsContext *ctx = context();
   g_auto(FsPath) p = {0};
@@ -404,7 +460,7 @@ static int op_mkdir(const char *path, mode_t mode) {
   if (p.type == FS_PATH_VOLUMES_DIR)
     return -EEXIST;
   if (p.type != FS_PATH_OBJ_DIR)
-    return p.type == FS_PATH_OBJ_ENTRY ? -EACCES : -EEXIST;
+    return p.type == FS_PATH_OBJ_ENTRY || p.type == FS_PATH_OBJ_SUBENTRY ? -EACCES : -EEXIST;
   const FsFileTable *t = fs_files_of_kind(p.kind);
   if (!t || !t->create || !obj_type_get(p.kind)) {
     log_warning("mkdir %s: %s objects are not supported by this daemon", path,
@@ -439,8 +495,10 @@ static int op_rmdir(const char *path) {
   int r = resolve(ctx, path, &n, false);
   if (r < 0)
     return r;
+  /* history/ stays, but `rm -r` of the object's directory must get to
+   * the rmdir of the object itself. */
   if (n.path.type != FS_PATH_OBJ_DIR)
-    return n.path.type == FS_PATH_OBJ_ENTRY ? -ENOTDIR : -EBUSY;
+    return is_listing_dir(n.file) ? 0 : n.path.type == FS_PATH_OBJ_ENTRY ? -ENOTDIR : -EBUSY;
   const FsFileTable *t = fs_files_of_kind(n.path.kind);
   g_autofree char *error = NULL;
   r = t->remove ? t->remove(ctx, n.obj, &error)
@@ -530,12 +588,31 @@ static int open_scratch(FsNode *n, struct fuse_file_info *fi) {
   return 0;
 }
 
+/* Opens an entry of a listing directory: a read-only snapshot. */
+static int open_subentry(FsContext *ctx, FsNode *n, struct fuse_file_info *fi) {
+  if ((fi->flags & O_ACCMODE) != O_RDONLY)
+    return -EACCES;
+  FsHandle *h = fs_handle_new(FS_HANDLE_TABLE, n->obj, n->file);
+  h->entry = g_strdup(n->path.sub);
+  int r = n->file->dir->read(ctx, n->obj, n->path.sub, h->buf, NULL);
+  if (r < 0) {
+    fs_handle_free(h);
+    return r;
+  }
+  fi->direct_io = 1;
+  fi->fh = (uint64_t)(uintptr_t)h;
+  return 0;
+}
+
 static int op_open(const char *path, struct fuse_file_info *fi) {
   FsContext *ctx = context();
+  count_request(ctx, FS_REQUEST_OPEN);
   g_auto(FsNode) n = {0};
   int r = resolve(ctx, path, &n, false);
   if (r < 0)
     return r;
+  if (n.path.type == FS_PATH_OBJ_SUBENTRY)
+    return open_subentry(ctx, &n, fi);
   if (n.scratch)
     return open_scratch(&n, fi);
   if (!n.file || n.file->kind == FS_FILE_DIR)
@@ -545,10 +622,13 @@ static int op_open(const char *path, struct fuse_file_info *fi) {
 
 static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi) {
   FsContext *ctx = context();
+  count_request(ctx, FS_REQUEST_OPEN);
   g_auto(FsNode) n = {0};
   int r = resolve(ctx, path, &n, true);
   if (r < 0)
     return r;
+  if (n.path.type == FS_PATH_OBJ_SUBENTRY)
+    return -EACCES;
   if (n.path.type != FS_PATH_OBJ_ENTRY)
     return r == 0 && n.file ? open_table(ctx, &n, fi, false) : -EACCES;
   if (n.scratch) {
@@ -651,6 +731,7 @@ static int op_write(const char *path, const char *buf, size_t size, off_t offset
  * into memory. */
 static void reply_read(fuse_req_t req, size_t size, off_t offset, struct fuse_file_info *fi) {
   FsHandle *h = handle_of(fi);
+  count_request(context(), FS_REQUEST_READ);
   int fd = -1;
   if (h->type == FS_HANDLE_STREAM && h->file->stream->read_fd && size <= splice_read_max)
     fd = h->file->stream->read_fd(context(), h);
@@ -680,6 +761,7 @@ static void reply_read(fuse_req_t req, size_t size, off_t offset, struct fuse_fi
 static int op_write_buf(const char *path, struct fuse_bufvec *buf, off_t offset,
                         struct fuse_file_info *fi) {
   FsHandle *h = handle_of(fi);
+  count_request(context(), FS_REQUEST_WRITE);
   if (h->type == FS_HANDLE_STREAM && h->file->stream->pwrite_buf)
     return (int)h->file->stream->pwrite_buf(context(), h, buf, offset);
   size_t size = fuse_buf_size(buf);
@@ -731,6 +813,8 @@ static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi) 
     return r;
   if (n.scratch)
     return fs_scratch_truncate(n.scratch, size);
+  if (n.path.type == FS_PATH_OBJ_SUBENTRY)
+    return -EACCES;
   if (!n.file || n.file->kind == FS_FILE_DIR)
     return -EISDIR;
   if (!n.file->write)
@@ -750,10 +834,14 @@ static int op_unlink(const char *path) {
   int r = resolve(ctx, path, &n, false);
   if (r < 0)
     return r;
+  if (n.path.type == FS_PATH_OBJ_SUBENTRY)
+    return 0; /* entries stay (history.md); rm -r of the object goes on */
   if (n.path.type != FS_PATH_OBJ_ENTRY)
     return n.path.type == FS_PATH_OBJ_DIR ? -EISDIR : -EACCES;
   if (n.scratch)
     return remove_scratch(n.obj, n.path.file) ? 0 : -ENOENT;
+  if (n.file->kind == FS_FILE_DIR)
+    return -EISDIR;
   /* Removing a table file hides it for a moment so that the tool can create
    * it anew (install, mv); it never undefines anything (rmdir does). */
   fs_pending_hide(n.obj, n.file->name);
@@ -790,7 +878,7 @@ static int op_rename(const char *from, const char *to, unsigned int flags) {
       return r;
     return rename_object(ctx, &src, &dst_path, flags);
   }
-  if (src.path.type != FS_PATH_OBJ_ENTRY)
+  if (src.path.type != FS_PATH_OBJ_ENTRY || is_listing_dir(src.file))
     return -EACCES;
   g_auto(FsNode) dst = {0};
   r = resolve(ctx, to, &dst, true);

@@ -24,6 +24,7 @@ void fs_path_clear(FsPath *path) {
   g_clear_pointer(&path->pool, g_free);
   g_clear_pointer(&path->name, g_free);
   g_clear_pointer(&path->file, g_free);
+  g_clear_pointer(&path->sub, g_free);
 }
 
 int fs_path_parse(const char *path, FsPath *ret_path) {
@@ -43,12 +44,6 @@ int fs_path_parse(const char *path, FsPath *ret_path) {
     *ret_path = p;
     return 0;
   }
-  if (strcmp(parts[0], "events") == 0 && n == 1) {
-    p.type = FS_PATH_ROOT_FILE;
-    p.file = g_strdup(parts[0]);
-    *ret_path = p;
-    return 0;
-  }
   if (strcmp(parts[0], "node") == 0 && n <= 2) {
     p.type = n == 1 ? FS_PATH_NODE_DIR : FS_PATH_NODE_FILE;
     if (n == 2)
@@ -60,8 +55,14 @@ int fs_path_parse(const char *path, FsPath *ret_path) {
   for (k = 0; k < G_N_ELEMENTS(kind_dirs); k++)
     if (strcmp(parts[0], kind_dirs[k].dir) == 0)
       break;
-  if (k == G_N_ELEMENTS(kind_dirs))
-    return -ENOENT;
+  if (k == G_N_ELEMENTS(kind_dirs)) {
+    if (n != 1 || strcmp(parts[0], "node") == 0)
+      return -ENOENT;
+    p.type = FS_PATH_ROOT_FILE;
+    p.file = g_strdup(parts[0]);
+    *ret_path = p;
+    return 0;
+  }
   p.kind = kind_dirs[k].kind;
   switch (n) {
   case 1:
@@ -83,14 +84,24 @@ int fs_path_parse(const char *path, FsPath *ret_path) {
     break;
   case 4:
   case 5:
-    if (p.kind != OBJ_POOL || strcmp(parts[2], "volumes") != 0)
-      return -ENOENT;
+  case 6:
+    if (p.kind != OBJ_POOL || strcmp(parts[2], "volumes") != 0) {
+      if (n != 4)
+        return -ENOENT;
+      p.type = FS_PATH_OBJ_SUBENTRY;
+      p.name = g_strdup(parts[1]);
+      p.file = g_strdup(parts[2]);
+      p.sub = g_strdup(parts[3]);
+      break;
+    }
     p.kind = OBJ_VOLUME;
     p.pool = g_strdup(parts[1]);
     p.name = g_strdup(parts[3]);
-    p.type = n == 4 ? FS_PATH_OBJ_DIR : FS_PATH_OBJ_ENTRY;
-    if (n == 5)
+    p.type = n == 4 ? FS_PATH_OBJ_DIR : n == 5 ? FS_PATH_OBJ_ENTRY : FS_PATH_OBJ_SUBENTRY;
+    if (n >= 5)
       p.file = g_strdup(parts[4]);
+    if (n == 6)
+      p.sub = g_strdup(parts[5]);
     break;
   default:
     return -ENOENT;

@@ -3,7 +3,7 @@
  * parser and then one registry lookup.
  *
  *   /                              FS_PATH_ROOT
- *   /events                        FS_PATH_ROOT_FILE   file="events"
+ *   /F (events, metrics, ...)      FS_PATH_ROOT_FILE   file=F
  *   /node                          FS_PATH_NODE_DIR
  *   /node/F                        FS_PATH_NODE_FILE   file=F
  *   /domains /networks /pools      FS_PATH_KIND_DIR    kind
@@ -12,6 +12,10 @@
  *   /pools/P/volumes               FS_PATH_VOLUMES_DIR pool=P
  *   /pools/P/volumes/V             FS_PATH_OBJ_DIR     kind=volume, pool=P, name=V
  *   /pools/P/volumes/V/F           FS_PATH_OBJ_ENTRY   kind=volume, pool=P, name=V, file=F
+ *   /domains/N/D/E                 FS_PATH_OBJ_SUBENTRY kind, name=N, file=D, sub=E
+ *   /pools/P/volumes/V/D/E         FS_PATH_OBJ_SUBENTRY kind=volume, pool=P, name=V,
+ *                                                      file=D, sub=E
+ * (entry E of an object's subdirectory D, such as history/0001.xml)
  *
  * Anything else is -ENOENT. Names are not validated here (a lookup of an
  * invalid name simply finds nothing); creation validates them. */
@@ -30,6 +34,7 @@ typedef enum {
   FS_PATH_OBJ_DIR,
   FS_PATH_OBJ_ENTRY,
   FS_PATH_VOLUMES_DIR,
+  FS_PATH_OBJ_SUBENTRY,
 } FsPathType;
 
 typedef struct {
@@ -37,7 +42,9 @@ typedef struct {
   ObjKind kind;  /* KIND_DIR, OBJ_DIR, OBJ_ENTRY */
   char *pool;    /* volumes: the pool's name */
   char *name;    /* OBJ_DIR, OBJ_ENTRY: the object's name */
-  char *file;    /* ROOT_FILE, NODE_FILE, OBJ_ENTRY: the last component */
+  char *file;    /* ROOT_FILE, NODE_FILE, OBJ_ENTRY: the last component;
+                    OBJ_SUBENTRY: the subdirectory */
+  char *sub;     /* OBJ_SUBENTRY: the entry in the subdirectory */
 } FsPath;
 
 /* Parses an absolute path as FUSE gives it. 0 or -ENOENT. */

@@ -220,6 +220,7 @@ static const FsFile pool_files[] = {
   {"autostart", FS_FILE_VALUE, 0644, fs_autostart_read, fs_autostart_write},
   {"uuid", FS_FILE_VALUE, 0444, fs_uuid_read, NULL},
   {"info", FS_FILE_VALUE, 0444, info_read, NULL},
+  {.name = "history", .kind = FS_FILE_DIR, .mode = 0755, .dir = &fs_history_dir},
   FS_ERROR_FILE,
   {"volumes", FS_FILE_DIR, 0755, NULL, NULL},
 };

@@ -424,6 +424,7 @@ static const FsFile volume_files[] = {
   {"format", FS_FILE_VALUE, 0644, format_read, format_write},
   {"path", FS_FILE_VALUE, 0444, path_read, NULL},
   {"data", FS_FILE_STREAM, 0600, NULL, NULL, &fs_volume_data_ops},
+  {.name = "history", .kind = FS_FILE_DIR, .mode = 0755, .dir = &fs_history_dir},
   FS_ERROR_FILE,
 };
 

@@ -22,9 +22,11 @@
 #include "fs/fs_domain_hooks.h"
 #include "fs/fs_events_notify.h"
 #include "fs/fs_files.h"
+#include "fs/fs_metrics.h"
 #include "fs/fs_ops.h"
 #include "fs/fs_pools.h"
 #include "objects/domain_obj.h"
+#include "objects/history.h"
 #include "objects/log.h"
 #include "objects/network_obj.h"
 #include "objects/node_caps.h"
@@ -43,6 +45,7 @@ typedef struct {
   int qmp_timeout_s;
   char *dnsmasq;
   bool lvm_no_dm;
+  int history_max;
 } Options;
 
 static void options_clear(Options *o) {
@@ -61,14 +64,16 @@ static void usage(FILE *out) {
   fprintf(out,
           "usage: virtfs [-f] [-d] [-o OPTIONS] [--state-dir DIR] [--run-dir DIR]\n"
           "              [--group GROUP] [--state-timeout SECONDS] [--max-threads N]\n"
-          "              [--qmp-timeout SECONDS] [--dnsmasq PATH] [SOURCE] MOUNTPOINT\n"
+          "              [--qmp-timeout SECONDS] [--dnsmasq PATH] [--history N]\n"
+          "              [SOURCE] MOUNTPOINT\n"
           "\n"
           "  -f                    stay in the foreground (log to stderr)\n"
           "  -d                    debug: foreground, debug log lines and FUSE tracing\n"
           "  -o OPTIONS            FUSE mount options (comma-separated); the long\n"
           "                        options below also work here as state_dir=DIR,\n"
           "                        run_dir=DIR, group=GROUP, state_timeout=SECS,\n"
-          "                        max_threads=N, qmp_timeout=SECS, dnsmasq=PATH\n"
+          "                        max_threads=N, qmp_timeout=SECS, dnsmasq=PATH,\n"
+          "                        history=N\n"
           "                        (for fstab, through mount.fuse3)\n"
           "  --state-dir DIR       definitions (default /var/lib/virtfs as root,\n"
           "                        $XDG_DATA_HOME/virtfs otherwise)\n"
@@ -81,6 +86,8 @@ static void usage(FILE *out) {
           "                        when it starts and per command (default 10)\n"
           "  --dnsmasq PATH        the dnsmasq binary networks run (default: dnsmasq\n"
           "                        from PATH, /usr/sbin or /sbin)\n"
+          "  --history N           past definitions kept per object in history/\n"
+          "                        (default 50; 0 keeps none)\n"
           "  --lvm-without-device-mapper  let logical pools change LVM metadata on a\n"
           "                        kernel without device-mapper (volumes hold no data)\n"
           "  -h, --help            this text\n"
@@ -127,6 +134,16 @@ static int set_option(Options *o, const char *name, const char *value) {
     }
     return 0;
   }
+  if (strcmp(key, "history") == 0) {
+    char *end;
+    long n = strtol(value, &end, 10);
+    if (!*value || *end || n < 0 || n > HISTORY_MAX_MAX) {
+      fprintf(stderr, "virtfs: %s needs a number from 0 to %d\n", name, HISTORY_MAX_MAX);
+      return -EINVAL;
+    }
+    o->history_max = (int)n;
+    return 0;
+  }
   if (strcmp(key, "max-threads") == 0) {
     o->max_threads = atoi(value);
     if (o->max_threads < 4) {
@@ -165,7 +182,7 @@ static int add_mount_options(Options *o, const char *list) {
 
 static int parse_options(int argc, char **argv, Options *o) {
   enum { OPT_STATE_DIR = 256, OPT_RUN_DIR, OPT_GROUP, OPT_STATE_TIMEOUT, OPT_MAX_THREADS,
-         OPT_QMP_TIMEOUT, OPT_DNSMASQ, OPT_LVM_NO_DM };
+         OPT_QMP_TIMEOUT, OPT_DNSMASQ, OPT_LVM_NO_DM, OPT_HISTORY };
   static const struct option longopts[] = {
     {"state-dir", required_argument, NULL, OPT_STATE_DIR},
     {"run-dir", required_argument, NULL, OPT_RUN_DIR},
@@ -175,6 +192,7 @@ static int parse_options(int argc, char **argv, Options *o) {
     {"qmp-timeout", required_argument, NULL, OPT_QMP_TIMEOUT},
     {"dnsmasq", required_argument, NULL, OPT_DNSMASQ},
     {"lvm-without-device-mapper", no_argument, NULL, OPT_LVM_NO_DM},
+    {"history", required_argument, NULL, OPT_HISTORY},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {0},
@@ -182,6 +200,7 @@ static int parse_options(int argc, char **argv, Options *o) {
   o->fuse_opts = g_ptr_array_new_with_free_func(g_free);
   o->state_timeout_s = 120;
   o->max_threads = 64;
+  o->history_max = HISTORY_DEFAULT_MAX;
   int c, index;
   while ((c = getopt_long(argc, argv, "fdo:hV", longopts, &index)) != -1) {
     switch (c) {
@@ -198,6 +217,7 @@ static int parse_options(int argc, char **argv, Options *o) {
     case OPT_MAX_THREADS:
     case OPT_QMP_TIMEOUT:
     case OPT_DNSMASQ:
+    case OPT_HISTORY:
       if (set_option(o, longopts[index].name, optarg) < 0)
         return -EINVAL;
       break;
@@ -273,6 +293,7 @@ int main(int argc, char **argv) {
 
   FsContext ctx = {0};
   ctx.privileged = privileged;
+  ctx.start_time_us = g_get_real_time();
   ctx.owner_uid = geteuid();
   ctx.owner_gid = getegid();
   ctx.state_timeout_ms = o.state_timeout_s * 1000;
@@ -315,6 +336,13 @@ int main(int argc, char **argv) {
   obj_type_register(&domain_obj_type);
   obj_type_register(&network_obj_type);
   ctx.registry = registry_new(store, event_bus_new());
+  History *history = NULL;
+  if (history_open(o.state_dir, (unsigned)o.history_max, &history, &error) < 0) {
+    fprintf(stderr, "virtfs: %s\n", error);
+    registry_free(ctx.registry);
+    return 1;
+  }
+  registry_set_history(ctx.registry, history);
   int n = registry_load(ctx.registry, OBJ_DOMAIN);
   log_info("loaded %d domains from %s", n, o.state_dir);
   n = registry_load(ctx.registry, OBJ_NETWORK);
@@ -369,6 +397,7 @@ int main(int argc, char **argv) {
   GMainLoop *loop = g_main_loop_new(main_context, FALSE);
   GThread *loop_thread = g_thread_new("virtfs-main", main_loop_thread, loop);
   fs_events_notify_init(&ctx);
+  fs_metrics_init(&ctx);
   StorageDriverOptions storage_opts = {.lvm_without_device_mapper = o.lvm_no_dm};
   if (fs_pools_init(&ctx, &storage_opts, &error) < 0)
     log_error("storage pools are not available: %s", error);
@@ -429,6 +458,7 @@ int main(int argc, char **argv) {
   g_main_context_unref(main_context);
   fs_node_cleanup(&ctx);
   g_free(ctx.kvm_reason);
+  fs_metrics_cleanup(&ctx);
   registry_free(ctx.registry);
   fuse_opt_free_args(&fargs);
   return res >= 0 ? 0 : 1;

@@ -9,6 +9,8 @@ struct EventBus {
   GCond changed;
   char *lines[EVENT_BUS_CAPACITY];
   uint64_t next_seq;            /* sequence number of the next event */
+  GString *log;                 /* lines since the last rotation */
+  size_t log_max;
   EventBusNotify notify;
   void *notify_data;
 };
@@ -17,6 +19,8 @@ EventBus *event_bus_new(void) {
   EventBus *bus = g_new0(EventBus, 1);
   g_mutex_init(&bus->lock);
   g_cond_init(&bus->changed);
+  bus->log = g_string_new(NULL);
+  bus->log_max = EVENT_LOG_MAX_BYTES;
   return bus;
 }
 
@@ -25,6 +29,7 @@ void event_bus_free(EventBus *bus) {
     return;
   for (size_t i = 0; i < EVENT_BUS_CAPACITY; i++)
     g_free(bus->lines[i]);
+  g_string_free(bus->log, TRUE);
   g_mutex_clear(&bus->lock);
   g_cond_clear(&bus->changed);
   g_free(bus);
@@ -71,6 +76,10 @@ void event_bus_emit(EventBus *bus, const char *kind, const char *name, const cha
   g_free(bus->lines[slot]);
   bus->lines[slot] = line;
   bus->next_seq++;
+  size_t len = strlen(line);
+  if (bus->log->len + len > bus->log_max)
+    g_string_truncate(bus->log, 0);
+  g_string_append_len(bus->log, line, (gssize)len);
   EventBusNotify notify = bus->notify;
   void *data = bus->notify_data;
   g_cond_broadcast(&bus->changed);
@@ -116,6 +125,30 @@ int event_bus_read(EventBus *bus, uint64_t *seq, GString *out, size_t max_bytes,
   }
   g_mutex_unlock(&bus->lock);
   return count;
+}
+
+size_t event_bus_log_size(EventBus *bus) {
+  g_mutex_lock(&bus->lock);
+  size_t size = bus->log->len;
+  g_mutex_unlock(&bus->lock);
+  return size;
+}
+
+size_t event_bus_log_read(EventBus *bus, char *buf, size_t size, uint64_t offset) {
+  g_mutex_lock(&bus->lock);
+  size_t n = 0;
+  if (offset < bus->log->len) {
+    n = MIN(size, bus->log->len - (size_t)offset);
+    memcpy(buf, bus->log->str + offset, n);
+  }
+  g_mutex_unlock(&bus->lock);
+  return n;
+}
+
+void event_bus_set_log_max(EventBus *bus, size_t max_bytes) {
+  g_mutex_lock(&bus->lock);
+  bus->log_max = max_bytes ? max_bytes : EVENT_LOG_MAX_BYTES;
+  g_mutex_unlock(&bus->lock);
 }
 
 void event_bus_wake_all(EventBus *bus) {

@@ -15,6 +15,9 @@
 #include <stdint.h>
 
 #define EVENT_BUS_CAPACITY 4096
+/* The log (events.log) holds at most this many bytes of lines; the next
+ * line that would not fit starts it again empty (a rotation). */
+#define EVENT_LOG_MAX_BYTES (1024 * 1024)
 
 typedef struct EventBus EventBus;
 
@@ -45,6 +48,14 @@ uint64_t event_bus_next_seq(EventBus *bus);
  * appended. */
 int event_bus_read(EventBus *bus, uint64_t *seq, GString *out, size_t max_bytes,
                    int64_t timeout_us);
+
+/* The log: every line emitted since the last rotation, as a file that only
+ * grows until it rotates. The size now, and up to `size` bytes from
+ * `offset` (fewer at the end). Returns the byte count. */
+size_t event_bus_log_size(EventBus *bus);
+size_t event_bus_log_read(EventBus *bus, char *buf, size_t size, uint64_t offset);
+/* Sets the rotation size (tests; 0 restores EVENT_LOG_MAX_BYTES). */
+void event_bus_set_log_max(EventBus *bus, size_t max_bytes);
 
 /* Wakes every reader waiting in event_bus_read (used at shutdown). */
 void event_bus_wake_all(EventBus *bus);

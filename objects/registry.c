@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "objects/history.h"
 #include "objects/log.h"
 #include "objects/names.h"
 
@@ -16,6 +17,7 @@ struct Registry {
   uint64_t next_generation;
   Store *store;
   EventBus *events;
+  History *history;                     /* NULL: no history kept */
 };
 
 Registry *registry_new(Store *store, EventBus *bus) {
@@ -41,6 +43,7 @@ void registry_free(Registry *r) {
     g_hash_table_unref(r->corrupt[k]);
   }
   store_free(r->store);
+  history_free(r->history);
   event_bus_free(r->events);
   g_mutex_clear(&r->write_lock);
   g_mutex_clear(&r->lock);
@@ -53,6 +56,73 @@ Store *registry_store(Registry *r) {
 
 EventBus *registry_events(Registry *r) {
   return r->events;
+}
+
+void registry_set_history(Registry *r, History *history) {
+  g_mutex_lock(&r->write_lock);
+  history_free(r->history);
+  r->history = history;
+  g_mutex_unlock(&r->write_lock);
+}
+
+History *registry_history(Registry *r) {
+  return r->history;
+}
+
+/* The history key of an object named `name` (its place in the tree). */
+static char *history_key_named(Obj *obj, const char *name) {
+  if (obj->parent) {
+    g_autofree char *parent = obj_dup_name(obj->parent);
+    return g_strdup_printf("%s/%s/%s/%s", obj->parent->type->dir_name, parent,
+                           obj->type->dir_name, name);
+  }
+  return g_strdup_printf("%s/%s", obj->type->dir_name, name);
+}
+
+char *registry_history_key(Obj *obj) {
+  g_autofree char *name = obj_dup_name(obj);
+  return history_key_named(obj, name);
+}
+
+typedef struct {
+  const ObjType *type;
+  const char *name;
+} RenameEdit;
+
+/* A history entry under the object's new name (NULL when it does not
+ * parse: it is kept as it was). */
+static char *rename_entry(const char *xml, void *user_data) {
+  RenameEdit *e = user_data;
+  void *def = NULL;
+  g_autofree char *error = NULL;
+  if (e->type->parse(xml, strlen(xml), &def, &error) < 0)
+    return NULL;
+  e->type->set_name(def, e->name);
+  char *out = e->type->format(def);
+  e->type->free(def);
+  return out;
+}
+
+/* Keeps `xml` as the newest history entry of obj (write_lock held). A
+ * failure is the object's error but not the change's: the definition is
+ * stored already. Returns the entry's file name to announce, or NULL. */
+static char *record_history_locked(Registry *r, Obj *obj, const char *xml) {
+  if (!r->history)
+    return NULL;
+  g_autofree char *key = registry_history_key(obj);
+  g_autofree char *error = NULL;
+  int64_t n = history_add(r->history, key, xml, &error);
+  if (n < 0) {
+    obj_set_error(obj, "%s", error);
+    return NULL;
+  }
+  return n > 0 ? history_entry_name((uint64_t)n) : NULL;
+}
+
+static void announce_history(Registry *r, Obj *obj, char *entry) {
+  if (entry)
+    registry_emit(r, obj, "history", entry);
+  g_free(entry);
 }
 
 void registry_write_lock(Registry *r) {
@@ -139,6 +209,9 @@ static void load_one(const char *name, const char *xml, size_t len, bool autosta
   g_hash_table_insert(r->objects[ctx->kind], g_strdup(name), obj);
   g_mutex_unlock(&r->lock);
   ctx->loaded++;
+  /* A definition stored before any history was kept starts it; one that
+   * equals the newest entry adds nothing. */
+  g_free(record_history_locked(r, obj, obj->def_xml));
 }
 
 int registry_load(Registry *r, ObjKind kind) {
@@ -239,8 +312,8 @@ int registry_define(Registry *r, ObjKind kind, Obj *parent, void **def, Obj **re
     g_mutex_unlock(&r->write_lock);
     return res;
   }
+  g_autofree char *xml = type->format(*def);
   if (type->stored) {
-    g_autofree char *xml = type->format(*def);
     res = store_save(r->store, kind, name, xml, ret_error);
     if (res < 0) {
       g_mutex_unlock(&r->write_lock);
@@ -251,8 +324,10 @@ int registry_define(Registry *r, ObjKind kind, Obj *parent, void **def, Obj **re
   Obj *obj = obj_new(type, def, parent, r->next_generation++);
   g_hash_table_insert(t, g_strdup(obj->name), obj_ref(obj));
   g_mutex_unlock(&r->lock);
+  char *entry = record_history_locked(r, obj, xml);
   g_mutex_unlock(&r->write_lock);
   registry_emit(r, obj, "defined", NULL);
+  announce_history(r, obj, entry);
   if (ret_obj)
     *ret_obj = obj;
   else
@@ -301,8 +376,10 @@ int registry_update(Registry *r, Obj *obj, void **def, char **ret_error) {
   g_mutex_lock(&obj->lock);
   obj_set_def_locked(obj, def);
   g_mutex_unlock(&obj->lock);
+  char *entry = record_history_locked(r, obj, xml);
   g_mutex_unlock(&r->write_lock);
   registry_emit(r, obj, "defined", "updated");
+  announce_history(r, obj, entry);
   return 0;
 }
 
@@ -390,6 +467,15 @@ int registry_rename(Registry *r, Obj *obj, const char *new_name, char **ret_erro
       g_mutex_unlock(&r->write_lock);
       return res;
     }
+  }
+  if (r->history) {
+    g_autofree char *from = history_key_named(obj, old_name);
+    g_autofree char *to = history_key_named(obj, new_name);
+    g_autofree char *error = NULL;
+    RenameEdit edit = {type, new_name};
+    if (history_rename(r->history, from, to, &error) < 0 ||
+        history_rewrite(r->history, to, rename_entry, &edit, &error) < 0)
+      obj_set_error(obj, "%s", error);
   }
   g_mutex_lock(&r->lock);
   gpointer old_key = NULL;

@@ -31,6 +31,18 @@ void registry_free(Registry *r);
 Store *registry_store(Registry *r);
 EventBus *registry_events(Registry *r);
 
+/* Keeps every accepted definition in `history` (taken over; NULL: none is
+ * kept): define, update and the first load of a stored definition add an
+ * entry (announced as the event "history ENTRY"), rename moves them,
+ * undefine leaves them in place (docs/history.md). Call before loading. */
+typedef struct History History;
+void registry_set_history(Registry *r, History *history);
+/* The history, or NULL; valid while the registry lives. */
+History *registry_history(Registry *r);
+/* The key of obj's history: its place in the tree ("domains/web",
+ * "pools/p/volumes/v"). */
+char *registry_history_key(Obj *obj);
+
 /* Loads every stored definition of a kind. A file that does not parse, names
  * another object than its file name, or repeats a UUID is logged and
  * skipped (left on disk, and its name stays reserved so nothing overwrites

@@ -74,8 +74,9 @@ static int write_all(int fd, const char *buf, size_t len) {
   return 0;
 }
 
-/* Writes `content` to DIR/FILE through DIR/.FILE.tmp, fsync, rename, fsync. */
-static int atomic_write(int dir_fd, const char *file, const char *content, char **ret_error) {
+/* See store.h. */
+int store_write_at(int dir_fd, const char *file, const char *content, bool sync_dir,
+                   char **ret_error) {
   g_autofree char *tmp = g_strdup_printf(".%s.tmp", file);
   int fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0)
@@ -91,7 +92,7 @@ static int atomic_write(int dir_fd, const char *file, const char *content, char 
     unlinkat(dir_fd, tmp, 0);
     return fail_errno(ret_error, -r, "cannot store", file);
   }
-  if (fsync(dir_fd) < 0)
+  if (sync_dir && fsync(dir_fd) < 0)
     return fail_errno(ret_error, errno, "cannot sync the directory of", file);
   return 0;
 }
@@ -103,7 +104,7 @@ static int kind_fd(Store *store, ObjKind kind) {
 
 int store_save(Store *store, ObjKind kind, const char *name, const char *xml, char **ret_error) {
   g_autofree char *file = g_strdup_printf("%s.xml", name);
-  return atomic_write(kind_fd(store, kind), file, xml, ret_error);
+  return store_write_at(kind_fd(store, kind), file, xml, true, ret_error);
 }
 
 static int unlink_if_present(int dir_fd, const char *file, char **ret_error) {
@@ -147,7 +148,7 @@ int store_set_autostart(Store *store, ObjKind kind, const char *name, bool autos
       fsync(fd);
     return r;
   }
-  return atomic_write(fd, mark, "", ret_error);
+  return store_write_at(fd, mark, "", true, ret_error);
 }
 
 static int compare_strings(const void *a, const void *b) {

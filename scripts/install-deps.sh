@@ -18,6 +18,7 @@ test_pkgs=(
   lvm2 dosfstools e2fsprogs util-linux procps psmisc
   ansible-core rsync vim-nox python3 xz-utils zstd kmod
   libvirt0 libxml2-utils jq
+  prometheus prometheus-node-exporter
 )
 
 want=("${build_pkgs[@]}")

@@ -149,6 +149,8 @@ void qemu_domain_unref(QemuDomain *dom) {
     close(dom->console_fd);
   domain_def_free(dom->live_def);
   g_ptr_array_unref(dom->taps);
+  if (dom->screen)
+    g_bytes_unref(dom->screen);
   g_cond_clear(&dom->changed);
   g_mutex_clear(&dom->console_write_lock);
   obj_unref(dom->obj);

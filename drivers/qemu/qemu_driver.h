@@ -179,3 +179,41 @@ int qemu_console_log(QemuDriver *driver, Obj *obj, GString *out);
  * NULL). Used to refuse deleting, shrinking or overwriting a volume in use. */
 bool qemu_driver_disk_in_use(QemuDriver *driver, const char *pool, const char *volume,
                              const char *path);
+
+/* ---- interface counters and the screen (qemu_netstats.c, qemu_screen.c) ---- */
+
+/* The counters of one interface of a running domain, seen from the guest
+ * (a tap's receive is the guest's transmit), as libvirt reports them. */
+typedef struct {
+  char *target_dev;       /* the tap */
+  char *source;           /* the network or bridge; "" for user networking */
+  bool on_network;        /* source names a virtfs network (type='network') */
+  uint64_t rx_bytes, rx_packets, rx_errors, rx_drops;
+  uint64_t tx_bytes, tx_packets, tx_errors, tx_drops;
+} QemuInterfaceStats;
+void qemu_interface_stats_free(QemuInterfaceStats *s);
+
+/* Pure: the counters of `dev` in the text of /proc/net/dev, turned to the
+ * guest's view. -ENOENT when dev is not listed. */
+int qemu_parse_proc_net_dev(const char *text, const char *dev, QemuInterfaceStats *ret_stats);
+
+/* The counters of every interface with a tap of a running domain (array of
+ * QemuInterfaceStats*; empty while inactive). Read from /proc/net/dev of
+ * the daemon's network namespace, where its taps are. */
+int qemu_domain_interface_stats(QemuDriver *driver, Obj *obj, GPtrArray **ret_stats,
+                                char **ret_error);
+
+/* Whether the domain's definition has a display (a <graphics> or a
+ * <video> other than none) that screen.png can show. */
+bool qemu_domain_has_display(Obj *obj);
+/* Whether it has a <graphics> (a VNC server while it runs). */
+bool qemu_domain_has_graphics(Obj *obj);
+/* The current screen as PNG bytes (QMP screendump, format png); a dump
+ * less than a second old is returned again, so that the open and the stat
+ * of one read agree. -EBUSY when not running, -EOPNOTSUPP without a
+ * display, -EIO when QEMU fails. */
+int qemu_domain_screendump(QemuDriver *driver, Obj *obj, GBytes **ret_png, char **ret_error);
+/* The address clients connect to for the display, "vnc://HOST:PORT" (from
+ * QMP query-vnc); -ENOENT when the running domain has no VNC server. */
+int qemu_domain_display_address(QemuDriver *driver, Obj *obj, char **ret_address,
+                                char **ret_error);

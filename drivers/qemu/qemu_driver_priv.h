@@ -66,6 +66,8 @@ typedef struct QemuDomain {
   GSource *console_source;  /* main loop only */
   GMutex console_write_lock;
   GPtrArray *taps;          /* names of taps opened for this run */
+  GBytes *screen;           /* the last screendump (PNG), or NULL */
+  int64_t screen_us;        /* when it was taken (monotonic) */
 } QemuDomain;
 
 struct QemuDriver {

@@ -686,6 +686,36 @@ int qmp_reply_parse_balloon(JsonNode *value, uint64_t *ret_actual_bytes) {
   return 0;
 }
 
+int qmp_args_screendump(const char *filename, const char *format, JsonNode **ret_args) {
+  if (!filename || !*filename || !format || !*format)
+    return -EINVAL;
+  JsonObject *o = json_object_new();
+  json_object_set_string_member(o, "filename", filename);
+  json_object_set_string_member(o, "format", format);
+  *ret_args = node_take_object(o);
+  return 0;
+}
+
+int qmp_reply_parse_vnc(JsonNode *value, char **ret_address) {
+  JsonObject *o = NULL;
+  bool enabled = false;
+  const char *host = NULL, *service = NULL;
+  if (value_object(value, "the query-vnc reply", &o, NULL) < 0 ||
+      member_bool(o, "query-vnc", "enabled", true, &enabled, NULL) < 0 ||
+      member_string(o, "query-vnc", "host", false, &host, NULL) < 0 ||
+      member_string(o, "query-vnc", "service", false, &service, NULL) < 0)
+    return -EPROTO;
+  if (!enabled) {
+    *ret_address = NULL;
+    return 0;
+  }
+  if (!host || !service)
+    return -EPROTO;
+  bool v6 = strchr(host, ':') != NULL;
+  *ret_address = g_strdup_printf("vnc://%s%s%s:%s", v6 ? "[" : "", host, v6 ? "]" : "", service);
+  return 0;
+}
+
 void qmp_block_stats_free(QmpBlockStats *s) {
   if (!s)
     return;

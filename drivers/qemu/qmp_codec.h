@@ -199,6 +199,14 @@ int qmp_reply_parse_cpus_fast(JsonNode *value, guint *ret_count, GArray **ret_th
 /* query-hotpluggable-cpus: GPtrArray of QmpHotpluggableCpu (owns them). */
 int qmp_reply_parse_hotpluggable_cpus(JsonNode *value, GPtrArray **ret_cpus);
 
+/* screendump of the primary display to `filename` in `format` ("png",
+ * QEMU 7.1 and later; "ppm"). */
+int qmp_args_screendump(const char *filename, const char *format, JsonNode **ret_args);
+
+/* query-vnc: whether a VNC server runs and its address ("vnc://HOST:PORT",
+ * an IPv6 host in brackets); *ret_address is NULL when disabled. */
+int qmp_reply_parse_vnc(JsonNode *value, char **ret_address);
+
 /* query-balloon: the guest's current memory in bytes. */
 int qmp_reply_parse_balloon(JsonNode *value, uint64_t *ret_actual_bytes);
 

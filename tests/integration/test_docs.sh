@@ -28,7 +28,7 @@ in_man_page() { # PAGE FILE
 check_dir() { # DIR PAGE
   local f
   for f in $(ls "$1"); do
-    [[ -d "$1/$f" && "$f" != volumes ]] && continue
+    [[ -d "$1/$f" && "$f" != volumes && "$f" != history ]] && continue
     check "$(basename "$1")/$f is documented in docs/$2" documented "$2" "$f"
     check "$(basename "$1")/$f is in virtfs(5)" in_man_page "$2" "$f"
   done
@@ -51,4 +51,8 @@ if [[ -d "$MNT/pools/default" ]]; then
   fi
 fi
 check "the events stream is documented" test -f "$DOCS/events.md"
+for f in $(ls "$MNT"); do
+  [[ -d "$MNT/$f" ]] && continue
+  check "/$f is documented in docs/" bash -c "grep -qx '### $f' '$DOCS'/*.md"
+done
 finish

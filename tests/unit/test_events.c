@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <string.h>
+
 #include "objects/events.h"
 
 static void test_format(void **state) {
@@ -62,8 +64,37 @@ static void test_blocking_read(void **state) {
   g_thread_join(t);
 }
 
+/* events.log: grows line by line, reads at offsets, rotates when full. */
+static void test_log(void **state) {
+  g_autoptr(EventBus) bus = event_bus_new();
+  assert_int_equal(event_bus_log_size(bus), 0);
+  event_bus_emit(bus, "domain", "a", "defined", NULL);
+  size_t one = event_bus_log_size(bus);
+  assert_true(one > 0);
+  event_bus_emit(bus, "domain", "a", "history", "0001.xml");
+  size_t two = event_bus_log_size(bus);
+  assert_true(two > one);
+  char buf[256];
+  size_t n = event_bus_log_read(bus, buf, sizeof(buf), one);
+  assert_int_equal(n, two - one);
+  buf[n] = '\0';
+  assert_non_null(strstr(buf, " domain a history 0001.xml\n"));
+  assert_int_equal(event_bus_log_read(bus, buf, sizeof(buf), two), 0);
+  assert_int_equal(event_bus_log_read(bus, buf, 4, 0), 4);
+  /* The line that would pass the bound starts the log again with it. */
+  event_bus_set_log_max(bus, two + 10);
+  event_bus_emit(bus, "domain", "b", "defined", NULL);
+  size_t after = event_bus_log_size(bus);
+  assert_true(after < two);
+  n = event_bus_log_read(bus, buf, sizeof(buf), 0);
+  buf[n] = '\0';
+  assert_non_null(strstr(buf, " domain b defined\n"));
+  assert_null(strstr(buf, " domain a "));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_log),
     cmocka_unit_test(test_format),
     cmocka_unit_test(test_read_after_open),
     cmocka_unit_test(test_overflow),

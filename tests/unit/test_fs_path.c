@@ -9,6 +9,18 @@
 
 #include "fs/fs_path.h"
 
+static void expect_sub(const char *path, ObjKind kind, const char *pool, const char *name,
+                       const char *file, const char *sub) {
+  g_auto(FsPath) p = {0};
+  assert_int_equal(fs_path_parse(path, &p), 0);
+  assert_int_equal(p.type, FS_PATH_OBJ_SUBENTRY);
+  assert_int_equal(p.kind, kind);
+  assert_true(g_strcmp0(p.pool, pool) == 0);
+  assert_string_equal(p.name, name);
+  assert_string_equal(p.file, file);
+  assert_string_equal(p.sub, sub);
+}
+
 static void expect_path(const char *path, FsPathType type, ObjKind kind, const char *pool,
                         const char *name, const char *file) {
   g_auto(FsPath) p = {0};
@@ -43,19 +55,25 @@ static void test_tree(void **state) {
   expect_path("/pools/default/volumes/v1", FS_PATH_OBJ_DIR, OBJ_VOLUME, "default", "v1", NULL);
   expect_path("/pools/default/volumes/v1/data", FS_PATH_OBJ_ENTRY, OBJ_VOLUME, "default", "v1",
               "data");
+  /* Root files are looked up in the root table, like node/ files. */
+  expect_path("/metrics", FS_PATH_ROOT_FILE, 0, NULL, NULL, "metrics");
+  expect_path("/events.log", FS_PATH_ROOT_FILE, 0, NULL, NULL, "events.log");
+  expect_sub("/domains/web1/history/0001.xml", OBJ_DOMAIN, NULL, "web1", "history", "0001.xml");
+  expect_sub("/pools/p/history/0002.xml", OBJ_POOL, NULL, "p", "history", "0002.xml");
+  expect_sub("/pools/p/volumes/v/history/0003.xml", OBJ_VOLUME, "p", "v", "history",
+             "0003.xml");
 }
 
 static void test_rejects(void **state) {
   expect_enoent("");
   expect_enoent("domains");
-  expect_enoent("/nothing");
   expect_enoent("/events/x");
   expect_enoent("/node/a/b");
   expect_enoent("/domains//x");
-  expect_enoent("/domains/x/y/z");
-  expect_enoent("/networks/n/volumes/v");
-  expect_enoent("/pools/p/volumes/v/data/x");
-  expect_enoent("/pools/p/other/v");
+  expect_enoent("/domains/x/y/z/w");
+  expect_enoent("/networks/n/volumes/v/x");
+  expect_enoent("/pools/p/volumes/v/data/x/y");
+  expect_enoent("/pools/p/other/v/w");
   expect_enoent(NULL);
 }
 

@@ -11,6 +11,7 @@
 #include <glib.h>
 #include <string.h>
 
+#include "drivers/qemu/qemu_driver.h"
 #include "drivers/qemu/qmp_codec.h"
 
 static char *load(const char *name, size_t *ret_len) {
@@ -573,8 +574,65 @@ static void test_mutations(void **state) {
   assert_true(files > 50);
 }
 
+/* screen.png: the screendump arguments, the VNC address, tap counters. */
+static void test_screen_and_counters(void **state) {
+  JsonNode *args = NULL;
+  assert_int_equal(qmp_args_screendump("/run/x/screen.png", "png", &args), 0);
+  g_autofree char *text = json_to_string(args, FALSE);
+  assert_string_equal(text, "{\"filename\":\"/run/x/screen.png\",\"format\":\"png\"}");
+  json_node_unref(args);
+  assert_int_equal(qmp_args_screendump("", "png", &args), -EINVAL);
+
+  const struct {
+    const char *reply;
+    int ret;
+    const char *address;
+  } vnc[] = {
+    {"{\"enabled\": true, \"host\": \"127.0.0.1\", \"service\": \"5901\", \"family\": \"ipv4\"}", 0,
+     "vnc://127.0.0.1:5901"},
+    {"{\"enabled\": true, \"host\": \"::1\", \"service\": \"5900\"}", 0, "vnc://[::1]:5900"},
+    {"{\"enabled\": false}", 0, NULL},
+    {"{\"enabled\": true}", -EPROTO, NULL},
+    {"{\"enabled\": \"yes\"}", -EPROTO, NULL},
+    {"[]", -EPROTO, NULL},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(vnc); i++) {
+    JsonNode *n = json_from_string(vnc[i].reply, NULL);
+    assert_non_null(n);
+    char *address = (char *)"unset";
+    assert_int_equal(qmp_reply_parse_vnc(n, &address), vnc[i].ret);
+    if (vnc[i].ret == 0) {
+      assert_true(g_strcmp0(address, vnc[i].address) == 0);
+      g_free(address);
+    }
+    json_node_unref(n);
+  }
+
+  const char *dev =
+      "Inter-|   Receive                                                |  Transmit\n"
+      " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n"
+      "    lo:    1000      10    0    0    0     0          0         0     1000      10    0    0    0     0       0          0\n"
+      " vnet3: 5000 50 1 2 0 0 0 0 7000 70 3 4 0 0 0 0\n"
+      "vnet30: 1 1 1 1 0 0 0 0 1 1 1 1 0 0 0 0\n"
+      " short: 1 2 3\n";
+  QemuInterfaceStats s = {0};
+  assert_int_equal(qemu_parse_proc_net_dev(dev, "vnet3", &s), 0);
+  /* the tap received what the guest transmitted */
+  assert_int_equal(s.tx_bytes, 5000);
+  assert_int_equal(s.tx_packets, 50);
+  assert_int_equal(s.tx_errors, 1);
+  assert_int_equal(s.tx_drops, 2);
+  assert_int_equal(s.rx_bytes, 7000);
+  assert_int_equal(s.rx_packets, 70);
+  assert_int_equal(s.rx_errors, 3);
+  assert_int_equal(s.rx_drops, 4);
+  assert_int_equal(qemu_parse_proc_net_dev(dev, "vnet", &s), -ENOENT);
+  assert_int_equal(qemu_parse_proc_net_dev(dev, "short", &s), -EINVAL);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_screen_and_counters),
     cmocka_unit_test(test_build),
     cmocka_unit_test(test_args),
     cmocka_unit_test(test_greeting),
