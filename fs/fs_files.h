@@ -117,3 +117,4 @@ extern const FsFileTable fs_network_files;
 extern const FsFileTable fs_node_files;
 extern const FsFileTable fs_pool_files;
 extern const FsFileTable fs_volume_files;
+extern const FsFileTable fs_snapshot_files;

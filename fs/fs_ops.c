@@ -27,7 +27,7 @@
 /* What a path names once looked up. */
 typedef struct {
   FsPath path;
-  Obj *obj;              /* OBJ_DIR, OBJ_ENTRY: the object; VOLUMES_DIR: the pool */
+  Obj *obj;              /* OBJ_DIR, OBJ_ENTRY: the object; VOLUMES_DIR: the parent */
   const FsFile *file;    /* a table entry (OBJ_ENTRY, NODE_FILE, ROOT_FILE) */
   FsScratch *scratch;    /* OBJ_ENTRY naming a scratch file */
 } FsNode;
@@ -72,13 +72,15 @@ static FsScratch *scratch_lookup(Obj *obj, const char *name) {
 
 /* Looks up the object of a parsed OBJ_DIR/OBJ_ENTRY/VOLUMES_DIR path. */
 static Obj *lookup_object(FsContext *ctx, const FsPath *p) {
-  if (p->type == FS_PATH_VOLUMES_DIR || p->kind == OBJ_VOLUME) {
-    if (!obj_type_get(OBJ_POOL))
+  if (p->type == FS_PATH_VOLUMES_DIR || obj_kind_is_child(p->kind)) {
+    ObjKind parent_kind = p->type == FS_PATH_VOLUMES_DIR ? p->kind : fs_path_parent_kind(p->kind);
+    ObjKind child_kind = fs_path_child_kind(parent_kind);
+    if (!obj_type_get(parent_kind) || !obj_type_get(child_kind))
       return NULL;
-    g_autoptr(Obj) pool = registry_lookup(ctx->registry, OBJ_POOL, NULL, p->pool);
-    if (!pool || p->type == FS_PATH_VOLUMES_DIR)
-      return g_steal_pointer(&pool);
-    return registry_lookup(ctx->registry, OBJ_VOLUME, pool, p->name);
+    g_autoptr(Obj) parent = registry_lookup(ctx->registry, parent_kind, NULL, p->pool);
+    if (!parent || p->type == FS_PATH_VOLUMES_DIR)
+      return g_steal_pointer(&parent);
+    return registry_lookup(ctx->registry, child_kind, parent, p->name);
   }
   if (!obj_type_get(p->kind))
     return NULL;
@@ -329,8 +331,8 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
     list_objects(ctx, n.path.kind, NULL, buf, filler);
     return 0;
   case FS_PATH_VOLUMES_DIR:
-    before_list(ctx, OBJ_VOLUME, n.obj);
-    list_objects(ctx, OBJ_VOLUME, n.obj, buf, filler);
+    before_list(ctx, fs_path_child_kind(n.path.kind), n.obj);
+    list_objects(ctx, fs_path_child_kind(n.path.kind), n.obj, buf, filler);
     return 0;
   case FS_PATH_OBJ_DIR: {
     list_table(ctx, n.obj, fs_files_of_kind(n.path.kind), buf, filler);
@@ -376,8 +378,8 @@ static int op_mkdir(const char *path, mode_t mode) {
     return r;
   }
   g_autoptr(Obj) parent = NULL;
-  if (p.kind == OBJ_VOLUME) {
-    parent = registry_lookup(ctx->registry, OBJ_POOL, NULL, p.pool);
+  if (obj_kind_is_child(p.kind)) {
+    parent = registry_lookup(ctx->registry, fs_path_parent_kind(p.kind), NULL, p.pool);
     if (!parent)
       return -ENOENT;
   }

@@ -20,6 +20,40 @@ const char *fs_kind_dir_name(ObjKind kind) {
   return NULL;
 }
 
+/* Kinds that live in a directory of their parent object. */
+static const struct {
+  ObjKind parent;
+  const char *dir;
+  ObjKind child;
+} child_dirs[] = {
+  {OBJ_POOL, "volumes", OBJ_VOLUME},
+  {OBJ_DOMAIN, "snapshots", OBJ_SNAPSHOT},
+};
+
+ObjKind fs_path_parent_kind(ObjKind kind) {
+  for (size_t i = 0; i < G_N_ELEMENTS(child_dirs); i++)
+    if (child_dirs[i].child == kind)
+      return child_dirs[i].parent;
+  return OBJ_KIND_COUNT;
+}
+
+ObjKind fs_path_child_kind(ObjKind parent) {
+  for (size_t i = 0; i < G_N_ELEMENTS(child_dirs); i++)
+    if (child_dirs[i].parent == parent)
+      return child_dirs[i].child;
+  return OBJ_KIND_COUNT;
+}
+
+/* The child kind whose directory under an object of `parent` is `dir`. */
+static bool child_dir_lookup(ObjKind parent, const char *dir, ObjKind *ret_child) {
+  for (size_t i = 0; i < G_N_ELEMENTS(child_dirs); i++)
+    if (child_dirs[i].parent == parent && strcmp(child_dirs[i].dir, dir) == 0) {
+      *ret_child = child_dirs[i].child;
+      return true;
+    }
+  return false;
+}
+
 void fs_path_clear(FsPath *path) {
   g_clear_pointer(&path->pool, g_free);
   g_clear_pointer(&path->name, g_free);
@@ -63,6 +97,8 @@ int fs_path_parse(const char *path, FsPath *ret_path) {
   if (k == G_N_ELEMENTS(kind_dirs))
     return -ENOENT;
   p.kind = kind_dirs[k].kind;
+  ObjKind child = OBJ_KIND_COUNT;
+  bool children = n >= 3 && child_dir_lookup(p.kind, parts[2], &child);
   switch (n) {
   case 1:
     p.type = FS_PATH_KIND_DIR;
@@ -72,7 +108,7 @@ int fs_path_parse(const char *path, FsPath *ret_path) {
     p.name = g_strdup(parts[1]);
     break;
   case 3:
-    if (p.kind == OBJ_POOL && strcmp(parts[2], "volumes") == 0) {
+    if (children) {
       p.type = FS_PATH_VOLUMES_DIR;
       p.pool = g_strdup(parts[1]);
     } else {
@@ -83,9 +119,9 @@ int fs_path_parse(const char *path, FsPath *ret_path) {
     break;
   case 4:
   case 5:
-    if (p.kind != OBJ_POOL || strcmp(parts[2], "volumes") != 0)
+    if (!children)
       return -ENOENT;
-    p.kind = OBJ_VOLUME;
+    p.kind = child;
     p.pool = g_strdup(parts[1]);
     p.name = g_strdup(parts[3]);
     p.type = n == 4 ? FS_PATH_OBJ_DIR : FS_PATH_OBJ_ENTRY;

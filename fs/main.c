@@ -18,6 +18,7 @@
 
 #include "drivers/bridge/network_manager.h"
 #include "drivers/qemu/qemu_driver.h"
+#include "drivers/qemu/qemu_snapshot.h"
 #include "fs/fs_context.h"
 #include "fs/fs_domain_hooks.h"
 #include "fs/fs_events_notify.h"
@@ -28,6 +29,7 @@
 #include "objects/log.h"
 #include "objects/network_obj.h"
 #include "objects/registry.h"
+#include "objects/snapshot_def.h"
 
 typedef struct {
   bool foreground;
@@ -313,6 +315,7 @@ int main(int argc, char **argv) {
   }
   obj_type_register(&domain_obj_type);
   obj_type_register(&network_obj_type);
+  obj_type_register(&snapshot_obj_type);
   ctx.registry = registry_new(store, event_bus_new());
   int n = registry_load(ctx.registry, OBJ_DOMAIN);
   log_info("loaded %d domains from %s", n, o.state_dir);
@@ -395,6 +398,9 @@ int main(int argc, char **argv) {
   int reattached = qemu_driver_reattach_all(ctx.qemu);
   if (reattached > 0)
     log_info("reattached to %d running domains", reattached);
+  n = qemu_snapshot_load_all(ctx.qemu);
+  if (n > 0)
+    log_info("loaded %d snapshots", n);
   qemu_driver_autostart(ctx.qemu);
   log_info("virtfs %s mounted on %s (state %s, run %s)", VIRTFS_VERSION, o.mountpoint,
            o.state_dir, o.run_dir);

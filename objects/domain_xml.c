@@ -755,10 +755,15 @@ static int parse_disk(ParseState *ps, const xmlNode *n) {
   static const char *const children[] = {"driver", "source", "target", "readonly", "shareable",
                                          "serial", "boot", "address", NULL};
   int r;
-  if ((r = xml_check_attrs(n, LIST("type", "device"), ps->err)) < 0 ||
+  if ((r = xml_check_attrs(n, LIST("type", "device", "snapshot"), ps->err)) < 0 ||
       (r = xml_check_children(n, children, children, ps->err)) < 0)
     return r;
   g_autoptr(DomainDisk) d = g_new0(DomainDisk, 1);
+  g_autofree char *snapshot = xml_prop(n, "snapshot");
+  if (snapshot && strcmp(snapshot, "no") != 0 && strcmp(snapshot, "internal") != 0)
+    return xml_fail(ps->err, n, "attribute 'snapshot' must be 'no' or 'internal', not '%s'",
+                    snapshot);
+  d->snapshot_excluded = g_strcmp0(snapshot, "no") == 0;
   g_autofree char *type = xml_prop(n, "type");
   g_autofree char *device = xml_prop(n, "device");
   if (type && (r = PARSE_ENUM(disk_type, n, "attribute 'type'", type, &d->type, ps->err)) < 0)
@@ -1773,6 +1778,8 @@ static void format_disk(XmlWriter *w, const DomainDisk *d) {
   xml_writer_start(w, "disk");
   xml_writer_attr(w, "type", disk_type_to_string(d->type));
   xml_writer_attr(w, "device", disk_device_to_string(d->device));
+  if (d->snapshot_excluded)
+    xml_writer_attr(w, "snapshot", "no");
   xml_writer_end_open(w);
   xml_writer_start(w, "driver");
   xml_writer_attr(w, "name", "qemu");

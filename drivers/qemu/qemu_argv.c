@@ -385,6 +385,10 @@ static void build_global(Builder *b) {
 
   /* Paused until the daemon has attached to QMP and the console. */
   arg(b, "-S");
+  if (cfg->incoming) {
+    arg(b, "-incoming");
+    arg(b, cfg->incoming);
+  }
   arg(b, "-msg");
   arg(b, "timestamp=on");
   arg(b, "-no-user-config");

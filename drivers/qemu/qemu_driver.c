@@ -3,6 +3,7 @@
  * the verbs are in qemu_lifecycle.c, live data in qemu_live.c, the console
  * socket in qemu_console.c. */
 #include "drivers/qemu/qemu_driver_priv.h"
+#include "drivers/qemu/qemu_save.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>
@@ -13,7 +14,8 @@
 
 #include "objects/log.h"
 
-ENUM_TABLE_IMPL(domain_state, DomainState, "shutoff", "running", "paused", "crashed")
+ENUM_TABLE_IMPL(domain_state, DomainState, "shutoff", "running", "paused", "crashed",
+                "saved")
 
 static void record_free(QemuRecord *r) {
   g_free(r->reason);
@@ -406,6 +408,11 @@ DomainState qemu_domain_get_state(QemuDriver *d, Obj *obj, char **ret_reason) {
     s = r ? r->state : DOMAIN_STATE_SHUTOFF;
     reason = g_strdup(r && r->reason ? r->reason : "");
     g_mutex_unlock(&d->lock);
+    if (s == DOMAIN_STATE_SHUTOFF && qemu_save_exists(d, uuid)) {
+      s = DOMAIN_STATE_SAVED;
+      g_free(reason);
+      reason = g_strdup("saved");
+    }
   }
   g_mutex_unlock(&obj->lock);
   if (ret_reason)
@@ -450,6 +457,7 @@ void qemu_domain_info(QemuDriver *d, Obj *obj, GString *out) {
   g_string_append_printf(out, "pid: %d\n", pid > 0 ? (int)pid : -1);
   int64_t cpu = pid > 0 ? qemu_process_cpu_time_ns(pid) : 0;
   g_string_append_printf(out, "cpu_time_ns: %" G_GINT64_FORMAT "\n", cpu > 0 ? cpu : 0);
+  qemu_job_info(d, obj, out);
 }
 
 bool qemu_driver_disk_in_use(QemuDriver *d, const char *pool, const char *volume,

@@ -25,6 +25,11 @@ typedef struct {
   DomainState state;      /* when inactive: shutoff or crashed */
   char *reason;
   ConsoleRing *console;
+  /* A long job on the domain (qemu_job.c): its name ("snapshot", "revert",
+   * "save", "restore", ...) while it runs, else NULL; one at a time. Its
+   * progress in bytes, for `info`. Protected by QemuDriver.lock. */
+  const char *job;
+  uint64_t job_done, job_total;
 } QemuRecord;
 
 typedef struct QemuDomain {
@@ -47,6 +52,7 @@ typedef struct QemuDomain {
   bool quitting;            /* we sent quit after a guest shutdown */
   bool fake_reboot;         /* reboot verb: reset at the next SHUTDOWN */
   bool shutdown_seen;       /* QEMU reported SHUTDOWN: the exit is clean */
+  bool restored;            /* started from a saved state (qemu_save.c) */
   GCond changed;
   int console_fd;           /* connected to console.sock, or -1 */
   GSource *console_source;  /* main loop only */
@@ -113,3 +119,19 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(QemuDomain, qemu_domain_unref)
 
 /* Attaches watch + QMP + console to a running QEMU (start and reattach). */
 int qemu_attach(QemuDomain *dom, char **ret_error);
+
+/* ---- long jobs (qemu_job.c) ----
+ * One job per domain at a time, announced in its record so `info` shows
+ * its progress and a second snapshot, revert, save or restore is refused
+ * (-EBUSY) while one runs. */
+int qemu_job_begin(QemuDriver *driver, const char *uuid, const char *name, char **ret_error);
+void qemu_job_progress(QemuDriver *driver, const char *uuid, uint64_t done, uint64_t total);
+void qemu_job_end(QemuDriver *driver, const char *uuid);
+/* "job: NAME|none", "job_done_bytes: N", "job_total_bytes: N" lines. */
+void qemu_job_info(QemuDriver *driver, Obj *obj, GString *out);
+/* Runs a QMP command that starts a job `job_id` (snapshot-save, -load,
+ * -delete), follows it with query-jobs every 100 ms (progress into the
+ * record of dom), dismisses it and returns 0 or its error (-EIO). Waits as
+ * long as the job runs: a snapshot of a large guest takes time. */
+int qemu_job_run_qmp(QemuDomain *dom, const char *command, JsonNode *args, const char *job_id,
+                     char **ret_error);
