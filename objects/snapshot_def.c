@@ -61,9 +61,11 @@ SnapshotDef *snapshot_def_copy(const SnapshotDef *def) {
 
 static int parse_text(const xmlNode *n, char **ret, char **err) {
   int r;
-  if ((r = xml_check_attrs(n, NONE_LIST, err)) < 0 ||
-      (r = xml_check_children(n, NONE_LIST, NULL, err)) < 0)
+  if ((r = xml_check_attrs(n, NONE_LIST, err)) < 0)
     return r;
+  for (const xmlNode *c = n->children; c; c = c->next)
+    if (c->type == XML_ELEMENT_NODE)
+      return xml_fail(err, c, "is not expected here");
   g_autofree char *t = xml_text(n);
   if (!t || !*t)
     return xml_fail(err, n, "is empty");

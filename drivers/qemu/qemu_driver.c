@@ -163,6 +163,12 @@ int qemu_get_active(Obj *obj, QemuDomain **ret_dom, char **ret_error) {
 
 int qemu_qmp_sync(QemuDomain *dom, const char *command, JsonNode *args, JsonNode **ret_value,
                   char **ret_error) {
+  return qemu_qmp_sync_timeout(dom, command, args, dom->driver->qmp_timeout_ms, ret_value,
+                               ret_error);
+}
+
+int qemu_qmp_sync_timeout(QemuDomain *dom, const char *command, JsonNode *args, int timeout_ms,
+                          JsonNode **ret_value, char **ret_error) {
   g_autoptr(JsonNode) owned_args = args;
   g_mutex_lock(&dom->obj->lock);
   QmpClient *qmp = dom->qmp && !dom->gone ? qmp_client_ref(dom->qmp) : NULL;
@@ -172,8 +178,8 @@ int qemu_qmp_sync(QemuDomain *dom, const char *command, JsonNode *args, JsonNode
     return -EBUSY;
   }
   JsonNode *value = NULL;
-  int r = qmp_client_execute_sync(qmp, command, g_steal_pointer(&owned_args),
-                                  dom->driver->qmp_timeout_ms, &value, ret_error);
+  int r = qmp_client_execute_sync(qmp, command, g_steal_pointer(&owned_args), timeout_ms,
+                                  &value, ret_error);
   qmp_client_unref(qmp);
   if (r >= 0) {
     if (ret_value)

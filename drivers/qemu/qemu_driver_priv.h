@@ -91,6 +91,10 @@ void qemu_emit(QemuDomain *dom, const char *event, const char *detail);
 /* Runs a QMP command from a worker thread on the domain's client. */
 int qemu_qmp_sync(QemuDomain *dom, const char *command, JsonNode *args, JsonNode **ret_value,
                   char **ret_error);
+/* The same with its own timeout, for commands QEMU answers only after long
+ * work (snapshot-save runs in QEMU's main loop and holds its monitor). */
+int qemu_qmp_sync_timeout(QemuDomain *dom, const char *command, JsonNode *args, int timeout_ms,
+                          JsonNode **ret_value, char **ret_error);
 
 /* Takes a reference on the active runtime's object and returns the runtime,
  * or -EBUSY with a sentence when the domain is not active. */

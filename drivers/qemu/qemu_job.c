@@ -6,6 +6,12 @@
 #include <errno.h>
 
 #define QEMU_JOB_POLL_US (100 * 1000)
+/* How long QEMU may keep its monitor busy with a job (QEMU 7.2 runs
+ * snapshot-save/-load/-delete in its main loop, so neither the command nor
+ * query-jobs is answered before the work is done): an hour covers a
+ * snapshot of a large guest on slow storage; a QEMU that dies ends the wait
+ * at once. */
+#define QEMU_JOB_TIMEOUT_MS (3600 * 1000)
 
 int qemu_job_begin(QemuDriver *d, const char *uuid, const char *name, char **ret_error) {
   QemuRecord *rec = qemu_record_get(d, uuid);
@@ -54,13 +60,14 @@ void qemu_job_info(QemuDriver *d, Obj *obj, GString *out) {
 
 int qemu_job_run_qmp(QemuDomain *dom, const char *command, JsonNode *args, const char *job_id,
                      char **ret_error) {
-  int r = qemu_qmp_sync(dom, command, args, NULL, ret_error);
+  int r = qemu_qmp_sync_timeout(dom, command, args, QEMU_JOB_TIMEOUT_MS, NULL, ret_error);
   if (r < 0)
     return r;
   for (;;) {
     JsonNode *value = NULL;
     g_autofree char *error = NULL;
-    if ((r = qemu_qmp_sync(dom, "query-jobs", NULL, &value, &error)) < 0) {
+    if ((r = qemu_qmp_sync_timeout(dom, "query-jobs", NULL, QEMU_JOB_TIMEOUT_MS, &value,
+                                   &error)) < 0) {
       *ret_error = g_strdup_printf("%s: %s", command, error);
       return r;
     }

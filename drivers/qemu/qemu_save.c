@@ -190,10 +190,14 @@ static int wait_migration(QemuDomain *dom, uint64_t floor_done, char **ret_error
   }
 }
 
-/* Copies what arrives on `conn` into `out` until the end, with progress. */
-static int copy_in(QemuDomain *dom, int conn, int out, uint64_t *ret_bytes, char **ret_error) {
+/* Copies what arrives on `conn` into `out` until the end, with progress
+ * against `expected` (the guest's RAM). No QMP in here: while QEMU sends
+ * the last pages it holds its big lock, so a query-migrate would wait for
+ * QEMU, which waits for us to read. */
+static int copy_in(QemuDomain *dom, int conn, int out, uint64_t expected, uint64_t *ret_bytes,
+                   char **ret_error) {
   g_autofree char *buf = g_malloc(SAVE_CHUNK);
-  uint64_t total = 0, expected = 0;
+  uint64_t total = 0;
   int64_t last = 0;
   for (;;) {
     ssize_t n = read(conn, buf, SAVE_CHUNK);
@@ -214,10 +218,6 @@ static int copy_in(QemuDomain *dom, int conn, int out, uint64_t *ret_bytes, char
     int64_t now = g_get_monotonic_time();
     if (now - last > SAVE_POLL_US) {
       last = now;
-      g_auto(QmpProgress) p = {0};
-      g_autofree char *e = NULL;
-      if (query_migrate(dom, &p, &e) == 0 && p.total)
-        expected = p.total;
       qemu_job_progress(dom->driver, dom->uuid, total, MAX(expected, total));
     }
   }
@@ -235,7 +235,7 @@ static int set_max_bandwidth(QemuDomain *dom, char **ret_error) {
   return qemu_qmp_sync(dom, "migrate-set-parameters", args, NULL, ret_error);
 }
 
-static int save_stream(QemuDomain *dom, const char *partial, char **ret_error) {
+static int save_stream(QemuDomain *dom, const char *partial, uint64_t ram, char **ret_error) {
   g_autofree char *sock = g_build_filename(dom->dir, "save.sock", NULL);
   int lfd = -1;
   int r = listen_at(sock, &lfd, ret_error);
@@ -266,7 +266,7 @@ static int save_stream(QemuDomain *dom, const char *partial, char **ret_error) {
       qemu_qmp_sync(dom, "migrate_cancel", NULL, NULL, &ce);
     } else {
       uint64_t bytes = 0;
-      r = copy_in(dom, conn, out, &bytes, ret_error);
+      r = copy_in(dom, conn, out, ram, &bytes, ret_error);
       close(conn);
       if (r == 0)
         r = wait_migration(dom, bytes, ret_error);
@@ -298,6 +298,7 @@ static int save(QemuDriver *d, Obj *obj, QemuDomain *dom, char **ret_error) {
   bool was_running = dom->state == DOMAIN_STATE_RUNNING;
   bool usable = dom->state == DOMAIN_STATE_RUNNING || dom->state == DOMAIN_STATE_PAUSED;
   g_autofree char *def_xml = domain_def_format(dom->live_def, false, -1);
+  uint64_t ram = dom->live_def->memory_kib * 1024;
   g_mutex_unlock(&obj->lock);
   if (!usable) {
     *ret_error = g_strdup("only a running or paused domain can be saved");
@@ -310,7 +311,7 @@ static int save(QemuDriver *d, Obj *obj, QemuDomain *dom, char **ret_error) {
   }
   g_autofree char *partial = saved_path(d, dom->uuid, ".img.partial");
   g_autofree char *img = saved_path(d, dom->uuid, ".img");
-  int r = save_stream(dom, partial, ret_error);
+  int r = save_stream(dom, partial, ram, ret_error);
   g_autofree char *meta = g_strdup_printf("<saved state='%s'>\n%s</saved>\n",
                                           was_running ? "running" : "paused", def_xml);
   g_autofree char *meta_file = g_strdup_printf("%s.xml", dom->uuid);

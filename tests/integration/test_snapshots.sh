@@ -14,13 +14,16 @@ cat "$MNT/events" > "$WORK/events.txt" &
 EVENTS_PID=$!
 on_exit "kill \$EVENTS_PID 2>/dev/null"
 
-# guest_print DOMAIN TAG COMMAND: the guest prints TAG2<output of COMMAND>
-# (the typed line itself shows TAG$((1+1)), so only the output matches)
-guest_print() { console_cmd "$1" "echo \"$2\$((1+1))<\$($3)>\""; }
-# the text between TAG2< and > of the last such line in console.log
-guest_value() { grep -ao "$2""2<[^>]*>" "$D/$1/console.log" | tail -1 | sed "s/^$2""2<//; s/>\$//"; }
-# waits for a new value of TAG (the count of TAG2< lines grows to N)
-wait_value() { wait_console "$1" "$2""2<" "$3" 30; }
+# ask DOMAIN COMMAND: prints what COMMAND prints in the guest. The guest
+# echoes Q2<output>; the typed line shows Q$((1+1)), so only the answer
+# matches. Waits for one more answer than console.log held before.
+ask() {
+  local n
+  n=$(grep -ac "Q2<" "$D/$1/console.log" 2>/dev/null || true)
+  console_cmd "$1" "echo \"Q\$((1+1))<\$($2)>\""
+  wait_console "$1" "Q2<" $((${n:-0} + 1)) 30 >&2 || return
+  grep -ao "Q2<[^>]*>" "$D/$1/console.log" | tail -1 | sed 's/^Q2<//; s/>$//'
+}
 
 qemu-img create -q -f qcow2 "$WORK/vda.qcow2" 64M
 qemu-img create -q -f raw "$WORK/vdb.raw" 8M
@@ -56,8 +59,6 @@ check_fails "config.xml of a snapshot is read-only" bash -c "echo x > '$S/cold/c
 check "the guest boots" bash -c "echo running > '$D/g/state'"
 check "ready" wait_console g VIRTFS-GUEST-READY
 console_cmd g "echo M\$((40+2))X > /tmp/marker"
-guest_print g up "cut -d. -f1 /proc/uptime"
-wait_value g up 1
 t0=$(date +%s%N)
 check "mkdir on a running domain takes a snapshot with memory" mkdir "$S/s1"
 echo "# snapshot with memory took $(( ($(date +%s%N) - t0) / 1000000 )) ms"
@@ -68,14 +69,10 @@ check_contains "info: it is current now" "current: yes" "$info"
 check_contains "the parent lists it as child" "children: s1" "$(cat "$S/cold/info")"
 check_eq "the guest runs on" "running" "$(cat "$D/g/state")"
 console_cmd g "echo M\$((50+5))X > /tmp/marker"
-guest_print g mk "cat /tmp/marker"
-wait_value g mk 1
-check_eq "the marker changed" "M55X" "$(guest_value g mk)"
+check_eq "the marker changed" "M55X" "$(ask g "cat /tmp/marker")"
 check "echo revert > ctl" bash -c "echo revert > '$S/s1/ctl'"
 check_eq "running again after the revert" "running" "$(cat "$D/g/state")"
-guest_print g mk "cat /tmp/marker"
-wait_value g mk 2
-check_eq "the old marker is back" "M42X" "$(guest_value g mk)"
+check_eq "the old marker is back" "M42X" "$(ask g "cat /tmp/marker")"
 
 # --- a chain of three, the middle one deleted
 console_cmd g "echo CHAIN2 > /tmp/marker"
@@ -88,16 +85,10 @@ check_contains "s3 now hangs from s1" "parent: s1" "$(cat "$S/s3/info")"
 check "s2 is gone from the image" bash -c "! qemu-img snapshot -U -l '$WORK/vda.qcow2' | grep -qw s2"
 console_cmd g "echo LATER > /tmp/marker"
 check "revert to the child of the deleted one" bash -c "echo revert > '$S/s3/ctl'"
-guest_print g mk "cat /tmp/marker"
-wait_value g mk 3
-check_eq "it is whole: its marker is back" "CHAIN3" "$(guest_value g mk)"
-check_fails "rmdir of a domain with snapshots is refused" rmdir "$D/g"
-check_contains "with the reason" "still has snapshots" "$(cat "$D/g/error")"
+check_eq "it is whole: its marker is back" "CHAIN3" "$(ask g "cat /tmp/marker")"
 
 # --- save and restore: memory kept, uptime goes on
-guest_print g up "cut -d. -f1 /proc/uptime"
-wait_value g up 2
-up_before=$(guest_value g up)
+up_before=$(ask g "cut -d. -f1 /proc/uptime")
 pid=$(qemu_pid g)
 t0=$(date +%s%N)
 check "echo saved > state" bash -c "echo saved > '$D/g/state'"
@@ -117,12 +108,9 @@ check "echo running > state restores" bash -c "echo running > '$D/g/state'"
 echo "# restore took $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 check_contains "reason restored" "reason: restored" "$(cat "$D/g/info")"
 check "the image is deleted" bash -c "! ls '$STATE'/saved/*.img 2>/dev/null"
-guest_print g up "cut -d. -f1 /proc/uptime"
-wait_value g up 3
-check "the uptime went on (no reboot): $up_before -> $(guest_value g up)" test "$(guest_value g up)" -ge "$up_before"
-guest_print g mk "cat /tmp/marker"
-wait_value g mk 4
-check_eq "the RAM disk kept its marker" "CHAIN3" "$(guest_value g mk)"
+up_after=$(ask g "cut -d. -f1 /proc/uptime")
+check "the uptime went on (no reboot): $up_before -> $up_after" test "${up_after:-0}" -ge "${up_before:-1}"
+check_eq "the RAM disk kept its marker" "CHAIN3" "$(ask g "cat /tmp/marker")"
 check_contains "events: snapshot created" "snapshot g/s1 created" "$(cat "$WORK/events.txt")"
 check_contains "events: saved" "domain g saved" "$(cat "$WORK/events.txt")"
 
@@ -131,6 +119,7 @@ pid=$(qemu_pid g)
 (echo saved > "$D/g/state") 2>/dev/null &
 for ((i = 0; i < 500; i++)); do compgen -G "$STATE/saved/*.partial" >/dev/null && break; sleep 0.01; done
 check "a save was under way" compgen -G "$STATE/saved/*.partial"
+check_contains "info shows the job while it runs" "job: save" "$(cat "$D/g/info")"
 kill_daemon
 kill $EVENTS_PID 2>/dev/null
 sleep 1
@@ -138,9 +127,7 @@ start_daemon || exit 1
 check_eq "the guest runs on after the restart" "running" "$(cat "$D/g/state")"
 check_eq "the same QEMU" "$pid" "$(qemu_pid g)"
 check "no image, whole or half, is left" bash -c "! ls '$STATE'/saved/*.img* 2>/dev/null"
-guest_print g mk "cat /tmp/marker"
-wait_value g mk 5
-check_eq "the guest still has its memory" "CHAIN3" "$(guest_value g mk)"
+check_eq "the guest still has its memory" "CHAIN3" "$(ask g "cat /tmp/marker")"
 
 # --- the list survives restarts, and lost records are rebuilt
 check_eq "the snapshots are listed after the restart" "cold s1 s3" "$(ls "$S" | xargs)"
@@ -155,11 +142,13 @@ check_contains "with memory" "memory: yes" "$(cat "$S/s1/info")"
 
 # --- discard the saved state
 echo running > "$D/g/state"
-wait_console g VIRTFS-GUEST-READY 2
+wait_console g VIRTFS-GUEST-READY
 check "save again" bash -c "echo saved > '$D/g/state'"
 check "ctl discard-saved" bash -c "echo discard-saved > '$D/g/ctl'"
 check_eq "shut off now" "shutoff" "$(cat "$D/g/state")"
 check_fails "discard-saved without a saved state fails" bash -c "echo discard-saved > '$D/g/ctl'"
+check_fails "rmdir of a domain with snapshots is refused" rmdir "$D/g"
+check_contains "with the reason" "still has snapshots" "$(cat "$D/g/error")"
 for s in cold s1 s3; do rmdir "$S/$s"; done
 check "every snapshot removed from the image" bash -c "[[ -z \$(qemu-img snapshot -l '$WORK/vda.qcow2') ]]"
 check "the domain can go now" rmdir "$D/g"

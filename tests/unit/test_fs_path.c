@@ -43,6 +43,13 @@ static void test_tree(void **state) {
   expect_path("/pools/default/volumes/v1", FS_PATH_OBJ_DIR, OBJ_VOLUME, "default", "v1", NULL);
   expect_path("/pools/default/volumes/v1/data", FS_PATH_OBJ_ENTRY, OBJ_VOLUME, "default", "v1",
               "data");
+  expect_path("/domains/web1/snapshots", FS_PATH_VOLUMES_DIR, 0, "web1", NULL, NULL);
+  expect_path("/domains/web1/snapshots/s1", FS_PATH_OBJ_DIR, OBJ_SNAPSHOT, "web1", "s1", NULL);
+  expect_path("/domains/web1/snapshots/s1/ctl", FS_PATH_OBJ_ENTRY, OBJ_SNAPSHOT, "web1", "s1",
+              "ctl");
+  assert_int_equal(fs_path_parent_kind(OBJ_SNAPSHOT), OBJ_DOMAIN);
+  assert_int_equal(fs_path_child_kind(OBJ_DOMAIN), OBJ_SNAPSHOT);
+  assert_int_equal(fs_path_child_kind(OBJ_NETWORK), OBJ_KIND_COUNT);
 }
 
 static void test_rejects(void **state) {
@@ -56,6 +63,9 @@ static void test_rejects(void **state) {
   expect_enoent("/networks/n/volumes/v");
   expect_enoent("/pools/p/volumes/v/data/x");
   expect_enoent("/pools/p/other/v");
+  expect_enoent("/domains/d/volumes/v");
+  expect_enoent("/pools/p/snapshots/s");
+  expect_enoent("/domains/d/snapshots/s/ctl/x");
   expect_enoent(NULL);
 }
 
