@@ -107,8 +107,16 @@ def hand_argv(name, uuid, hand_dir):
     argv = line.split(" starting: ", 1)[1].split(" ")
     own = os.path.join(RUN, "domains", uuid)
     argv = [a.replace(own, hand_dir) for a in argv]
-    i = argv.index("-sandbox")
-    del argv[i:i + 2]
+    # The log joins argv with blanks: put the kernel command line together.
+    i = argv.index("-append") + 1
+    j = i + 1
+    while j < len(argv) and not argv[j].startswith("-"):
+        j += 1
+    argv[i:j] = [" ".join(argv[i:j])]
+    for opt in ("-sandbox", "-incoming"):
+        if opt in argv:
+            i = argv.index(opt)
+            del argv[i:i + 2]
     return argv
 
 

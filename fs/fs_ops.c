@@ -399,6 +399,11 @@ static int op_rmdir(const char *path) {
   int r = resolve(ctx, path, &n, false);
   if (r < 0)
     return r;
+  /* A domain's snapshots/ is part of the domain: `rm -r` of the domain
+   * empties it and then removes it, which must succeed so that rm goes on
+   * to undefine the domain. */
+  if (n.path.type == FS_PATH_VOLUMES_DIR && n.path.kind == OBJ_DOMAIN)
+    return registry_count(ctx->registry, OBJ_SNAPSHOT, n.obj) ? -ENOTEMPTY : 0;
   if (n.path.type != FS_PATH_OBJ_DIR)
     return n.path.type == FS_PATH_OBJ_ENTRY ? -ENOTDIR : -EBUSY;
   const FsFileTable *t = fs_files_of_kind(n.path.kind);

@@ -140,9 +140,10 @@ check_eq "rebuilt from the images" "cold s1 s3" "$(ls "$S" | xargs)"
 check_contains "marked rebuilt" "rebuilt: yes" "$(cat "$S/s1/info")"
 check_contains "with memory" "memory: yes" "$(cat "$S/s1/info")"
 
-# --- discard the saved state
-echo running > "$D/g/state"
-wait_console g VIRTFS-GUEST-READY
+# --- a revert from shut off, and discarding a saved state
+check "revert with memory on the shut-off domain" bash -c "echo revert > '$S/s3/ctl'"
+check_eq "it runs again" "running" "$(cat "$D/g/state")"
+check_eq "from the snapshot's memory" "CHAIN3" "$(ask g "cat /tmp/marker")"
 check "save again" bash -c "echo saved > '$D/g/state'"
 check "ctl discard-saved" bash -c "echo discard-saved > '$D/g/ctl'"
 check_eq "shut off now" "shutoff" "$(cat "$D/g/state")"
