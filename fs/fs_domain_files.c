@@ -249,6 +249,17 @@ static int domain_create(FsContext *ctx, Obj *parent, const char *name, char **r
   return r;
 }
 
+/* rmdir: a saved state holds the guest's memory; undefining would orphan
+ * it, so it is refused until the domain is started or the state discarded. */
+static int domain_remove(FsContext *ctx, Obj *obj, char **ret_error) {
+  if (ctx->qemu && qemu_domain_get_state(ctx->qemu, obj, NULL) == DOMAIN_STATE_SAVED) {
+    *ret_error = g_strdup("the domain has a saved state: start it, or discard it first "
+                          "(echo discard-saved > ctl)");
+    return -EBUSY;
+  }
+  return registry_undefine(ctx->registry, obj, ret_error);
+}
+
 static const FsFile domain_files[] = {
   {"config.xml", FS_FILE_DOCUMENT, 0644, fs_config_read, fs_config_write},
   {"uuid", FS_FILE_VALUE, 0444, fs_uuid_read, NULL},
@@ -272,4 +283,5 @@ const FsFileTable fs_domain_files = {
   .files = domain_files,
   .count = G_N_ELEMENTS(domain_files),
   .create = domain_create,
+  .remove = domain_remove,
 };

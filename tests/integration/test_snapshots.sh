@@ -54,6 +54,12 @@ check_contains "info: the raw disk was excluded" "excluded: vdb" "$(cat "$S/cold
 check_eq "state says shutoff" "shutoff" "$(cat "$S/cold/state")"
 check "the tag is in the qcow2 image" bash -c "qemu-img snapshot -l '$WORK/vda.qcow2' | grep -qw cold"
 check_fails "config.xml of a snapshot is read-only" bash -c "echo x > '$S/cold/config.xml'"
+odd="a,b c'q&<x>"
+check "a name with commas, blanks, quotes and markup" mkdir "$S/$odd"
+check "reaches the image as it is" bash -c "qemu-img snapshot -l '$WORK/vda.qcow2' | grep -qF \"\$1\"" _ "$odd"
+check_contains "and its info" "name: $odd" "$(cat "$S/$odd/info")"
+check "and goes away" rmdir "$S/$odd"
+check_fails "a hidden name is refused" mkdir "$S/.x"
 
 # --- with memory: marker, snapshot, change, revert, the old marker is back
 check "the guest boots" bash -c "echo running > '$D/g/state'"
@@ -145,6 +151,8 @@ check "revert with memory on the shut-off domain" bash -c "echo revert > '$S/s3/
 check_eq "it runs again" "running" "$(cat "$D/g/state")"
 check_eq "from the snapshot's memory" "CHAIN3" "$(ask g "cat /tmp/marker")"
 check "save again" bash -c "echo saved > '$D/g/state'"
+check_fails "rmdir of a saved domain is refused" rmdir "$D/g"
+check_contains "naming the saved state" "saved state" "$(cat "$D/g/error")"
 check "ctl discard-saved" bash -c "echo discard-saved > '$D/g/ctl'"
 check_eq "shut off now" "shutoff" "$(cat "$D/g/state")"
 check_fails "discard-saved without a saved state fails" bash -c "echo discard-saved > '$D/g/ctl'"
