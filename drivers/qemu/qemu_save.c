@@ -19,6 +19,7 @@
 #define SAVE_CHUNK (1024 * 1024)
 #define SAVE_ACCEPT_TIMEOUT_MS 10000
 #define SAVE_POLL_US (100 * 1000)
+#define SAVE_WRITEBACK (32 * 1024 * 1024)
 
 static char *saved_dir(QemuDriver *d) {
   return g_build_filename(d->state_dir, "saved", NULL);
@@ -214,6 +215,10 @@ static int copy_in(QemuDomain *dom, int conn, int out, uint64_t expected, uint64
       *ret_error = g_strdup_printf("writing the saved state: %s", g_strerror(-r));
       return r;
     }
+    /* Start the writeback of each chunk as it lands, so the fsync at the
+     * end does not wait for the whole image at once. */
+    if (total / SAVE_WRITEBACK != (total + (uint64_t)n) / SAVE_WRITEBACK)
+      sync_file_range(out, 0, 0, SYNC_FILE_RANGE_WRITE);
     total += (uint64_t)n;
     int64_t now = g_get_monotonic_time();
     if (now - last > SAVE_POLL_US) {
