@@ -514,8 +514,17 @@ void qemu_save_recover(QemuDomain *dom, const char *status) {
     g_unlink(partial);
     log_warning("domain '%s': removed an unfinished saved state", dom->obj->name);
   }
-  if (g_strcmp0(status, "postmigrate") != 0)
+  if (g_strcmp0(status, "postmigrate") != 0) {
+    /* A QEMU that runs (or is paused) beside a whole image took it in: the
+     * daemon died after the restore but before deleting the image, which
+     * must not be restored a second time at the next start. */
+    if (whole) {
+      log_warning("domain '%s': removing a saved state that was already restored",
+                  dom->obj->name);
+      remove_saved(d, dom->uuid);
+    }
     return;
+  }
   if (whole) {
     /* Saved to the end, QEMU not yet gone: finish the save. */
     g_mutex_lock(&dom->obj->lock);

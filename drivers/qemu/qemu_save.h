@@ -48,5 +48,9 @@ int qemu_save_prepare_restore(QemuDriver *driver, const DomainDef *def, bool *re
 int qemu_save_restore_incoming(QemuDomain *dom, char **ret_error);
 
 /* After reattaching to a QEMU a killed daemon left (qemu_lifecycle.c):
- * finishes or undoes a save or restore it was in. */
+ * finishes or undoes a save or restore it was in: an unfinished image is
+ * removed; a QEMU that migrated out entirely is quit when the image is
+ * whole, resumed when not; a QEMU still taking a restore in is ended (the
+ * image stays); a QEMU running beside a whole image had restored it, so
+ * the image goes. */
 void qemu_save_recover(QemuDomain *dom, const char *qemu_status);
