@@ -36,7 +36,7 @@ import threading
 import time
 
 import benchlib
-from benchlib import ms, read, write
+from benchlib import Qmp, ms, read, write
 
 MOUNT, STATE, RUN, WORK = sys.argv[1:5]
 ITER, PAR = int(sys.argv[5]), int(sys.argv[6])
@@ -107,32 +107,14 @@ class Hand:
         """Spawns QEMU; returns once QMP answered qmp_capabilities and cont."""
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=self.log,
                                      stderr=self.log, start_new_session=True)
-        path = os.path.join(self.dir, "qmp.sock")
-        while True:
-            s = socket.socket(socket.AF_UNIX)
-            try:
-                s.connect(path)
-                break
-            except (FileNotFoundError, ConnectionRefusedError):
-                s.close()
-                if self.proc.poll() is not None:
-                    raise RuntimeError("QEMU by hand exited: see " + self.log.name)
-                time.sleep(0.001)
-        f = s.makefile("rwb", buffering=0)
-        json.loads(f.readline())  # greeting
-        for cmd in ("qmp_capabilities", "cont"):
-            f.write(json.dumps({"execute": cmd}).encode() + b"\n")
-            while "return" not in (reply := json.loads(f.readline())):
-                if "error" in reply:
-                    raise RuntimeError(str(reply))
-        self.qmp = (s, f)
+        self.qmp = Qmp(os.path.join(self.dir, "qmp.sock"), self.proc)
+        self.qmp.cmd("cont")
 
     def stop(self):
         """SIGTERM; returns once waitpid did."""
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait()
-        self.qmp[1].close()
-        self.qmp[0].close()
+        self.qmp.close()
 
 
 def timed(fn):

@@ -30,6 +30,7 @@ PAGES_5 = [
     ("filesystem.md", "RULES EVERY FILE FOLLOWS"),
     ("domains.md", "DOMAINS"),
     ("domain-xml.md", "DOMAIN XML"),
+    ("snapshots.md", "SNAPSHOTS"),
     ("networks.md", "NETWORKS"),
     ("pools.md", "POOLS"),
     ("volumes.md", "VOLUMES"),

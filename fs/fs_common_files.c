@@ -98,3 +98,33 @@ ssize_t fs_bytes_pread(GBytes *bytes, char *buf, size_t size, off_t offset) {
   memcpy(buf, data + offset, n);
   return (ssize_t)n;
 }
+
+int fs_qemu_verbs_read(const FsQemuVerb *verbs, size_t n, GString *out) {
+  for (size_t i = 0; i < n; i++)
+    g_string_append_printf(out, "%s\n", verbs[i].verb);
+  return 0;
+}
+
+int fs_qemu_verbs_dispatch(FsContext *ctx, Obj *obj, const FsQemuVerb *verbs, size_t n,
+                           const char *line, char **ret_error) {
+  g_auto(GStrv) words = g_strsplit_set(line, " \t", -1);
+  guint nwords = 0;
+  for (guint i = 0; words[i]; i++)
+    if (*words[i])
+      nwords++;
+  for (size_t i = 0; i < n; i++) {
+    if (strcmp(words[0], verbs[i].verb) != 0)
+      continue;
+    if (nwords != 1) {
+      *ret_error = g_strdup_printf("ctl: '%s' takes no argument", verbs[i].verb);
+      return -EINVAL;
+    }
+    g_autofree char *error = NULL;
+    int r = verbs[i].func(ctx->qemu, obj, &error);
+    if (r < 0)
+      *ret_error = g_strdup_printf("ctl %s: %s", line, error ? error : g_strerror(-r));
+    return r;
+  }
+  *ret_error = g_strdup_printf("ctl: unknown verb '%s' (read ctl for the list)", words[0]);
+  return -EINVAL;
+}

@@ -9,6 +9,7 @@
 
 #include "drivers/qemu/qemu_driver.h"
 #include "drivers/qemu/qemu_firmware.h"
+#include "drivers/qemu/qemu_save.h"
 #include "fs/fs_common_files.h"
 #include "fs/fs_events_notify.h"
 #include "fs/fs_handle.h"
@@ -143,7 +144,7 @@ static bool caller_gave_up(void *data) {
 static int state_write(FsContext *ctx, Obj *obj, const char *data, size_t len, char **ret_error) {
   DomainState target;
   if (domain_state_from_string(data, &target) < 0 || target == DOMAIN_STATE_CRASHED) {
-    *ret_error = g_strdup_printf("state: '%s' is not running, paused or shutoff", data);
+    *ret_error = g_strdup_printf("state: '%s' is not running, paused, shutoff or saved", data);
     return -EINVAL;
   }
   g_autofree char *error = NULL;
@@ -154,18 +155,13 @@ static int state_write(FsContext *ctx, Obj *obj, const char *data, size_t len, c
   return r;
 }
 
-typedef int (*DomainVerbFunc)(QemuDriver *driver, Obj *obj, char **ret_error);
-
 static int start_verb(QemuDriver *driver, Obj *obj, char **ret_error) {
   return qemu_domain_start(driver, obj, false, ret_error);
 }
 
 /* The verbs of ctl: what docs/domains.md documents. Each takes no
  * argument; the state checks are the driver's. */
-static const struct {
-  const char *verb;
-  DomainVerbFunc func;
-} domain_verbs[] = {
+static const FsQemuVerb domain_verbs[] = {
   {"start", start_verb},
   {"shutdown", qemu_domain_shutdown},
   {"destroy", qemu_domain_destroy},
@@ -173,35 +169,16 @@ static const struct {
   {"reset", qemu_domain_reset},
   {"suspend", qemu_domain_suspend},
   {"resume", qemu_domain_resume},
+  {"discard-saved", qemu_domain_discard_saved},
 };
 
 static int ctl_read(FsContext *ctx, Obj *obj, GString *out) {
-  for (size_t i = 0; i < G_N_ELEMENTS(domain_verbs); i++)
-    g_string_append_printf(out, "%s\n", domain_verbs[i].verb);
-  return 0;
+  return fs_qemu_verbs_read(domain_verbs, G_N_ELEMENTS(domain_verbs), out);
 }
 
 static int ctl_write(FsContext *ctx, Obj *obj, const char *data, size_t len, char **ret_error) {
-  g_auto(GStrv) words = g_strsplit_set(data, " \t", -1);
-  guint nwords = 0;
-  for (guint i = 0; words[i]; i++)
-    if (*words[i])
-      nwords++;
-  for (size_t i = 0; i < G_N_ELEMENTS(domain_verbs); i++) {
-    if (strcmp(words[0], domain_verbs[i].verb) != 0)
-      continue;
-    if (nwords != 1) {
-      *ret_error = g_strdup_printf("ctl: '%s' takes no argument", domain_verbs[i].verb);
-      return -EINVAL;
-    }
-    g_autofree char *error = NULL;
-    int r = domain_verbs[i].func(ctx->qemu, obj, &error);
-    if (r < 0)
-      *ret_error = g_strdup_printf("ctl %s: %s", data, error ? error : g_strerror(-r));
-    return r;
-  }
-  *ret_error = g_strdup_printf("ctl: unknown verb '%s' (read ctl for the list)", words[0]);
-  return -EINVAL;
+  return fs_qemu_verbs_dispatch(ctx, obj, domain_verbs, G_N_ELEMENTS(domain_verbs), data,
+                                ret_error);
 }
 
 static int id_read(FsContext *ctx, Obj *obj, GString *out) {
@@ -383,13 +360,21 @@ static const FsFile domain_files[] = {
   {"screen.png", FS_FILE_STREAM, 0440, NULL, NULL, &screen_ops, screen_present},
   {"display", FS_FILE_VALUE, 0444, display_read, NULL, NULL, display_present},
   {.name = "history", .kind = FS_FILE_DIR, .mode = 0755, .dir = &fs_history_dir},
+  {"snapshots", FS_FILE_DIR, 0755, NULL, NULL},
   FS_ERROR_FILE,
 };
 
 /* rmdir: undefine, then let go of what the domain owned beside its
  * definition: the QEMU driver's console record (so defining and removing
- * domains keeps no memory) and its UEFI variables (qemu_firmware.h). */
+ * domains keeps no memory) and its UEFI variables (qemu_firmware.h). A
+ * saved state holds the guest's memory; undefining would orphan it, so it
+ * is refused until the domain is started or the state discarded. */
 static int domain_remove(FsContext *ctx, Obj *obj, char **ret_error) {
+  if (ctx->qemu && qemu_domain_get_state(ctx->qemu, obj, NULL) == DOMAIN_STATE_SAVED) {
+    *ret_error = g_strdup("the domain has a saved state: start it, or discard it first "
+                          "(echo discard-saved > ctl)");
+    return -EBUSY;
+  }
   g_mutex_lock(&obj->lock);
   g_autofree char *uuid = g_strdup(((const DomainDef *)obj->def)->uuid);
   g_mutex_unlock(&obj->lock);

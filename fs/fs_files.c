@@ -13,6 +13,8 @@ const FsFileTable *fs_files_of_kind(ObjKind kind) {
     return &fs_pool_files;
   case OBJ_VOLUME:
     return &fs_volume_files;
+  case OBJ_SNAPSHOT:
+    return &fs_snapshot_files;
   default:
     return NULL;
   }

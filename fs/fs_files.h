@@ -145,3 +145,4 @@ extern const FsDirOps fs_history_dir;
 extern const FsStreamOps fs_events_ops;
 extern const FsStreamOps fs_events_log_ops;
 extern const FsStreamOps fs_metrics_ops;
+extern const FsFileTable fs_snapshot_files;

@@ -57,6 +57,7 @@ static int libvirt_state_code(DomainState s) {
   case DOMAIN_STATE_PAUSED: return 3;
   case DOMAIN_STATE_SHUTOFF: return 5;
   case DOMAIN_STATE_CRASHED: return 6;
+  case DOMAIN_STATE_SAVED: return 5; /* libvirt: shut off, reason saved */
   }
   return 0;
 }
@@ -177,7 +178,7 @@ static void declare_domain_families(MetricsText *m) {
   metrics_family(m, "libvirt_domain_info_state", "gauge",
                  "1 for the domain's current state, 0 for the others.");
   metrics_family(m, "libvirt_domain_info_vstate", "gauge",
-                 "The domain's state as libvirt's number (1 running, 3 paused, 5 shutoff, 6 crashed).");
+                 "The domain's state as libvirt's number (1 running, 3 paused, 5 shutoff or saved, 6 crashed).");
   metrics_family(m, "libvirt_domain_info_maximum_memory_bytes", "gauge",
                  "The domain's maximum memory.");
   metrics_family(m, "libvirt_domain_info_memory_usage_bytes", "gauge",
@@ -236,7 +237,7 @@ static void gather_domain(gpointer data, gpointer user_data) {
 
 static void add_domain(FsContext *ctx, MetricsText *m, const DomainFigures *f) {
   const char *name = f->def->name;
-  for (DomainState s = DOMAIN_STATE_SHUTOFF; s <= DOMAIN_STATE_CRASHED; s++)
+  for (DomainState s = DOMAIN_STATE_SHUTOFF; s <= DOMAIN_STATE_SAVED; s++)
     metrics_sample(m, "libvirt_domain_info_state", s == f->state, "domain", name, "state",
                    domain_state_to_string(s), NULL);
   metrics_sample(m, "libvirt_domain_info_vstate", libvirt_state_code(f->state), "domain", name,

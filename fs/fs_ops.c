@@ -40,7 +40,7 @@
 /* What a path names once looked up. */
 typedef struct {
   FsPath path;
-  Obj *obj;              /* OBJ_DIR, OBJ_ENTRY: the object; VOLUMES_DIR: the pool */
+  Obj *obj;              /* OBJ_DIR, OBJ_ENTRY: the object; VOLUMES_DIR: the parent */
   const FsFile *file;    /* a table entry (OBJ_ENTRY, NODE_FILE, ROOT_FILE) */
   FsScratch *scratch;    /* OBJ_ENTRY naming a scratch file */
 } FsNode;
@@ -125,13 +125,15 @@ static FsScratch *scratch_lookup(Obj *obj, const char *name) {
 
 /* Looks up the object of a parsed OBJ_DIR/OBJ_ENTRY/VOLUMES_DIR path. */
 static Obj *lookup_object(FsContext *ctx, const FsPath *p) {
-  if (p->type == FS_PATH_VOLUMES_DIR || p->kind == OBJ_VOLUME) {
-    if (!obj_type_get(OBJ_POOL))
+  if (p->type == FS_PATH_VOLUMES_DIR || obj_kind_is_child(p->kind)) {
+    ObjKind parent_kind = p->type == FS_PATH_VOLUMES_DIR ? p->kind : fs_path_parent_kind(p->kind);
+    ObjKind child_kind = fs_path_child_kind(parent_kind);
+    if (!obj_type_get(parent_kind) || !obj_type_get(child_kind))
       return NULL;
-    g_autoptr(Obj) pool = registry_lookup(ctx->registry, OBJ_POOL, NULL, p->pool);
-    if (!pool || p->type == FS_PATH_VOLUMES_DIR)
-      return g_steal_pointer(&pool);
-    return registry_lookup(ctx->registry, OBJ_VOLUME, pool, p->name);
+    g_autoptr(Obj) parent = registry_lookup(ctx->registry, parent_kind, NULL, p->pool);
+    if (!parent || p->type == FS_PATH_VOLUMES_DIR)
+      return g_steal_pointer(&parent);
+    return registry_lookup(ctx->registry, child_kind, parent, p->name);
   }
   if (!obj_type_get(p->kind))
     return NULL;
@@ -417,8 +419,8 @@ static int list_dir(FsContext *ctx, const char *path, GArray *list) {
     list_objects(ctx, n.path.kind, NULL, list);
     return 0;
   case FS_PATH_VOLUMES_DIR:
-    before_list(ctx, OBJ_VOLUME, n.obj);
-    list_objects(ctx, OBJ_VOLUME, n.obj, list);
+    before_list(ctx, fs_path_child_kind(n.path.kind), n.obj);
+    list_objects(ctx, fs_path_child_kind(n.path.kind), n.obj, list);
     return 0;
   case FS_PATH_OBJ_DIR: {
     list_table(ctx, n.obj, fs_files_of_kind(n.path.kind), list);
@@ -474,8 +476,8 @@ static int op_mkdir(const char *path, mode_t mode) {
     return r;
   }
   g_autoptr(Obj) parent = NULL;
-  if (p.kind == OBJ_VOLUME) {
-    parent = registry_lookup(ctx->registry, OBJ_POOL, NULL, p.pool);
+  if (obj_kind_is_child(p.kind)) {
+    parent = registry_lookup(ctx->registry, fs_path_parent_kind(p.kind), NULL, p.pool);
     if (!parent)
       return -ENOENT;
   }
@@ -497,6 +499,11 @@ static int op_rmdir(const char *path) {
     return r;
   /* history/ stays, but `rm -r` of the object's directory must get to
    * the rmdir of the object itself. */
+  /* A domain's snapshots/ is part of the domain: `rm -r` of the domain
+   * empties it and then removes it, which must succeed so that rm goes on
+   * to undefine the domain. */
+  if (n.path.type == FS_PATH_VOLUMES_DIR && n.path.kind == OBJ_DOMAIN)
+    return registry_count(ctx->registry, OBJ_SNAPSHOT, n.obj) ? -ENOTEMPTY : 0;
   if (n.path.type != FS_PATH_OBJ_DIR)
     return is_listing_dir(n.file) ? 0 : n.path.type == FS_PATH_OBJ_ENTRY ? -ENOTDIR : -EBUSY;
   const FsFileTable *t = fs_files_of_kind(n.path.kind);

@@ -20,6 +20,40 @@ const char *fs_kind_dir_name(ObjKind kind) {
   return NULL;
 }
 
+/* Kinds that live in a directory of their parent object. */
+static const struct {
+  ObjKind parent;
+  const char *dir;
+  ObjKind child;
+} child_dirs[] = {
+  {OBJ_POOL, "volumes", OBJ_VOLUME},
+  {OBJ_DOMAIN, "snapshots", OBJ_SNAPSHOT},
+};
+
+ObjKind fs_path_parent_kind(ObjKind kind) {
+  for (size_t i = 0; i < G_N_ELEMENTS(child_dirs); i++)
+    if (child_dirs[i].child == kind)
+      return child_dirs[i].parent;
+  return OBJ_KIND_COUNT;
+}
+
+ObjKind fs_path_child_kind(ObjKind parent) {
+  for (size_t i = 0; i < G_N_ELEMENTS(child_dirs); i++)
+    if (child_dirs[i].parent == parent)
+      return child_dirs[i].child;
+  return OBJ_KIND_COUNT;
+}
+
+/* The child kind whose directory under an object of `parent` is `dir`. */
+static bool child_dir_lookup(ObjKind parent, const char *dir, ObjKind *ret_child) {
+  for (size_t i = 0; i < G_N_ELEMENTS(child_dirs); i++)
+    if (child_dirs[i].parent == parent && strcmp(child_dirs[i].dir, dir) == 0) {
+      *ret_child = child_dirs[i].child;
+      return true;
+    }
+  return false;
+}
+
 void fs_path_clear(FsPath *path) {
   g_clear_pointer(&path->pool, g_free);
   g_clear_pointer(&path->name, g_free);
@@ -64,6 +98,8 @@ int fs_path_parse(const char *path, FsPath *ret_path) {
     return 0;
   }
   p.kind = kind_dirs[k].kind;
+  ObjKind child = OBJ_KIND_COUNT;
+  bool children = n >= 3 && child_dir_lookup(p.kind, parts[2], &child);
   switch (n) {
   case 1:
     p.type = FS_PATH_KIND_DIR;
@@ -73,7 +109,7 @@ int fs_path_parse(const char *path, FsPath *ret_path) {
     p.name = g_strdup(parts[1]);
     break;
   case 3:
-    if (p.kind == OBJ_POOL && strcmp(parts[2], "volumes") == 0) {
+    if (children) {
       p.type = FS_PATH_VOLUMES_DIR;
       p.pool = g_strdup(parts[1]);
     } else {
@@ -85,7 +121,8 @@ int fs_path_parse(const char *path, FsPath *ret_path) {
   case 4:
   case 5:
   case 6:
-    if (p.kind != OBJ_POOL || strcmp(parts[2], "volumes") != 0) {
+    if (!children) {
+      /* entry E of an object's own subdirectory D (history/0001.xml) */
       if (n != 4)
         return -ENOENT;
       p.type = FS_PATH_OBJ_SUBENTRY;
@@ -94,7 +131,7 @@ int fs_path_parse(const char *path, FsPath *ret_path) {
       p.sub = g_strdup(parts[3]);
       break;
     }
-    p.kind = OBJ_VOLUME;
+    p.kind = child;
     p.pool = g_strdup(parts[1]);
     p.name = g_strdup(parts[3]);
     p.type = n == 4 ? FS_PATH_OBJ_DIR : n == 5 ? FS_PATH_OBJ_ENTRY : FS_PATH_OBJ_SUBENTRY;

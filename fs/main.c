@@ -18,6 +18,7 @@
 
 #include "drivers/bridge/network_manager.h"
 #include "drivers/qemu/qemu_driver.h"
+#include "drivers/qemu/qemu_snapshot.h"
 #include "fs/fs_context.h"
 #include "fs/fs_domain_hooks.h"
 #include "fs/fs_events_notify.h"
@@ -31,6 +32,7 @@
 #include "objects/network_obj.h"
 #include "objects/node_caps.h"
 #include "objects/registry.h"
+#include "objects/snapshot_def.h"
 
 typedef struct {
   bool foreground;
@@ -335,6 +337,7 @@ int main(int argc, char **argv) {
   }
   obj_type_register(&domain_obj_type);
   obj_type_register(&network_obj_type);
+  obj_type_register(&snapshot_obj_type);
   ctx.registry = registry_new(store, event_bus_new());
   History *history = NULL;
   if (history_open(o.state_dir, (unsigned)o.history_max, &history, &error) < 0) {
@@ -426,6 +429,9 @@ int main(int argc, char **argv) {
   int reattached = qemu_driver_reattach_all(ctx.qemu);
   if (reattached > 0)
     log_info("reattached to %d running domains", reattached);
+  n = qemu_snapshot_load_all(ctx.qemu);
+  if (n > 0)
+    log_info("loaded %d snapshots", n);
   qemu_driver_autostart(ctx.qemu);
   if (!ctx.kvm_available)
     log_info("KVM is not used: %s; new domains default to type 'qemu' (TCG)", ctx.kvm_reason);

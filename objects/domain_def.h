@@ -163,6 +163,7 @@ typedef struct {
   char *target_dev;           /* "vda", "hdc", "sda" */
   DiskBus target_bus;
   bool readonly, shareable;
+  bool snapshot_excluded;     /* <disk snapshot='no'>: left out of snapshots */
   char *serial;
   unsigned boot_order;        /* 0 = no <boot order=.../> */
   DeviceAddress address;

@@ -122,8 +122,15 @@ int dxml_parse_disk(ParseState *ps, const xmlNode *n) {
                                          "serial", "boot", "address", NULL};
   int r;
   g_autoptr(DomainDisk) d = g_new0(DomainDisk, 1);
-  if ((r = dxml_parse_xnode(ps, n, &disk_row, LIST("type", "device"), children, &d->ext)) < 0)
+  if ((r = dxml_parse_xnode(ps, n, &disk_row, LIST("type", "device", "snapshot"), children,
+                            &d->ext)) < 0)
     return r;
+  /* snapshot='no' leaves the disk out of snapshots (docs/snapshots.md). */
+  g_autofree char *snapshot = xml_prop(n, "snapshot");
+  if (snapshot && strcmp(snapshot, "no") != 0 && strcmp(snapshot, "internal") != 0)
+    return xml_fail(ps->err, n, "attribute 'snapshot' must be 'no' or 'internal', not '%s'",
+                    snapshot);
+  d->snapshot_excluded = g_strcmp0(snapshot, "no") == 0;
   const DomainXNode *wwn = domain_xnode_child(d->ext, "wwn");
   if (wwn && (strlen(wwn->text) != 16 || strspn(wwn->text, "0123456789abcdefABCDEF") != 16))
     return xml_fail(ps->err, xml_child(n, "wwn"), "a WWN is 16 hex digits, not '%s'",
@@ -240,6 +247,8 @@ void dxml_format_disk(XmlWriter *w, const DomainDisk *d) {
   xml_writer_start(w, "disk");
   xml_writer_attr(w, "type", disk_type_to_string(d->type));
   xml_writer_attr(w, "device", disk_device_to_string(d->device));
+  if (d->snapshot_excluded)
+    xml_writer_attr(w, "snapshot", "no");
   xml_writer_end_open(w);
   xml_writer_start(w, "driver");
   xml_writer_attr(w, "name", "qemu");

@@ -6,7 +6,7 @@
 
 #include "objects/log.h"
 
-ENUM_TABLE_IMPL(obj_kind, ObjKind, "domain", "network", "pool", "volume")
+ENUM_TABLE_IMPL(obj_kind, ObjKind, "domain", "network", "pool", "volume", "snapshot")
 
 static const ObjType *types[OBJ_KIND_COUNT];
 
@@ -33,7 +33,7 @@ Obj *obj_new(const ObjType *type, void **def, Obj *parent, uint64_t generation) 
   obj->name = g_strdup(type->get_name(*def));
   obj_set_def_locked(obj, def);
   obj->pending = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-  if (type->kind == OBJ_POOL)
+  if (type->kind == OBJ_POOL || type->kind == OBJ_DOMAIN)
     obj->children = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                           (GDestroyNotify)obj_unref);
   return obj;

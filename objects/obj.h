@@ -1,4 +1,4 @@
-/* obj.h — one managed object (a domain, network, pool or volume) as the
+/* obj.h — one managed object (a domain, network, pool, volume or snapshot) as the
  * registry holds it: its persistent definition, its runtime state and its
  * last error sentence.
  *
@@ -26,9 +26,16 @@ typedef enum {
   OBJ_NETWORK,
   OBJ_POOL,
   OBJ_VOLUME,
+  OBJ_SNAPSHOT,
   OBJ_KIND_COUNT,
 } ObjKind;
 ENUM_TABLE_DECL(obj_kind, ObjKind)
+
+/* Kinds whose objects live under a parent object (volumes in a pool,
+ * snapshots in a domain) rather than at the top of the registry. */
+static inline bool obj_kind_is_child(ObjKind kind) {
+  return kind == OBJ_VOLUME || kind == OBJ_SNAPSHOT;
+}
 
 /* Pure per-kind operations on definitions (void * is the kind's *Def). */
 typedef struct ObjType {
@@ -97,7 +104,8 @@ struct Obj {
   ObjKind kind;
   const ObjType *type;
   uint64_t generation;     /* unique per creation; handles compare it */
-  Obj *parent;             /* the pool of a volume (a reference), else NULL */
+  Obj *parent;             /* the pool of a volume, the domain of a snapshot
+                              (a reference), else NULL */
 
   GMutex lock;             /* protects everything below */
   char *name;              /* also changed under the registry lock (rename) */
@@ -112,7 +120,8 @@ struct Obj {
   GHashTable *pending;     /* file name -> FsPending*, owned by fs/: table
                               files unlinked, renamed away or truncated by
                               path, waiting to be written again */
-  GHashTable *children;    /* name -> Obj*: volumes of a pool */
+  GHashTable *children;    /* name -> Obj*: volumes of a pool, snapshots of a
+                              domain */
 };
 
 /* Creates an object owning `def` (consumed: *def is cleared). Returns a new

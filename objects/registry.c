@@ -135,7 +135,7 @@ void registry_write_unlock(Registry *r) {
 
 /* The name table holding objects of `kind` under `parent`. r->lock held. */
 static GHashTable *table_locked(Registry *r, ObjKind kind, Obj *parent) {
-  if (kind == OBJ_VOLUME) {
+  if (kind == OBJ_VOLUME || kind == OBJ_SNAPSHOT) {
     g_assert(parent && parent->children);
     return parent->children;
   }
@@ -297,12 +297,12 @@ int registry_define(Registry *r, ObjKind kind, Obj *parent, void **def, Obj **re
   GHashTable *t = table_locked(r, kind, parent);
   if (g_hash_table_contains(t, name)) {
     res = fail(ret_error, -EEXIST, "a %s named '%s' exists already", kname, name);
-  } else if (kind != OBJ_VOLUME && g_hash_table_contains(r->corrupt[kind], name)) {
+  } else if (!obj_kind_is_child(kind) && g_hash_table_contains(r->corrupt[kind], name)) {
     res = fail(ret_error, -EEXIST,
                "the stored definition of %s '%s' could not be loaded; repair or remove it "
                "in the state directory first", kname, name);
   } else {
-    Obj *twin = kind == OBJ_VOLUME ? NULL : find_uuid_locked(r, kind, def_uuid(type, *def), NULL);
+    Obj *twin = obj_kind_is_child(kind) ? NULL : find_uuid_locked(r, kind, def_uuid(type, *def), NULL);
     if (twin)
       res = fail(ret_error, -EEXIST, "%s '%s' has the same UUID %s", kname, twin->name,
                  def_uuid(type, *def));
@@ -354,7 +354,7 @@ int registry_update(Registry *r, Obj *obj, void **def, char **ret_error) {
     res = fail(ret_error, -EINVAL,
                "the XML names %s '%s' but this is '%s': rename the directory instead", kname,
                type->get_name(*def), name);
-  } else if (!same && obj->kind != OBJ_VOLUME) {
+  } else if (!same && !obj_kind_is_child(obj->kind)) {
     Obj *twin = find_uuid_locked(r, obj->kind, def_uuid(type, *def), obj);
     if (twin)
       res = fail(ret_error, -EEXIST, "%s '%s' has the same UUID %s", kname, twin->name,
@@ -395,7 +395,8 @@ int registry_undefine(Registry *r, Obj *obj, char **ret_error) {
   else if (obj->runtime)
     res = fail(ret_error, -EBUSY, "%s '%s' is active: stop it first", kname, name);
   else if (obj->children && g_hash_table_size(obj->children) > 0)
-    res = fail(ret_error, -EBUSY, "%s '%s' still has volumes", kname, name);
+    res = fail(ret_error, -EBUSY, "%s '%s' still has %s: remove them first", kname, name,
+               obj->kind == OBJ_DOMAIN ? "snapshots" : "volumes");
   g_mutex_unlock(&obj->lock);
   g_mutex_unlock(&r->lock);
   if (res == 0 && obj->type->stored)
@@ -417,10 +418,11 @@ int registry_undefine(Registry *r, Obj *obj, char **ret_error) {
 /* An event about obj under `name` (a rename announces the old name). */
 static void emit_named(Registry *r, Obj *obj, const char *name, const char *event,
                        const char *detail) {
-  if (obj->kind == OBJ_VOLUME && obj->parent) {
-    g_autofree char *pool = obj_dup_name(obj->parent);
-    g_autofree char *full = g_strdup_printf("%s/%s", pool, name);
-    event_bus_emit(r->events, "volume", full, event, detail);
+  /* A child (a volume, a snapshot) is named PARENT/NAME. */
+  if (obj_kind_is_child(obj->kind) && obj->parent) {
+    g_autofree char *parent = obj_dup_name(obj->parent);
+    g_autofree char *full = g_strdup_printf("%s/%s", parent, name);
+    event_bus_emit(r->events, obj_kind_to_string(obj->kind), full, event, detail);
     return;
   }
   event_bus_emit(r->events, obj_kind_to_string(obj->kind), name, event, detail);
@@ -447,7 +449,7 @@ int registry_rename(Registry *r, Obj *obj, const char *new_name, char **ret_erro
     res = 1; /* nothing to do */
   else if (res == 0 && g_hash_table_contains(t, new_name))
     res = fail(ret_error, -EEXIST, "a %s named '%s' exists already", kname, new_name);
-  else if (res == 0 && obj->kind != OBJ_VOLUME && g_hash_table_contains(r->corrupt[obj->kind], new_name))
+  else if (res == 0 && !obj_kind_is_child(obj->kind) && g_hash_table_contains(r->corrupt[obj->kind], new_name))
     res = fail(ret_error, -EEXIST, "the name '%s' is held by a stored definition that could "
                "not be loaded", new_name);
   g_mutex_unlock(&r->lock);

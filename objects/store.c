@@ -97,6 +97,16 @@ int store_write_at(int dir_fd, const char *file, const char *content, bool sync_
   return 0;
 }
 
+int store_write_file_atomic(const char *dir, const char *file, const char *content,
+                            char **ret_error) {
+  int dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0)
+    return fail_errno(ret_error, errno, "cannot open", dir);
+  int r = store_write_at(dir_fd, file, content, true, ret_error);
+  close(dir_fd);
+  return r;
+}
+
 static int kind_fd(Store *store, ObjKind kind) {
   g_assert((unsigned)kind < OBJ_KIND_COUNT && store->dir_fds[kind] >= 0);
   return store->dir_fds[kind];

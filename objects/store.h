@@ -39,6 +39,12 @@ int store_rename(Store *store, ObjKind kind, const char *old_name, const char *n
 int store_set_autostart(Store *store, ObjKind kind, const char *name, bool autostart,
                         char **ret_error);
 
+/* Atomically writes DIR/FILE (temporary file, fsync, rename, fsync of the
+ * directory) for state kept beside the definitions (snapshot metadata,
+ * saved-state records). DIR must exist. 0 or -errno with a sentence. */
+int store_write_file_atomic(const char *dir, const char *file, const char *content,
+                            char **ret_error);
+
 /* Called for each stored definition, in name order. */
 typedef void (*StoreLoadFunc)(const char *name, const char *xml, size_t len,
                               bool autostart, void *user_data);

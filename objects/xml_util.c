@@ -325,6 +325,21 @@ void xml_writer_close(XmlWriter *w) {
   g_string_append_printf(w->out, "</%s>\n", name);
 }
 
+void xml_writer_raw_block(XmlWriter *w, const char *xml) {
+  g_assert(!w->in_tag);
+  g_string_append(w->out, xml);
+  if (w->out->len && w->out->str[w->out->len - 1] != '\n')
+    g_string_append_c(w->out, '\n');
+}
+
+char *xml_node_to_string(const xmlNode *node) {
+  xmlBuffer *buf = xmlBufferCreate();
+  xmlNodeDump(buf, node->doc, (xmlNode *)node, 0, 0);
+  char *s = g_strdup((const char *)xmlBufferContent(buf));
+  xmlBufferFree(buf);
+  return s;
+}
+
 void xml_writer_text_element(XmlWriter *w, const char *name, const char *text) {
   if (!text)
     return;

@@ -92,5 +92,13 @@ void xml_writer_raw(XmlWriter *w, const char *text);
 void xml_writer_text_element_printf(XmlWriter *w, const char *name, const char *fmt, ...)
     G_GNUC_PRINTF(3, 4);
 
+/* Appends `xml`, a complete element the caller formatted itself (e.g. a
+ * domain inside a snapshot), verbatim between elements: unlike
+ * xml_writer_raw, no indentation is added. */
+void xml_writer_raw_block(XmlWriter *w, const char *xml);
+
+/* The element `node` and its subtree as text (libxml2's serialization). */
+char *xml_node_to_string(const xmlNode *node);
+
 /* Appends `text` escaped for XML content or attribute values. */
 void xml_escape_append(GString *out, const char *text, bool attribute);

@@ -113,6 +113,8 @@ typedef struct {
    * -1 for type user. Entries past n_tap_fds count as -1. */
   const int *tap_fds;
   size_t n_tap_fds;
+  /* -incoming VALUE ("defer" to restore a saved state), NULL = none. */
+  const char *incoming;
 } QemuArgvConfig;
 
 /* Builds QEMU's argv (argv[0] is the binary) for `def`. Returns 0 and a

@@ -377,6 +377,10 @@ void qargv_build_global(Builder *b) {
 
   /* Paused until the daemon has attached to QMP and the console. */
   arg(b, "-S");
+  if (cfg->incoming) {
+    arg(b, "-incoming");
+    arg(b, cfg->incoming);
+  }
   arg(b, "-msg");
   arg(b, "timestamp=on");
   arg(b, "-no-user-config");

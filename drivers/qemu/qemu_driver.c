@@ -3,6 +3,7 @@
  * the verbs are in qemu_lifecycle.c, live data in qemu_live.c, the console
  * socket in qemu_console.c. */
 #include "drivers/qemu/qemu_driver_priv.h"
+#include "drivers/qemu/qemu_save.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>
@@ -13,7 +14,8 @@
 
 #include "objects/log.h"
 
-ENUM_TABLE_IMPL(domain_state, DomainState, "shutoff", "running", "paused", "crashed")
+ENUM_TABLE_IMPL(domain_state, DomainState, "shutoff", "running", "paused", "crashed",
+                "saved")
 
 static void record_free(QemuRecord *r) {
   g_free(r->reason);
@@ -190,6 +192,12 @@ int qemu_get_active(Obj *obj, QemuDomain **ret_dom, char **ret_error) {
 
 int qemu_qmp_sync(QemuDomain *dom, const char *command, JsonNode *args, JsonNode **ret_value,
                   char **ret_error) {
+  return qemu_qmp_sync_timeout(dom, command, args, dom->driver->qmp_timeout_ms, ret_value,
+                               ret_error);
+}
+
+int qemu_qmp_sync_timeout(QemuDomain *dom, const char *command, JsonNode *args, int timeout_ms,
+                          JsonNode **ret_value, char **ret_error) {
   g_autoptr(JsonNode) owned_args = args;
   g_mutex_lock(&dom->obj->lock);
   QmpClient *qmp = dom->qmp && !dom->gone ? qmp_client_ref(dom->qmp) : NULL;
@@ -199,8 +207,8 @@ int qemu_qmp_sync(QemuDomain *dom, const char *command, JsonNode *args, JsonNode
     return -EBUSY;
   }
   JsonNode *value = NULL;
-  int r = qmp_client_execute_sync(qmp, command, g_steal_pointer(&owned_args),
-                                  dom->driver->qmp_timeout_ms, &value, ret_error);
+  int r = qmp_client_execute_sync(qmp, command, g_steal_pointer(&owned_args), timeout_ms,
+                                  &value, ret_error);
   qmp_client_unref(qmp);
   if (r >= 0) {
     if (ret_value)
@@ -438,6 +446,11 @@ DomainState qemu_domain_get_state(QemuDriver *d, Obj *obj, char **ret_reason) {
     s = r ? r->state : DOMAIN_STATE_SHUTOFF;
     reason = g_strdup(r && r->reason ? r->reason : "");
     g_mutex_unlock(&d->lock);
+    if (s == DOMAIN_STATE_SHUTOFF && qemu_save_exists(d, uuid)) {
+      s = DOMAIN_STATE_SAVED;
+      g_free(reason);
+      reason = g_strdup("saved");
+    }
   }
   g_mutex_unlock(&obj->lock);
   if (ret_reason)
@@ -501,6 +514,7 @@ void qemu_domain_info(QemuDriver *d, Obj *obj, GString *out) {
   g_string_append_printf(out, "live_vcpus: %" G_GINT64_FORMAT "\n", live_vcpus);
   g_string_append_printf(out, "live_memory: %" G_GINT64_FORMAT "\n", live_kib);
   g_string_append_printf(out, "live_memory_target: %" G_GINT64_FORMAT "\n", target_kib);
+  qemu_job_info(d, obj, out);
 }
 
 bool qemu_driver_disk_in_use(QemuDriver *d, const char *pool, const char *volume,

@@ -40,6 +40,7 @@ typedef enum {
   DOMAIN_STATE_RUNNING,
   DOMAIN_STATE_PAUSED,
   DOMAIN_STATE_CRASHED,
+  DOMAIN_STATE_SAVED,     /* inactive, its memory in a saved state (qemu_save.h) */
 } DomainState;
 ENUM_TABLE_DECL(domain_state, DomainState)
 

@@ -36,6 +36,11 @@ typedef struct {
   ConsoleRing *console;
   int users;
   bool forgotten;
+  /* A long job on the domain (qemu_job.c): its name ("snapshot", "revert",
+   * "save", "restore", ...) while it runs, else NULL; one at a time. Its
+   * progress in bytes, for `info`. Protected by QemuDriver.lock. */
+  const char *job;
+  uint64_t job_done, job_total;
 } QemuRecord;
 
 typedef struct QemuDomain {
@@ -61,6 +66,7 @@ typedef struct QemuDomain {
   bool ran;                 /* the vCPUs ran since the start (not started
                                paused and never resumed) */
   guint shutdown_events;    /* SHUTDOWN events seen during this run */
+  bool restored;            /* started from a saved state (qemu_save.c) */
   GCond changed;
   int console_fd;           /* connected to console.sock, or -1 */
   GSource *console_source;  /* main loop only */
@@ -104,6 +110,10 @@ void qemu_emit(QemuDomain *dom, const char *event, const char *detail);
 /* Runs a QMP command from a worker thread on the domain's client. */
 int qemu_qmp_sync(QemuDomain *dom, const char *command, JsonNode *args, JsonNode **ret_value,
                   char **ret_error);
+/* The same with its own timeout, for commands QEMU answers only after long
+ * work (snapshot-save runs in QEMU's main loop and holds its monitor). */
+int qemu_qmp_sync_timeout(QemuDomain *dom, const char *command, JsonNode *args, int timeout_ms,
+                          JsonNode **ret_value, char **ret_error);
 
 /* Takes a reference on the active runtime's object and returns the runtime,
  * or -EBUSY with a sentence when the domain is not active. */
@@ -132,3 +142,19 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(QemuDomain, qemu_domain_unref)
 
 /* Attaches watch + QMP + console to a running QEMU (start and reattach). */
 int qemu_attach(QemuDomain *dom, char **ret_error);
+
+/* ---- long jobs (qemu_job.c) ----
+ * One job per domain at a time, announced in its record so `info` shows
+ * its progress and a second snapshot, revert, save or restore is refused
+ * (-EBUSY) while one runs. */
+int qemu_job_begin(QemuDriver *driver, const char *uuid, const char *name, char **ret_error);
+void qemu_job_progress(QemuDriver *driver, const char *uuid, uint64_t done, uint64_t total);
+void qemu_job_end(QemuDriver *driver, const char *uuid);
+/* "job: NAME|none", "job_done_bytes: N", "job_total_bytes: N" lines. */
+void qemu_job_info(QemuDriver *driver, Obj *obj, GString *out);
+/* Runs a QMP command that starts a job `job_id` (snapshot-save, -load,
+ * -delete), follows it with query-jobs every 100 ms (progress into the
+ * record of dom), dismisses it and returns 0 or its error (-EIO). Waits as
+ * long as the job runs: a snapshot of a large guest takes time. */
+int qemu_job_run_qmp(QemuDomain *dom, const char *command, JsonNode *args, const char *job_id,
+                     char **ret_error);

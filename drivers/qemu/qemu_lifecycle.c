@@ -11,6 +11,7 @@
 
 #include "drivers/qemu/qemu_argv.h"
 #include "drivers/qemu/qemu_firmware.h"
+#include "drivers/qemu/qemu_save.h"
 #include "objects/log.h"
 
 #define QEMU_LOG_TAIL_LINES 4
@@ -269,7 +270,11 @@ static int prepare_resources(QemuDomain *dom, StartResources *res, char **ret_er
 static int start_locked_out(QemuDomain *dom, bool paused, char **ret_error) {
   QemuDriver *d = dom->driver;
   g_auto(StartResources) res = {0};
-  int r = prepare_resources(dom, &res, ret_error);
+  bool restore = false;
+  int r = qemu_save_prepare_restore(d, dom->live_def, &restore, ret_error);
+  if (r < 0)
+    return r;
+  r = prepare_resources(dom, &res, ret_error);
   if (r < 0)
     return r;
   clear_run_dir(dom->dir);
@@ -295,6 +300,7 @@ static int start_locked_out(QemuDomain *dom, bool paused, char **ret_error) {
     .n_volumes = vols->len,
     .tap_fds = (const int *)(void *)res.tap_fds->data,
     .n_tap_fds = res.tap_fds->len,
+    .incoming = restore ? "defer" : NULL,
   };
   g_auto(GStrv) argv = NULL;
   if ((r = qemu_argv_build(dom->live_def, &cfg, &argv, ret_error)) < 0)
@@ -329,7 +335,14 @@ static int start_locked_out(QemuDomain *dom, bool paused, char **ret_error) {
     return -EIO;
   }
   learn_ptys(dom);
-  if (dom->live_def->current_memory_kib < dom->live_def->memory_kib &&
+  if (restore) {
+    if ((r = qemu_save_restore_incoming(dom, ret_error)) < 0) {
+      abort_start(dom);
+      return r;
+    }
+    dom->restored = true;
+  }
+  if (!restore && dom->live_def->current_memory_kib < dom->live_def->memory_kib &&
       dom->live_def->memballoon.present && dom->live_def->memballoon.model == MEMBALLOON_VIRTIO) {
     JsonNode *args = NULL;
     if (qmp_args_balloon(dom->live_def->current_memory_kib * 1024, &args) == 0) {
@@ -403,12 +416,12 @@ int qemu_domain_start(QemuDriver *d, Obj *obj, bool paused, char **ret_error) {
   g_mutex_lock(&obj->lock);
   dom->starting = false;
   dom->ran = dom->ran || !paused;
-  qemu_set_state_locked(dom, paused ? DOMAIN_STATE_PAUSED : DOMAIN_STATE_RUNNING,
-                        paused ? "paused" : "booted");
+  const char *how = dom->restored ? "restored" : paused ? "paused" : "booted";
+  qemu_set_state_locked(dom, paused ? DOMAIN_STATE_PAUSED : DOMAIN_STATE_RUNNING, how);
   dom->record->state = DOMAIN_STATE_SHUTOFF;
   g_clear_pointer(&dom->record->reason, g_free);
   g_mutex_unlock(&obj->lock);
-  qemu_emit(dom, "started", paused ? "paused" : "booted");
+  qemu_emit(dom, "started", how);
   return 0;
 }
 
@@ -486,6 +499,7 @@ static int reattach_one(QemuDriver *d, Obj *obj) {
   g_mutex_unlock(&obj->lock);
   log_info("domain '%s': reattached to QEMU pid %d (%s)", def->name, pid,
            status ? status : "unknown");
+  qemu_save_recover(dom, status);
   /* A guest that powered off while no daemon watched is still paused in
    * QEMU (-no-shutdown): finish what the daemon would have done. */
   if (g_strcmp0(status, "shutdown") == 0) {
@@ -736,7 +750,14 @@ int qemu_domain_set_state(QemuDriver *d, Obj *obj, DomainState target, int timeo
     if (now == DOMAIN_STATE_RUNNING)
       return qemu_domain_suspend(d, obj, ret_error);
     return qemu_domain_start(d, obj, true, ret_error);
+  case DOMAIN_STATE_SAVED:
+    return qemu_domain_save(d, obj, ret_error);
   case DOMAIN_STATE_SHUTOFF: {
+    if (now == DOMAIN_STATE_SAVED) {
+      *ret_error = g_strdup("the domain is saved; start it to resume, or discard its saved "
+                            "state first (echo discard-saved > ctl)");
+      return -EBUSY;
+    }
     if (!qemu_domain_is_active(obj))
       return qemu_domain_destroy(d, obj, ret_error); /* crashed -> shutoff */
     g_autoptr(QemuDomain) dom = NULL;

@@ -580,6 +580,84 @@ int qmp_args_device_del(const char *id, JsonNode **ret_args) {
   return args_one_string("id", id, ret_args);
 }
 
+int qmp_args_snapshot_job(const char *job_id, const char *tag, const char *vmstate,
+                          const char *const *devices, JsonNode **ret_args) {
+  if (!job_id || !*job_id || !tag || !*tag || !devices || !devices[0])
+    return -EINVAL;
+  JsonObject *o = json_object_new();
+  json_object_set_string_member(o, "job-id", job_id);
+  json_object_set_string_member(o, "tag", tag);
+  if (vmstate)
+    json_object_set_string_member(o, "vmstate", vmstate);
+  JsonArray *a = json_array_new();
+  for (size_t i = 0; devices[i]; i++)
+    json_array_add_string_element(a, devices[i]);
+  json_object_set_array_member(o, "devices", a);
+  JsonNode *n = json_node_new(JSON_NODE_OBJECT);
+  json_node_take_object(n, o);
+  *ret_args = n;
+  return 0;
+}
+
+int qmp_args_job_id(const char *id, JsonNode **ret_args) {
+  return args_one_string("id", id, ret_args);
+}
+
+int qmp_args_migrate(const char *uri, JsonNode **ret_args) {
+  return args_one_string("uri", uri, ret_args);
+}
+
+void qmp_progress_clear(QmpProgress *p) {
+  g_clear_pointer(&p->status, g_free);
+  g_clear_pointer(&p->error, g_free);
+  p->done = p->total = 0;
+}
+
+int qmp_reply_parse_job(JsonNode *value, const char *id, QmpProgress *ret_job) {
+  JsonArray *a = NULL;
+  if (value_array(value, "the query-jobs reply", &a, NULL) < 0)
+    return -EPROTO;
+  for (guint i = 0; i < json_array_get_length(a); i++) {
+    JsonNode *e = json_array_get_element(a, i);
+    JsonObject *o = NULL;
+    const char *jid = NULL, *status = NULL, *error = NULL;
+    if (value_object(e, "a query-jobs entry", &o, NULL) < 0 ||
+        member_string(o, "query-jobs", "id", true, &jid, NULL) < 0)
+      return -EPROTO;
+    if (strcmp(jid, id) != 0)
+      continue;
+    QmpProgress p = {0};
+    if (member_string(o, "query-jobs", "status", true, &status, NULL) < 0 ||
+        member_string(o, "query-jobs", "error", false, &error, NULL) < 0 ||
+        member_uint(o, "query-jobs", "current-progress", false, &p.done, NULL) < 0 ||
+        member_uint(o, "query-jobs", "total-progress", false, &p.total, NULL) < 0)
+      return -EPROTO;
+    p.status = g_strdup(status);
+    p.error = g_strdup(error);
+    *ret_job = p;
+    return 0;
+  }
+  return -ENOENT;
+}
+
+int qmp_reply_parse_migrate(JsonNode *value, QmpProgress *ret_progress) {
+  JsonObject *o = NULL, *ram = NULL;
+  const char *status = NULL, *error = NULL;
+  QmpProgress p = {0};
+  if (value_object(value, "the query-migrate reply", &o, NULL) < 0 ||
+      member_string(o, "query-migrate", "status", false, &status, NULL) < 0 ||
+      member_string(o, "query-migrate", "error-desc", false, &error, NULL) < 0 ||
+      member_object(o, "query-migrate", "ram", false, &ram, NULL) < 0)
+    return -EPROTO;
+  if (ram && (member_uint(ram, "query-migrate ram", "transferred", false, &p.done, NULL) < 0 ||
+              member_uint(ram, "query-migrate ram", "total", false, &p.total, NULL) < 0))
+    return -EPROTO;
+  p.status = g_strdup(status ? status : "none");
+  p.error = g_strdup(error);
+  *ret_progress = p;
+  return 0;
+}
+
 void qmp_hotpluggable_cpu_free(QmpHotpluggableCpu *cpu) {
   if (!cpu)
     return;

@@ -167,6 +167,17 @@ int qmp_args_human_monitor_command(const char *command_line, JsonNode **ret_args
 /* device_del: {"id": ID}. -EINVAL when empty. */
 int qmp_args_device_del(const char *id, JsonNode **ret_args);
 
+/* snapshot-save / snapshot-load / snapshot-delete (jobs):
+ * {"job-id": JOB, "tag": TAG, ["vmstate": NODE,] "devices": [NODE...]}.
+ * vmstate NULL for snapshot-delete. -EINVAL when job, tag or devices are
+ * empty. */
+int qmp_args_snapshot_job(const char *job_id, const char *tag, const char *vmstate,
+                          const char *const *devices, JsonNode **ret_args);
+/* job-dismiss: {"id": ID}. */
+int qmp_args_job_id(const char *id, JsonNode **ret_args);
+/* migrate: {"uri": URI}; migrate-incoming takes the same. */
+int qmp_args_migrate(const char *uri, JsonNode **ret_args);
+
 /* One entry of query-hotpluggable-cpus. */
 typedef struct {
   char *type;          /* the CPU model's device type, e.g. "qemu64-x86_64-cpu" */
@@ -206,6 +217,22 @@ int qmp_args_screendump(const char *filename, const char *format, JsonNode **ret
 /* query-vnc: whether a VNC server runs and its address ("vnc://HOST:PORT",
  * an IPv6 host in brackets); *ret_address is NULL when disabled. */
 int qmp_reply_parse_vnc(JsonNode *value, char **ret_address);
+
+/* The state of a job (query-jobs) or of a migration (query-migrate). */
+typedef struct {
+  char *status;      /* "running", "concluded", "completed", "failed", ... */
+  char *error;       /* QEMU's message once it failed, else NULL */
+  uint64_t done;     /* bytes done (current-progress, ram transferred) */
+  uint64_t total;    /* bytes expected (total-progress, ram total) */
+} QmpProgress;
+
+void qmp_progress_clear(QmpProgress *p);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(QmpProgress, qmp_progress_clear)
+
+/* query-jobs: the job with id `id`; -ENOENT when it is not listed. */
+int qmp_reply_parse_job(JsonNode *value, const char *id, QmpProgress *ret_job);
+/* query-migrate: status "none" when no migration ran yet. */
+int qmp_reply_parse_migrate(JsonNode *value, QmpProgress *ret_progress);
 
 /* query-balloon: the guest's current memory in bytes. */
 int qmp_reply_parse_balloon(JsonNode *value, uint64_t *ret_actual_bytes);

@@ -62,6 +62,13 @@ static void test_tree(void **state) {
   expect_sub("/pools/p/history/0002.xml", OBJ_POOL, NULL, "p", "history", "0002.xml");
   expect_sub("/pools/p/volumes/v/history/0003.xml", OBJ_VOLUME, "p", "v", "history",
              "0003.xml");
+  expect_path("/domains/web1/snapshots", FS_PATH_VOLUMES_DIR, 0, "web1", NULL, NULL);
+  expect_path("/domains/web1/snapshots/s1", FS_PATH_OBJ_DIR, OBJ_SNAPSHOT, "web1", "s1", NULL);
+  expect_path("/domains/web1/snapshots/s1/ctl", FS_PATH_OBJ_ENTRY, OBJ_SNAPSHOT, "web1", "s1",
+              "ctl");
+  assert_int_equal(fs_path_parent_kind(OBJ_SNAPSHOT), OBJ_DOMAIN);
+  assert_int_equal(fs_path_child_kind(OBJ_DOMAIN), OBJ_SNAPSHOT);
+  assert_int_equal(fs_path_child_kind(OBJ_NETWORK), OBJ_KIND_COUNT);
 }
 
 static void test_rejects(void **state) {
@@ -74,6 +81,9 @@ static void test_rejects(void **state) {
   expect_enoent("/networks/n/volumes/v/x");
   expect_enoent("/pools/p/volumes/v/data/x/y");
   expect_enoent("/pools/p/other/v/w");
+  expect_enoent("/domains/d/volumes/v/x");
+  expect_enoent("/pools/p/snapshots/s/x");
+  expect_enoent("/domains/d/snapshots/s/ctl/x/y");
   expect_enoent(NULL);
 }
 
