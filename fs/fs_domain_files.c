@@ -9,6 +9,7 @@
 #include <poll.h>
 
 #include "drivers/qemu/qemu_driver.h"
+#include "fs/fs_cloud_init_files.h"
 #include "fs/fs_common_files.h"
 #include "fs/fs_events_notify.h"
 #include "fs/fs_handle.h"
@@ -320,6 +321,7 @@ static const FsFile domain_files[] = {
   {"console", FS_FILE_STREAM, 0600, NULL, NULL, &console_ops},
   {"console.log", FS_FILE_VALUE, 0440, console_log_read, NULL},
   {"addresses", FS_FILE_VALUE, 0444, fs_domain_addresses_read, NULL},
+  FS_CLOUD_INIT_FILES,
   FS_ERROR_FILE,
 };
 

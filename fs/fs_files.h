@@ -12,7 +12,8 @@
  *             line without newline at flush. Reads list the verbs.
  *   STREAM    console, events, a volume's data: handled by their own ops
  *             (FsStreamOps).
- *   DIR       a subdirectory (pools' volumes/).
+ *   DIR       a subdirectory (pools' volumes/; a domain's cloud-init/, whose
+ *             files are the entries named "cloud-init/FILE").
  *
  * Handlers run in FUSE worker threads without any lock held and return 0 or
  * -errno with a sentence in *ret_error; the caller stores the sentence in
@@ -84,6 +85,9 @@ typedef struct FsFile {
   /* VALUE: emptying the file (open with O_TRUNC, truncate to 0) applies
    * the empty value at once, as a write would (`: > error` clears it). */
   bool empty_applies;
+  /* Optional: what `rm` of the file does (else it is hidden until written
+   * again, as the tools that replace a file expect). */
+  int (*remove)(FsContext *ctx, Obj *obj, char **ret_error);
 } FsFile;
 
 /* A kind's files and what mkdir, rmdir and rename of its directories do.

@@ -111,9 +111,16 @@ static int resolve(FsContext *ctx, const char *path, FsNode *n, bool allow_missi
     n->obj = lookup_object(ctx, &n->path);
     if (!n->obj)
       return -ENOENT;
+    const char *slash = strchr(n->path.file, '/');
+    if (slash) { /* in a subdirectory: it must be one of the table's */
+      g_autofree char *dir = g_strndup(n->path.file, (gsize)(slash - n->path.file));
+      const FsFile *d = fs_file_lookup(table_of(n), dir);
+      if (!d || d->kind != FS_FILE_DIR || !file_visible(ctx, n->obj, d))
+        return -ENOENT;
+    }
     const FsFile *f = fs_file_lookup(table_of(n), n->path.file);
-    if (f && f->kind != FS_FILE_DIR && file_visible(ctx, n->obj, f)) {
-      n->file = f;
+    if (f && file_visible(ctx, n->obj, f)) {
+      n->file = f; /* a file, or a subdirectory of the object's (cloud-init/) */
       return 0;
     }
     if (!f)
@@ -257,11 +264,24 @@ static int add_entry(void *buf, fuse_fill_dir_t filler, const char *name, const 
   return filler(buf, name, st, 0, st ? FUSE_FILL_DIR_PLUS : 0);
 }
 
-static void list_table(FsContext *ctx, Obj *obj, const FsFileTable *t, void *buf,
-                       fuse_fill_dir_t filler) {
-  for (size_t i = 0; i < t->count; i++)
-    if (file_visible(ctx, obj, &t->files[i]))
-      add_entry(buf, filler, t->files[i].name, NULL);
+/* The entry of `name` in directory `dir` ("" for the object's own, else
+ * a subdirectory such as "cloud-init"): its last component, or NULL. */
+static const char *entry_in(const char *name, const char *dir) {
+  size_t n = strlen(dir);
+  if (n == 0)
+    return strchr(name, '/') ? NULL : name;
+  if (strncmp(name, dir, n) != 0 || name[n] != '/' || strchr(name + n + 1, '/'))
+    return NULL;
+  return name + n + 1;
+}
+
+static void list_table(FsContext *ctx, Obj *obj, const FsFileTable *t, const char *dir,
+                       void *buf, fuse_fill_dir_t filler) {
+  for (size_t i = 0; i < t->count; i++) {
+    const char *e = entry_in(t->files[i].name, dir);
+    if (e && file_visible(ctx, obj, &t->files[i]))
+      add_entry(buf, filler, e, NULL);
+  }
 }
 
 static void list_objects(FsContext *ctx, ObjKind kind, Obj *parent, void *buf,
@@ -322,7 +342,7 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
       add_entry(buf, filler, fs_kind_dir_name(k), NULL);
     return 0;
   case FS_PATH_NODE_DIR:
-    list_table(ctx, NULL, fs_files_of_node(), buf, filler);
+    list_table(ctx, NULL, fs_files_of_node(), "", buf, filler);
     return 0;
   case FS_PATH_KIND_DIR:
     before_list(ctx, n.path.kind, NULL);
@@ -332,8 +352,12 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
     before_list(ctx, OBJ_VOLUME, n.obj);
     list_objects(ctx, OBJ_VOLUME, n.obj, buf, filler);
     return 0;
+  case FS_PATH_OBJ_ENTRY:
   case FS_PATH_OBJ_DIR: {
-    list_table(ctx, n.obj, fs_files_of_kind(n.path.kind), buf, filler);
+    if (n.path.type == FS_PATH_OBJ_ENTRY && (!n.file || n.file->kind != FS_FILE_DIR))
+      return -ENOTDIR;
+    const char *dir = n.file ? n.file->name : "";
+    list_table(ctx, n.obj, fs_files_of_kind(n.path.kind), dir, buf, filler);
     g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
     g_mutex_lock(&n.obj->lock);
     if (n.obj->scratch) {
@@ -344,8 +368,11 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
         g_ptr_array_add(names, g_strdup(key));
     }
     g_mutex_unlock(&n.obj->lock);
-    for (guint i = 0; i < names->len; i++)
-      add_entry(buf, filler, names->pdata[i], NULL);
+    for (guint i = 0; i < names->len; i++) {
+      const char *e = entry_in(names->pdata[i], dir);
+      if (e)
+        add_entry(buf, filler, e, NULL);
+    }
     return 0;
   }
   default:
@@ -361,8 +388,12 @@ static int op_mkdir(const char *path, mode_t mode) {
     return r;
   if (p.type == FS_PATH_VOLUMES_DIR)
     return -EEXIST;
-  if (p.type != FS_PATH_OBJ_DIR)
+  if (p.type != FS_PATH_OBJ_DIR) {
+    g_auto(FsNode) n = {0};
+    if (p.type == FS_PATH_OBJ_ENTRY && resolve(ctx, path, &n, false) == 0)
+      return -EEXIST;
     return p.type == FS_PATH_OBJ_ENTRY ? -EACCES : -EEXIST;
+  }
   const FsFileTable *t = fs_files_of_kind(p.kind);
   if (!t || !t->create || !obj_type_get(p.kind)) {
     log_warning("mkdir %s: %s objects are not supported by this daemon", path,
@@ -724,6 +755,15 @@ static int op_unlink(const char *path) {
     return n.path.type == FS_PATH_OBJ_DIR ? -EISDIR : -EACCES;
   if (n.scratch)
     return remove_scratch(n.obj, n.path.file) ? 0 : -ENOENT;
+  if (n.file->kind == FS_FILE_DIR)
+    return -EISDIR;
+  if (n.file->remove) {
+    g_autofree char *error = NULL;
+    r = n.file->remove(ctx, n.obj, &error);
+    if (r < 0)
+      obj_set_error(n.obj, "rm %s: %s", n.file->name, error ? error : g_strerror(-r));
+    return r;
+  }
   /* Removing a table file hides it for a moment so that the tool can create
    * it anew (install, mv); it never undefines anything (rmdir does). */
   fs_pending_hide(n.obj, n.file->name);
@@ -760,7 +800,7 @@ static int op_rename(const char *from, const char *to, unsigned int flags) {
       return r;
     return rename_object(ctx, &src, &dst_path, flags);
   }
-  if (src.path.type != FS_PATH_OBJ_ENTRY)
+  if (src.path.type != FS_PATH_OBJ_ENTRY || (src.file && src.file->kind == FS_FILE_DIR))
     return -EACCES;
   g_auto(FsNode) dst = {0};
   r = resolve(ctx, to, &dst, true);

@@ -272,6 +272,8 @@ static int start_locked_out(QemuDomain *dom, bool paused, char **ret_error) {
   if (r < 0)
     return r;
   clear_run_dir(dom->dir);
+  if ((r = qemu_seed_prepare(dom, ret_error)) < 0)
+    return r;
   g_autofree char *qmp_path = g_build_filename(dom->dir, "qmp.sock", NULL);
   g_autofree char *console_path = g_build_filename(dom->dir, "console.sock", NULL);
   g_autofree char *pid_path = g_build_filename(dom->dir, "qemu.pid", NULL);
