@@ -51,6 +51,47 @@ static int run_tool(GStrv argv, char **ret_error) {
   return 0;
 }
 
+/* Writes the files into `staging`, makes `image` from them and adds the
+ * seed disk to the live definition. */
+static int build_seed(QemuDomain *dom, char *contents[CLOUD_INIT_N_FILES], const char *name,
+                      const char *staging, const char *image, char **ret_error) {
+  g_autofree char *iid = cloud_init_instance_id((const char *const *)contents);
+  char *meta = cloud_init_meta_data(contents[1], iid, name);
+  g_free(contents[1]);
+  contents[1] = meta;
+  g_mkdir_with_parents(staging, 0700);
+  g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func(g_free);
+  size_t total = 0;
+  for (size_t i = 0; i < CLOUD_INIT_N_FILES; i++) {
+    if (!contents[i])
+      continue;
+    char *p = g_build_filename(staging, cloud_init_files[i], NULL);
+    g_ptr_array_add(paths, p);
+    g_autoptr(GError) gerr = NULL;
+    if (!g_file_set_contents(p, contents[i], -1, &gerr)) {
+      *ret_error = g_strdup_printf("cloud-init seed: %s", gerr->message);
+      return -EIO;
+    }
+    total += strlen(contents[i]);
+  }
+  g_ptr_array_add(paths, NULL);
+  g_auto(GStrv) mkfs = cloud_init_mkfs_argv(image, cloud_init_seed_size_kib(total));
+  g_auto(GStrv) mcopy = cloud_init_mcopy_argv(image, (const char *const *)paths->pdata);
+  int r;
+  if ((r = run_tool(mkfs, ret_error)) < 0 || (r = run_tool(mcopy, ret_error)) < 0)
+    return r;
+  g_mutex_lock(&dom->obj->lock);
+  DomainDisk *disk = cloud_init_seed_disk(dom->live_def, image);
+  if (disk)
+    g_ptr_array_add(dom->live_def->disks, disk);
+  g_mutex_unlock(&dom->obj->lock);
+  if (!disk) {
+    *ret_error = g_strdup("cloud-init seed: no free virtio disk name (vda..vdz are all used)");
+    return -ENOSPC;
+  }
+  return 0;
+}
+
 int qemu_seed_prepare(QemuDomain *dom, char **ret_error) {
   QemuDriver *d = dom->driver;
   g_autofree char *image = g_build_filename(dom->dir, "cidata.img", NULL);
@@ -64,46 +105,9 @@ int qemu_seed_prepare(QemuDomain *dom, char **ret_error) {
     r = store_extra_read(registry_store(d->registry), OBJ_DOMAIN, name, cloud_init_files[i],
                          &contents[i], ret_error);
   registry_write_unlock(d->registry);
-  const char *const *c = (const char *const *)contents;
-  if (r < 0 || !cloud_init_has_files(c))
-    goto out;
-  g_autofree char *iid = cloud_init_instance_id(c);
-  g_free(contents[1]);
-  contents[1] = cloud_init_meta_data(c[1], iid, name);
-  g_mkdir_with_parents(staging, 0700);
-  g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func(g_free);
-  size_t total = 0;
+  if (r == 0 && cloud_init_has_files((const char *const *)contents))
+    r = build_seed(dom, contents, name, staging, image, ret_error);
   for (size_t i = 0; i < CLOUD_INIT_N_FILES; i++) {
-    if (!contents[i])
-      continue;
-    char *p = g_build_filename(staging, cloud_init_files[i], NULL);
-    g_ptr_array_add(paths, p);
-    g_autoptr(GError) gerr = NULL;
-    if (!g_file_set_contents(p, contents[i], -1, &gerr)) {
-      *ret_error = g_strdup_printf("cloud-init seed: %s", gerr->message);
-      r = -EIO;
-      goto out;
-    }
-    total += strlen(contents[i]);
-  }
-  g_ptr_array_add(paths, NULL);
-  g_auto(GStrv) mkfs = cloud_init_mkfs_argv(image, cloud_init_seed_size_kib(total));
-  g_auto(GStrv) mcopy = cloud_init_mcopy_argv(image, (const char *const *)paths->pdata);
-  if ((r = run_tool(mkfs, ret_error)) < 0 || (r = run_tool(mcopy, ret_error)) < 0)
-    goto out;
-  g_mutex_lock(&dom->obj->lock);
-  DomainDisk *disk = cloud_init_seed_disk(dom->live_def, image);
-  if (disk)
-    g_ptr_array_add(dom->live_def->disks, disk);
-  g_mutex_unlock(&dom->obj->lock);
-  if (!disk) {
-    *ret_error = g_strdup("cloud-init seed: no free virtio disk name (vda..vdz are all used)");
-    r = -ENOSPC;
-  }
-out:
-  for (size_t i = 0; i < CLOUD_INIT_N_FILES; i++) {
-    if (!contents[i])
-      continue;
     g_autofree char *p = g_build_filename(staging, cloud_init_files[i], NULL);
     g_unlink(p);
     g_free(contents[i]);
