@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "drivers/qemu/qemu_driver.h"
 #include "objects/cloud_init.h"
 #include "objects/registry.h"
 #include "objects/store.h"
@@ -55,6 +56,17 @@ static int ci_write(FsContext *ctx, Obj *obj, const char *file, const char *data
   return ci_store(ctx, obj, file, content, ret_error);
 }
 
+/* rm: refused while the domain is active, so that `rm -r` of a running
+ * domain (refused at its rmdir) loses none of its files. */
+static int ci_remove(FsContext *ctx, Obj *obj, const char *file, char **ret_error) {
+  if (qemu_domain_is_active(obj)) {
+    *ret_error = g_strdup_printf("cloud-init/%s: not removed while the domain is active "
+                                 "(the seed in use stays until it stops)", file);
+    return -EBUSY;
+  }
+  return ci_store(ctx, obj, file, NULL, ret_error);
+}
+
 #define FS_CLOUD_INIT_DEFINE(fn, file)                                                     \
   int fn##_read(FsContext *ctx, Obj *obj, GString *out) {                                  \
     return ci_read(ctx, obj, out, file);                                                   \
@@ -63,7 +75,7 @@ static int ci_write(FsContext *ctx, Obj *obj, const char *file, const char *data
     return ci_write(ctx, obj, file, data, len, ret_error);                                 \
   }                                                                                         \
   int fn##_remove(FsContext *ctx, Obj *obj, char **ret_error) {                            \
-    return ci_store(ctx, obj, file, NULL, ret_error);                                      \
+    return ci_remove(ctx, obj, file, ret_error);                                           \
   }
 
 FS_CLOUD_INIT_DEFINE(fs_ci_user_data, "user-data")

@@ -428,6 +428,11 @@ static int op_rmdir(const char *path) {
   int r = resolve(ctx, path, &n, false);
   if (r < 0)
     return r;
+  if (n.path.type == FS_PATH_OBJ_ENTRY && n.file && n.file->kind == FS_FILE_DIR) {
+    /* rm -r of the object: hidden like its files, back if rmdir fails. */
+    fs_pending_hide(n.obj, n.file->name);
+    return 0;
+  }
   if (n.path.type != FS_PATH_OBJ_DIR)
     return n.path.type == FS_PATH_OBJ_ENTRY ? -ENOTDIR : -EBUSY;
   const FsFileTable *t = fs_files_of_kind(n.path.kind);
