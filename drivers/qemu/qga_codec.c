@@ -106,6 +106,17 @@ static int bad_reply(const char *what, char **ret_error) {
   return -EPROTO;
 }
 
+/* The array `value` when every element is an object, else NULL. */
+static JsonArray *objects_of(JsonNode *value) {
+  if (!value || !JSON_NODE_HOLDS_ARRAY(value))
+    return NULL;
+  JsonArray *a = json_node_get_array(value);
+  for (guint i = 0; i < json_array_get_length(a); i++)
+    if (!JSON_NODE_HOLDS_OBJECT(json_array_get_element(a, i)))
+      return NULL;
+  return a;
+}
+
 static const char *str_or(JsonObject *o, const char *member, const char *dflt) {
   JsonNode *n = o ? json_object_get_member(o, member) : NULL;
   if (!n || !JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING)
@@ -127,25 +138,22 @@ static void append_word(GString *out, const char *s) {
 }
 
 int qga_render_addresses(JsonNode *value, GString *out, char **ret_error) {
-  if (!value || !JSON_NODE_HOLDS_ARRAY(value))
+  JsonArray *ifs = objects_of(value);
+  if (!ifs)
     return bad_reply(QGA_CMD_NETWORK_GET_INTERFACES, ret_error);
-  JsonArray *ifs = json_node_get_array(value);
   for (guint i = 0; i < json_array_get_length(ifs); i++) {
     JsonObject *iface = json_array_get_object_element(ifs, i);
-    if (!iface)
-      return bad_reply(QGA_CMD_NETWORK_GET_INTERFACES, ret_error);
     g_autoptr(GString) head = g_string_new(NULL);
     append_word(head, str_or(iface, "name", "?"));
     g_string_append_c(head, ' ');
     append_word(head, str_or(iface, "hardware-address", "-"));
-    JsonArray *addrs = json_object_has_member(iface, "ip-addresses")
-                           ? json_object_get_array_member(iface, "ip-addresses")
-                           : NULL;
+    JsonNode *list = json_object_get_member(iface, "ip-addresses");
+    JsonArray *addrs = list ? objects_of(list) : NULL;
+    if (list && !addrs)
+      return bad_reply(QGA_CMD_NETWORK_GET_INTERFACES, ret_error);
     guint n = addrs ? json_array_get_length(addrs) : 0;
     for (guint j = 0; j < n; j++) {
       JsonObject *a = json_array_get_object_element(addrs, j);
-      if (!a)
-        return bad_reply(QGA_CMD_NETWORK_GET_INTERFACES, ret_error);
       g_string_append_printf(out, "%s ", head->str);
       append_word(out, str_or(a, "ip-address-type", "?"));
       g_string_append_c(out, ' ');
@@ -195,13 +203,11 @@ static void append_time(GString *out, gint64 usec) {
 }
 
 int qga_render_users(JsonNode *value, GString *out, char **ret_error) {
-  if (!value || !JSON_NODE_HOLDS_ARRAY(value))
+  JsonArray *users = objects_of(value);
+  if (!users)
     return bad_reply(QGA_CMD_GET_USERS, ret_error);
-  JsonArray *users = json_node_get_array(value);
   for (guint i = 0; i < json_array_get_length(users); i++) {
     JsonObject *u = json_array_get_object_element(users, i);
-    if (!u)
-      return bad_reply(QGA_CMD_GET_USERS, ret_error);
     append_word(out, str_or(u, "user", "?"));
     const char *domain = str_or(u, "domain", NULL);
     if (domain) {
@@ -225,13 +231,11 @@ static void append_size(GString *out, JsonObject *o, const char *member) {
 }
 
 int qga_render_filesystems(JsonNode *value, GString *out, char **ret_error) {
-  if (!value || !JSON_NODE_HOLDS_ARRAY(value))
+  JsonArray *fss = objects_of(value);
+  if (!fss)
     return bad_reply(QGA_CMD_GET_FSINFO, ret_error);
-  JsonArray *fss = json_node_get_array(value);
   for (guint i = 0; i < json_array_get_length(fss); i++) {
     JsonObject *f = json_array_get_object_element(fss, i);
-    if (!f)
-      return bad_reply(QGA_CMD_GET_FSINFO, ret_error);
     append_word(out, str_or(f, "mountpoint", "?"));
     g_string_append_c(out, ' ');
     append_word(out, str_or(f, "type", "?"));

@@ -115,6 +115,12 @@ static void test_render(void **state) {
   g_autofree char *e1 = NULL, *e2 = NULL;
   assert_int_equal(qga_render_addresses(t, out, &e1), -EPROTO);
   assert_int_equal(qga_render_time(os, out, &e2), -EPROTO);
+  g_autoptr(JsonNode) mixed = reply("{\"return\": [{\"name\": \"lo\", \"ip-addresses\": 3}, 4]}");
+  g_autoptr(JsonNode) inner = reply("{\"return\": [{\"name\": \"lo\", \"ip-addresses\": [1]}]}");
+  g_autofree char *e3 = NULL, *e4 = NULL, *e5 = NULL;
+  assert_int_equal(qga_render_users(mixed, out, &e3), -EPROTO);
+  assert_int_equal(qga_render_addresses(inner, out, &e4), -EPROTO);
+  assert_int_equal(qga_render_filesystems(mixed, out, &e5), -EPROTO);
 }
 
 int main(void) {
