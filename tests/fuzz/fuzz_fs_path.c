@@ -1,5 +1,6 @@
 /* fuzz_fs_path.c — fs_path_parse() on arbitrary paths: no crash, no leak,
- * and an accepted path is exactly what its parts say, so writing the parts
+ * and an accepted path is exactly what its parts say (a domain's file may
+ * be DIR/FILE, cloud-init/user-data), so writing the parts
  * back gives the input (no component is lost, merged or invented). */
 #include <errno.h>
 #include <string.h>
@@ -49,7 +50,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   case FS_PATH_OBJ_DIR:
   case FS_PATH_OBJ_ENTRY: {
     check_component("name", p.name);
-    if (p.type == FS_PATH_OBJ_ENTRY)
+    const char *slash = p.file ? strchr(p.file, '/') : NULL;
+    if (p.type == FS_PATH_OBJ_ENTRY && slash) {
+      /* A file in a domain's subdirectory: "DIR/FILE", one slash. */
+      FUZZ_CHECK(p.kind == OBJ_DOMAIN, "a nested file of kind %d", p.kind);
+      g_autofree char *sub = g_strndup(p.file, (gsize)(slash - p.file));
+      check_component("subdirectory", sub);
+      check_component("file", slash + 1);
+    } else if (p.type == FS_PATH_OBJ_ENTRY)
       check_component("file", p.file);
     else
       FUZZ_CHECK(!p.file, "a directory with a file");
