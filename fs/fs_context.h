@@ -38,7 +38,8 @@ typedef struct FsContext {
   gid_t owner_gid;          /* its group: --group or the owner's */
   bool group_writable;      /* --group given: the group may change things */
   bool kvm_available;       /* KVM runs ordinary guests (node_kvm_usable) */
-  char *kvm_reason;         /* when !kvm_available: why, one sentence */
+  const char *kvm_reason;   /* when !kvm_available: why, one sentence
+                               (owned by main) */
   bool privileged;          /* running as root (system mode) */
   int state_timeout_ms;     /* how long a write to `state` waits */
   QemuDriver *qemu;         /* NULL until the QEMU driver is started */

@@ -10,6 +10,7 @@
 #include "drivers/qemu/qemu_driver.h"
 #include "drivers/qemu/qemu_firmware.h"
 #include "drivers/qemu/qemu_save.h"
+#include "fs/fs_cloud_init_files.h"
 #include "fs/fs_common_files.h"
 #include "fs/fs_events_notify.h"
 #include "fs/fs_handle.h"
@@ -361,6 +362,7 @@ static const FsFile domain_files[] = {
   {"display", FS_FILE_VALUE, 0444, display_read, NULL, NULL, display_present},
   {.name = "history", .kind = FS_FILE_DIR, .mode = 0755, .dir = &fs_history_dir},
   {"snapshots", FS_FILE_DIR, 0755, NULL, NULL},
+  FS_CLOUD_INIT_FILES,
   FS_ERROR_FILE,
 };
 

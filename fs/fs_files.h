@@ -12,8 +12,9 @@
  *             line without newline at flush. Reads list the verbs.
  *   STREAM    console, events, a volume's data: handled by their own ops
  *             (FsStreamOps).
- *   DIR       a subdirectory: pools' volumes/, or one whose read-only
- *             entries come from FsDirOps (history/).
+ *   DIR       a subdirectory: pools' volumes/; one whose read-only entries
+ *             come from FsDirOps (history/); or a domain's cloud-init/,
+ *             whose files are the table's entries named "cloud-init/FILE".
  *
  * Handlers run in FUSE worker threads without any lock held and return 0 or
  * -errno with a sentence in *ret_error; the caller stores the sentence in
@@ -97,6 +98,9 @@ typedef struct FsFile {
   bool empty_applies;
   /* DIR: its entries (NULL for volumes/, which the path parser knows). */
   const FsDirOps *dir;
+  /* Optional: what `rm` of the file does (else it is hidden until written
+   * again, as the tools that replace a file expect). */
+  int (*remove)(FsContext *ctx, Obj *obj, char **ret_error);
 } FsFile;
 
 /* A kind's files and what mkdir, rmdir and rename of its directories do.

@@ -103,6 +103,18 @@ static bool is_listing_dir(const FsFile *f) {
   return f && f->kind == FS_FILE_DIR && f->dir;
 }
 
+/* A subdirectory whose files are entries of the table itself, named
+ * "DIR/FILE" (a domain's cloud-init/). */
+static bool is_table_dir(const FsFileTable *t, const FsFile *f) {
+  if (!f || f->kind != FS_FILE_DIR || f->dir)
+    return false;
+  size_t n = strlen(f->name);
+  for (size_t i = 0; i < t->count; i++)
+    if (strncmp(t->files[i].name, f->name, n) == 0 && t->files[i].name[n] == '/')
+      return true;
+  return false;
+}
+
 /* Counts a request for /virt/metrics. */
 static void count_request(FsContext *ctx, FsRequestKind kind) {
   __atomic_fetch_add(&ctx->requests[kind], 1, __ATOMIC_RELAXED);
@@ -163,11 +175,21 @@ static int resolve(FsContext *ctx, const char *path, FsNode *n, bool allow_missi
     n->obj = lookup_object(ctx, &n->path);
     return n->obj ? 0 : -ENOENT;
   case FS_PATH_OBJ_ENTRY: {
+  entry:
     n->obj = lookup_object(ctx, &n->path);
     if (!n->obj)
       return -ENOENT;
-    const FsFile *f = fs_file_lookup(table_of(n), n->path.file);
-    if (f && (f->kind != FS_FILE_DIR || f->dir) && file_visible(ctx, n->obj, f)) {
+    const FsFileTable *t = table_of(n);
+    const char *slash = strchr(n->path.file, '/');
+    if (slash) { /* in a table subdirectory: it must be there */
+      g_autofree char *dir = g_strndup(n->path.file, (gsize)(slash - n->path.file));
+      const FsFile *d = fs_file_lookup(t, dir);
+      if (!is_table_dir(t, d) || !file_visible(ctx, n->obj, d))
+        return -ENOENT;
+    }
+    const FsFile *f = fs_file_lookup(t, n->path.file);
+    if (f && (f->kind != FS_FILE_DIR || f->dir || is_table_dir(t, f)) &&
+        file_visible(ctx, n->obj, f)) {
       n->file = f;
       return 0;
     }
@@ -178,10 +200,20 @@ static int resolve(FsContext *ctx, const char *path, FsNode *n, bool allow_missi
     return -ENOENT;
   }
   case FS_PATH_OBJ_SUBENTRY: {
+    const FsFile *d = fs_file_lookup(table_of(n), n->path.file);
+    if (is_table_dir(table_of(n), d)) {
+      /* DIR/FILE of a table subdirectory: the table's entry "DIR/FILE" */
+      char *joined = g_strdup_printf("%s/%s", n->path.file, n->path.sub);
+      g_free(n->path.file);
+      g_clear_pointer(&n->path.sub, g_free);
+      n->path.file = joined;
+      n->path.type = FS_PATH_OBJ_ENTRY;
+      goto entry;
+    }
     n->obj = lookup_object(ctx, &n->path);
     if (!n->obj)
       return -ENOENT;
-    n->file = fs_file_lookup(table_of(n), n->path.file);
+    n->file = d;
     if (!is_listing_dir(n->file))
       return -ENOENT;
     g_autoptr(GString) content = g_string_new(NULL);
@@ -369,11 +401,24 @@ static void list_add(GArray *list, const char *name, mode_t type, const struct s
   g_array_append_val(list, e);
 }
 
-static void list_table(FsContext *ctx, Obj *obj, const FsFileTable *t, GArray *list) {
-  for (size_t i = 0; i < t->count; i++)
-    if (file_visible(ctx, obj, &t->files[i]))
-      list_add(list, t->files[i].name, t->files[i].kind == FS_FILE_DIR ? S_IFDIR : S_IFREG,
-               NULL);
+/* The entry of `name` in directory `dir` ("" for the object's own, else
+ * a table subdirectory such as "cloud-init"): its last component, or NULL. */
+static const char *entry_in(const char *name, const char *dir) {
+  size_t n = strlen(dir);
+  if (n == 0)
+    return strchr(name, '/') ? NULL : name;
+  if (strncmp(name, dir, n) != 0 || name[n] != '/' || strchr(name + n + 1, '/'))
+    return NULL;
+  return name + n + 1;
+}
+
+static void list_table(FsContext *ctx, Obj *obj, const FsFileTable *t, const char *dir,
+                       GArray *list) {
+  for (size_t i = 0; i < t->count; i++) {
+    const char *e = entry_in(t->files[i].name, dir);
+    if (e && file_visible(ctx, obj, &t->files[i]))
+      list_add(list, e, t->files[i].kind == FS_FILE_DIR ? S_IFDIR : S_IFREG, NULL);
+  }
 }
 
 static void list_objects(FsContext *ctx, ObjKind kind, Obj *parent, GArray *list) {
@@ -406,13 +451,13 @@ static int list_dir(FsContext *ctx, const char *path, GArray *list) {
   list_add(list, "..", S_IFDIR, NULL);
   switch (n.path.type) {
   case FS_PATH_ROOT:
-    list_table(ctx, NULL, fs_files_of_root(), list);
+    list_table(ctx, NULL, fs_files_of_root(), "", list);
     list_add(list, "node", S_IFDIR, NULL);
     for (ObjKind k = OBJ_DOMAIN; k < OBJ_VOLUME; k++)
       list_add(list, fs_kind_dir_name(k), S_IFDIR, NULL);
     return 0;
   case FS_PATH_NODE_DIR:
-    list_table(ctx, NULL, fs_files_of_node(), list);
+    list_table(ctx, NULL, fs_files_of_node(), "", list);
     return 0;
   case FS_PATH_KIND_DIR:
     before_list(ctx, n.path.kind, NULL);
@@ -422,8 +467,22 @@ static int list_dir(FsContext *ctx, const char *path, GArray *list) {
     before_list(ctx, fs_path_child_kind(n.path.kind), n.obj);
     list_objects(ctx, fs_path_child_kind(n.path.kind), n.obj, list);
     return 0;
+  case FS_PATH_OBJ_ENTRY:
+    if (is_listing_dir(n.file)) {
+      g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+      if ((r = n.file->dir->list(ctx, n.obj, names)) < 0)
+        return r;
+      for (guint i = 0; i < names->len; i++)
+        list_add(list, names->pdata[i], S_IFREG, NULL);
+      return 0;
+    }
+    if (!n.file || !is_table_dir(fs_files_of_kind(n.path.kind), n.file))
+      return -ENOTDIR;
+    /* a table subdirectory lists like the object's own */
+    __attribute__((fallthrough));
   case FS_PATH_OBJ_DIR: {
-    list_table(ctx, n.obj, fs_files_of_kind(n.path.kind), list);
+    const char *dir = n.path.type == FS_PATH_OBJ_ENTRY ? n.file->name : "";
+    list_table(ctx, n.obj, fs_files_of_kind(n.path.kind), dir, list);
     g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
     g_mutex_lock(&n.obj->lock);
     if (n.obj->scratch) {
@@ -434,18 +493,11 @@ static int list_dir(FsContext *ctx, const char *path, GArray *list) {
         g_ptr_array_add(names, g_strdup(key));
     }
     g_mutex_unlock(&n.obj->lock);
-    for (guint i = 0; i < names->len; i++)
-      list_add(list, names->pdata[i], S_IFREG, NULL);
-    return 0;
-  }
-  case FS_PATH_OBJ_ENTRY: {
-    if (!is_listing_dir(n.file))
-      return -ENOTDIR;
-    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
-    if ((r = n.file->dir->list(ctx, n.obj, names)) < 0)
-      return r;
-    for (guint i = 0; i < names->len; i++)
-      list_add(list, names->pdata[i], S_IFREG, NULL);
+    for (guint i = 0; i < names->len; i++) {
+      const char *e = entry_in(names->pdata[i], dir);
+      if (e)
+        list_add(list, e, S_IFREG, NULL);
+    }
     return 0;
   }
   default:
@@ -461,8 +513,13 @@ static int op_mkdir(const char *path, mode_t mode) {
     return r;
   if (p.type == FS_PATH_VOLUMES_DIR)
     return -EEXIST;
-  if (p.type != FS_PATH_OBJ_DIR)
+  if (p.type != FS_PATH_OBJ_DIR) {
+    g_auto(FsNode) n = {0};
+    if (p.type == FS_PATH_OBJ_ENTRY && resolve(ctx, path, &n, false) == 0 && n.file &&
+        n.file->kind == FS_FILE_DIR)
+      return -EEXIST;
     return p.type == FS_PATH_OBJ_ENTRY || p.type == FS_PATH_OBJ_SUBENTRY ? -EACCES : -EEXIST;
+  }
   const FsFileTable *t = fs_files_of_kind(p.kind);
   if (!t || !t->create || !obj_type_get(p.kind)) {
     log_warning("mkdir %s: %s objects are not supported by this daemon", path,
@@ -497,15 +554,23 @@ static int op_rmdir(const char *path) {
   int r = resolve(ctx, path, &n, false);
   if (r < 0)
     return r;
-  /* history/ stays, but `rm -r` of the object's directory must get to
-   * the rmdir of the object itself. */
   /* A domain's snapshots/ is part of the domain: `rm -r` of the domain
    * empties it and then removes it, which must succeed so that rm goes on
    * to undefine the domain. */
   if (n.path.type == FS_PATH_VOLUMES_DIR && n.path.kind == OBJ_DOMAIN)
     return registry_count(ctx->registry, OBJ_SNAPSHOT, n.obj) ? -ENOTEMPTY : 0;
+  /* history/ stays, but `rm -r` of the object's directory must get to
+   * the rmdir of the object itself. */
+  if (n.path.type == FS_PATH_OBJ_ENTRY && is_listing_dir(n.file))
+    return 0;
+  if (n.path.type == FS_PATH_OBJ_ENTRY && is_table_dir(table_of(&n), n.file)) {
+    /* rm -r of the object (cloud-init/): hidden like its files, back if
+     * the rmdir of the object fails. */
+    fs_pending_hide(n.obj, n.file->name);
+    return 0;
+  }
   if (n.path.type != FS_PATH_OBJ_DIR)
-    return is_listing_dir(n.file) ? 0 : n.path.type == FS_PATH_OBJ_ENTRY ? -ENOTDIR : -EBUSY;
+    return n.path.type == FS_PATH_OBJ_ENTRY ? -ENOTDIR : -EBUSY;
   const FsFileTable *t = fs_files_of_kind(n.path.kind);
   g_autofree char *error = NULL;
   r = t->remove ? t->remove(ctx, n.obj, &error)
@@ -849,6 +914,13 @@ static int op_unlink(const char *path) {
     return remove_scratch(n.obj, n.path.file) ? 0 : -ENOENT;
   if (n.file->kind == FS_FILE_DIR)
     return -EISDIR;
+  if (n.file->remove) {
+    g_autofree char *error = NULL;
+    r = n.file->remove(ctx, n.obj, &error);
+    if (r < 0)
+      obj_set_error(n.obj, "rm %s: %s", n.file->name, error ? error : g_strerror(-r));
+    return r;
+  }
   /* Removing a table file hides it for a moment so that the tool can create
    * it anew (install, mv); it never undefines anything (rmdir does). */
   fs_pending_hide(n.obj, n.file->name);
@@ -885,7 +957,7 @@ static int op_rename(const char *from, const char *to, unsigned int flags) {
       return r;
     return rename_object(ctx, &src, &dst_path, flags);
   }
-  if (src.path.type != FS_PATH_OBJ_ENTRY || is_listing_dir(src.file))
+  if (src.path.type != FS_PATH_OBJ_ENTRY || (src.file && src.file->kind == FS_FILE_DIR))
     return -EACCES;
   g_auto(FsNode) dst = {0};
   r = resolve(ctx, to, &dst, true);

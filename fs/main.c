@@ -299,7 +299,10 @@ int main(int argc, char **argv) {
   ctx.owner_uid = geteuid();
   ctx.owner_gid = getegid();
   ctx.state_timeout_ms = o.state_timeout_s * 1000;
-  ctx.kvm_available = node_kvm_usable(&ctx.kvm_reason);
+  /* Freed with main's scope: early returns below must not leak it. */
+  g_autofree char *kvm_reason = NULL;
+  ctx.kvm_available = node_kvm_usable(&kvm_reason);
+  ctx.kvm_reason = kvm_reason;
   if (o.group) {
     struct group *gr = getgrnam(o.group);
     if (!gr) {
@@ -463,7 +466,6 @@ int main(int argc, char **argv) {
   g_main_loop_unref(loop);
   g_main_context_unref(main_context);
   fs_node_cleanup(&ctx);
-  g_free(ctx.kvm_reason);
   fs_metrics_cleanup(&ctx);
   registry_free(ctx.registry);
   fuse_opt_free_args(&fargs);

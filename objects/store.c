@@ -123,8 +123,66 @@ static int unlink_if_present(int dir_fd, const char *file, char **ret_error) {
   return 0;
 }
 
+char *store_extra_dir(Store *store, ObjKind kind, const char *name) {
+  return g_strdup_printf("%s/%s/%s.cloud-init", store->state_dir, kind_dirs[kind], name);
+}
+
+int store_extra_read(Store *store, ObjKind kind, const char *name, const char *file,
+                     char **ret_content, char **ret_error) {
+  g_autofree char *dir = store_extra_dir(store, kind, name);
+  g_autofree char *path = g_build_filename(dir, file, NULL);
+  g_autoptr(GError) err = NULL;
+  *ret_content = NULL;
+  if (g_file_get_contents(path, ret_content, NULL, &err))
+    return 0;
+  if (g_error_matches(err, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+    return 0;
+  *ret_error = g_strdup_printf("cannot read %s: %s", file, err->message);
+  return -EIO;
+}
+
+int store_extra_write(Store *store, ObjKind kind, const char *name, const char *file,
+                      const char *content, char **ret_error) {
+  g_autofree char *dir = store_extra_dir(store, kind, name);
+  if (!content) {
+    g_autofree char *path = g_build_filename(dir, file, NULL);
+    if (unlink(path) < 0 && errno != ENOENT)
+      return fail_errno(ret_error, errno, "cannot remove", file);
+    rmdir(dir); /* only when it was the last file */
+    return 0;
+  }
+  if (g_mkdir_with_parents(dir, 0755) < 0)
+    return fail_errno(ret_error, errno, "cannot create", dir);
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return fail_errno(ret_error, errno, "cannot open", dir);
+  int r = store_write_at(fd, file, content, true, ret_error);
+  close(fd);
+  return r;
+}
+
+/* Removes NAME.cloud-init/ and the files in it. */
+static int remove_extra(Store *store, ObjKind kind, const char *name, char **ret_error) {
+  g_autofree char *dir = store_extra_dir(store, kind, name);
+  g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+  if (!d)
+    return 0;
+  const char *entry;
+  while ((entry = g_dir_read_name(d))) {
+    g_autofree char *path = g_build_filename(dir, entry, NULL);
+    if (unlink(path) < 0 && errno != ENOENT)
+      return fail_errno(ret_error, errno, "cannot remove", path);
+  }
+  if (rmdir(dir) < 0 && errno != ENOENT)
+    return fail_errno(ret_error, errno, "cannot remove", dir);
+  return 0;
+}
+
 int store_remove(Store *store, ObjKind kind, const char *name, char **ret_error) {
   int fd = kind_fd(store, kind);
+  int er = remove_extra(store, kind, name, ret_error);
+  if (er < 0)
+    return er;
   g_autofree char *xml = g_strdup_printf("%s.xml", name);
   g_autofree char *mark = g_strdup_printf("%s.autostart", name);
   int r = unlink_if_present(fd, mark, ret_error);
@@ -145,6 +203,10 @@ int store_rename(Store *store, ObjKind kind, const char *old_name, const char *n
     return r;
   if (autostart && (r = store_set_autostart(store, kind, new_name, true, ret_error)) < 0)
     return r;
+  g_autofree char *old_extra = store_extra_dir(store, kind, old_name);
+  g_autofree char *new_extra = store_extra_dir(store, kind, new_name);
+  if (rename(old_extra, new_extra) < 0 && errno != ENOENT)
+    return fail_errno(ret_error, errno, "cannot rename", old_extra);
   return store_remove(store, kind, old_name, ret_error);
 }
 

@@ -1,6 +1,7 @@
 /* store.h — persistence of definitions under the state dir:
  *   STATE/domains/NAME.xml        the definition (canonical XML)
  *   STATE/domains/NAME.autostart  present when autostart is set
+ *   STATE/domains/NAME.cloud-init/FILE  the domain's cloud-init files
  * (likewise networks/ and pools/; volumes live in their pools as real files).
  *
  * Writes are atomic: a temporary file in the same directory, fsync, rename
@@ -28,13 +29,23 @@ const char *store_state_dir(const Store *store);
  * sentence; the previous file is untouched on failure. */
 int store_save(Store *store, ObjKind kind, const char *name, const char *xml, char **ret_error);
 
-/* Removes NAME.xml and NAME.autostart. Missing files are not an error. */
+/* Removes NAME.xml, NAME.autostart and NAME.cloud-init/. Missing files are not an error. */
 int store_remove(Store *store, ObjKind kind, const char *name, char **ret_error);
 
 /* Writes the definition under the new name, then removes the old files and
  * carries the autostart marker over. */
 int store_rename(Store *store, ObjKind kind, const char *old_name, const char *new_name,
                  const char *new_xml, char **ret_error);
+
+/* The files kept with a definition in NAME.cloud-init/ (cloud_init.h):
+ * the content of FILE in *ret_content (NULL when absent), 0 or -errno. */
+int store_extra_read(Store *store, ObjKind kind, const char *name, const char *file,
+                     char **ret_content, char **ret_error);
+/* Writes FILE atomically (content NULL: removes it). */
+int store_extra_write(Store *store, ObjKind kind, const char *name, const char *file,
+                      const char *content, char **ret_error);
+/* The directory of those files (may not exist). */
+char *store_extra_dir(Store *store, ObjKind kind, const char *name);
 
 int store_set_autostart(Store *store, ObjKind kind, const char *name, bool autostart,
                         char **ret_error);

@@ -18,6 +18,7 @@ guest_modules=(
   virtio_pci virtio_net virtio_blk virtio_console virtio_rng virtio_balloon
   af_packet e1000
   button evdev # ACPI power button -> KEY_POWER on /dev/input for acpid
+  vfat nls_cp437 nls_ascii nls_utf8 # the cloud-init seed (a vfat disk)
 )
 
 die() { echo "build-guest: $*" >&2; exit 1; }

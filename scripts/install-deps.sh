@@ -11,6 +11,7 @@ build_pkgs=(
   libnl-3-dev libnl-route-3-dev libnftables-dev libcmocka-dev
   qemu-system-x86 qemu-utils dnsmasq-base nftables iproute2 ovmf swtpm swtpm-tools
   socat # the README's console step
+  libyaml-dev mtools dosfstools # cloud-init: YAML check, the NoCloud seed
 )
 test_pkgs=(
   clang libclang-rt-14-dev

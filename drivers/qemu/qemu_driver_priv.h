@@ -131,6 +131,10 @@ int qemu_wait_locked(QemuDomain *dom, bool (*pred)(QemuDomain *dom), int64_t tim
 int qemu_console_connect(QemuDomain *dom, const char *path, char **ret_error);
 void qemu_console_disconnect(QemuDomain *dom);
 
+/* Builds the cloud-init seed of a starting domain and adds its disk to
+ * live_def; nothing when its cloud-init/ is empty (qemu_seed.c). */
+int qemu_seed_prepare(QemuDomain *dom, char **ret_error);
+
 /* Writes the live definition and id to the run dir. */
 void qemu_save_live(QemuDomain *dom);
 

@@ -187,7 +187,8 @@ static void open_log(QemuDriver *d, const DomainDef *def, char **ret_path, goffs
 
 static void clear_run_dir(const char *dir) {
   g_mkdir_with_parents(dir, 0700);
-  static const char *const files[] = {"qmp.sock", "console.sock", "qemu.pid", "live.xml", "id"};
+  static const char *const files[] = {"qmp.sock", "console.sock", "qemu.pid", "live.xml", "id",
+                                     "cidata.img"};
   for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
     g_autofree char *p = g_build_filename(dir, files[i], NULL);
     g_unlink(p);
@@ -282,6 +283,8 @@ static int start_locked_out(QemuDomain *dom, bool paused, char **ret_error) {
   if (qemu_firmware_wanted(dom->live_def) &&
       (r = qemu_firmware_prepare(dom->live_def, QEMU_FIRMWARE_DIR, d->state_dir, &fw,
                                  ret_error)) < 0)
+    return r;
+  if ((r = qemu_seed_prepare(dom, ret_error)) < 0)
     return r;
   g_autofree char *qmp_path = g_build_filename(dom->dir, "qmp.sock", NULL);
   g_autofree char *console_path = g_build_filename(dom->dir, "console.sock", NULL);

@@ -12,6 +12,12 @@ static void check_component(const char *what, const char *c) {
   FUZZ_CHECK(!strchr(c, '/'), "%s '%s' holds a slash", what, c);
 }
 
+/* The directory of a parent's children: pools' volumes/, domains'
+ * snapshots/. */
+static const char *children_dir(ObjKind parent) {
+  return parent == OBJ_POOL ? "volumes" : parent == OBJ_DOMAIN ? "snapshots" : NULL;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   g_autofree char *path = fuzz_string(data, size);
   g_auto(FsPath) p = {0};
@@ -43,20 +49,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     back = g_strdup_printf("/%s", dir);
     break;
   case FS_PATH_VOLUMES_DIR:
-    check_component("pool", p.pool);
-    back = g_strdup_printf("/pools/%s/volumes", p.pool);
+    check_component("parent", p.pool);
+    FUZZ_CHECK(dir && children_dir(p.kind), "kind %d has no children", p.kind);
+    back = g_strdup_printf("/%s/%s/%s", dir, p.pool, children_dir(p.kind));
     break;
   case FS_PATH_OBJ_DIR:
-  case FS_PATH_OBJ_ENTRY: {
+  case FS_PATH_OBJ_ENTRY:
+  case FS_PATH_OBJ_SUBENTRY: {
     check_component("name", p.name);
-    if (p.type == FS_PATH_OBJ_ENTRY)
-      check_component("file", p.file);
-    else
+    if (p.type == FS_PATH_OBJ_DIR)
       FUZZ_CHECK(!p.file, "a directory with a file");
-    g_autofree char *tail = p.file ? g_strdup_printf("/%s", p.file) : g_strdup("");
-    if (p.kind == OBJ_VOLUME) {
-      check_component("pool", p.pool);
-      back = g_strdup_printf("/pools/%s/volumes/%s%s", p.pool, p.name, tail);
+    else
+      check_component("file", p.file);
+    if (p.type == FS_PATH_OBJ_SUBENTRY)
+      check_component("entry", p.sub);
+    else
+      FUZZ_CHECK(!p.sub, "an entry without a subdirectory");
+    g_autofree char *tail = g_strdup_printf("%s%s%s%s", p.file ? "/" : "", p.file ? p.file : "",
+                                            p.sub ? "/" : "", p.sub ? p.sub : "");
+    ObjKind parent = fs_path_parent_kind(p.kind);
+    if (parent != OBJ_KIND_COUNT) {
+      check_component("parent", p.pool);
+      back = g_strdup_printf("/%s/%s/%s/%s%s", fs_kind_dir_name(parent), p.pool,
+                             children_dir(parent), p.name, tail);
     } else {
       FUZZ_CHECK(dir && !p.pool, "kind %d", p.kind);
       back = g_strdup_printf("/%s/%s%s", dir, p.name, tail);

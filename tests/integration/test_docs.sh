@@ -41,6 +41,7 @@ check "virtfs(5) has the events stream" grep -q '^\.\\" page: events.md' "$DOCS/
 
 mkdir "$MNT/domains/docvm"
 check_dir "$MNT/domains/docvm" domains.md
+check_dir "$MNT/domains/docvm/cloud-init" domains.md
 check_dir "$MNT/node" node.md
 if [[ -d "$MNT/networks/default" ]]; then check_dir "$MNT/networks/default" networks.md; fi
 if [[ -d "$MNT/pools/default" ]]; then
