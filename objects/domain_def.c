@@ -78,6 +78,11 @@ const DomainXNode *domain_xnode_child(const DomainXNode *n, const char *name) {
   return NULL;
 }
 
+const char *domain_xnode_attr_text(const DomainXNode *n, const char *name) {
+  const DomainXNode *c = domain_xnode_child(n, name);
+  return c ? c->text : NULL;
+}
+
 bool domain_xnode_is(const DomainXNode *n, const char *attr, const char *value) {
   return g_strcmp0(domain_xnode_attr(n, attr), value) == 0;
 }
@@ -183,6 +188,7 @@ void domain_def_free(DomainDef *def) {
   domain_xnode_free(def->features.ext);
   domain_xnode_free(def->clock_ext);
   domain_xnode_free(def->pm);
+  domain_xnode_free(def->root_ext);
   g_free(def->metadata);
   g_free(def->emulator);
   array_unref(def->disks);
@@ -381,6 +387,7 @@ DomainDef *domain_def_copy(const DomainDef *def) {
   c->clock = def->clock;
   c->clock_ext = domain_xnode_copy(def->clock_ext);
   c->pm = domain_xnode_copy(def->pm);
+  c->root_ext = domain_xnode_copy(def->root_ext);
   c->on_poweroff = def->on_poweroff;
   c->on_reboot = def->on_reboot;
   c->on_crash = def->on_crash;

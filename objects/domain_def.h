@@ -84,6 +84,8 @@ typedef struct DomainXNode {
 const char *domain_xnode_attr(const DomainXNode *n, const char *attr);
 /* The first child named `name`, or NULL (also when `n` is NULL). */
 const DomainXNode *domain_xnode_child(const DomainXNode *n, const char *name);
+/* The text of the first child named `name`, or NULL. */
+const char *domain_xnode_attr_text(const DomainXNode *n, const char *name);
 /* attr == value, NULL-tolerant. */
 bool domain_xnode_is(const DomainXNode *n, const char *attr, const char *value);
 DomainXNode *domain_xnode_new(const char *name);
@@ -299,6 +301,7 @@ typedef struct DomainDef {
   DomainXNode *clock_ext;     /* <timer> children */
   DomainXNode *pm;            /* <pm>, NULL when absent */
   GPtrArray *seclabels;       /* <seclabel> as DomainXNode (see docs: not enforced) */
+  DomainXNode *root_ext;      /* <iothreads>, <maxMemory>, <memoryBacking> */
 
   DomainLifecycleAction on_poweroff, on_reboot, on_crash;
 

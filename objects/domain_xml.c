@@ -376,6 +376,41 @@ static const DxElem pm_children[] = {
 };
 static const DxElem pm_row = {"pm", NULL, pm_children};
 
+/* Top-level elements kept as table rows; see qemu_argv_os.c for their use. */
+static const DxElem root_row = {
+  "domain",
+  NULL,
+  (const DxElem[]){
+    {"iothreads", NULL, NULL, DXT_UINT},
+    {"maxMemory", (const DxAttr[]){{"slots", DXT_UINT, NULL, 255, true},
+                                   {"unit", DXT_ENUM, LIST("KiB", "MiB", "GiB")},
+                                   {NULL}},
+     NULL, DXT_UINT},
+    {"memoryBacking", NULL,
+     (const DxElem[]){{"hugepages", NULL,
+                       (const DxElem[]){{"page", (const DxAttr[]){{"size", DXT_UINT, NULL,
+                                                                   1048576, true},
+                                                                  {"unit", DXT_ENUM,
+                                                                   LIST("KiB", "MiB", "GiB")},
+                                                                  {NULL}}},
+                                        {NULL}}},
+                      {"nosharepages"},
+                      {"locked"},
+                      {"source", (const DxAttr[]){{"type", DXT_ENUM,
+                                                   LIST("anonymous", "memfd", "file"), 0, true},
+                                                  {NULL}}},
+                      {"access", (const DxAttr[]){{"mode", DXT_ENUM, LIST("shared", "private"),
+                                                   0, true},
+                                                  {NULL}}},
+                      {"allocation", (const DxAttr[]){{"mode", DXT_ENUM,
+                                                       LIST("immediate", "ondemand"), 0, true},
+                                                      {NULL}}},
+                      {"discard"},
+                      {NULL}}},
+    {NULL},
+  },
+};
+
 /* <seclabel>: kept, never enforced; the QEMU driver refuses to start a
  * domain whose label is not type='none' (docs/domain-xml.md). */
 static const DxElem seclabel_row = {
@@ -470,19 +505,16 @@ static int reject_namespaces(const xmlNode *root, char **err) {
 }
 
 static int parse_root(ParseState *ps, const xmlNode *root) {
-  static const char *const children[] = {"name", "uuid", "title", "description", "memory",
-                                         "currentMemory", "vcpu", "os", "features", "cpu",
-                                         "clock", "on_poweroff", "on_reboot", "on_crash",
-                                         "devices", "metadata", "pm", "seclabel", NULL};
-  static const char *const once[] = {"name", "uuid", "title", "description", "memory",
-                                     "currentMemory", "vcpu", "os", "features", "cpu",
-                                     "clock", "on_poweroff", "on_reboot", "on_crash",
-                                     "devices", "metadata", "pm", NULL};
+  static const char *const children_typed[] = {
+      "name", "uuid", "title", "description", "memory", "currentMemory", "vcpu", "os",
+      "features", "cpu", "clock", "on_poweroff", "on_reboot", "on_crash", "devices",
+      "metadata", "pm", "*seclabel", NULL};
   DomainDef *def = ps->def;
   int r;
   if ((r = reject_namespaces(root, ps->err)) < 0 ||
       (r = xml_check_attrs(root, LIST("type", "id"), ps->err)) < 0 ||
-      (r = xml_check_children(root, children, once, ps->err)) < 0)
+      (r = dxml_parse_xnode(ps, root, &root_row, LIST("type", "id"), children_typed,
+                            &def->root_ext)) < 0)
     return r;
   g_autofree char *type = NULL;
   if ((r = dxml_require_prop(root, "type", &type, ps->err)) < 0 ||
@@ -741,6 +773,7 @@ char *domain_def_format(const DomainDef *def, bool live, int id) {
     xml_writer_attr_printf(w, "current", "%u", def->vcpus_current);
   g_autofree char *vcpus = g_strdup_printf("%u", def->vcpus);
   xml_writer_end_text(w, vcpus);
+  dxml_format_ext_children(w, def->root_ext);
   dxml_format_os(w, &def->os);
   dxml_format_features(w, &def->features);
   dxml_format_cpu(w, &def->cpu);

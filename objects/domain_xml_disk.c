@@ -91,6 +91,7 @@ static const DxElem disk_driver_row = {
     {"discard", DXT_ENUM, LIST("ignore", "unmap")},
     {"copy_on_read", DXT_ENUM, DX_ONOFF},
     {"detect_zeroes", DXT_ENUM, LIST("off", "on", "unmap")},
+    {"iothread", DXT_UINT, NULL, 1024},
     {NULL},
   },
 };

@@ -193,6 +193,17 @@ static void disk_device_opts(Builder *b, GString *s, const DomainDisk *d, const 
   const char *werror = domain_xnode_attr(drv, "error_policy");
   if (werror)
     qemu_opt_append(s, "werror", strcmp(werror, "enospace") == 0 ? "enospc" : werror);
+  const char *iothread = domain_xnode_attr(drv, "iothread");
+  if (iothread) {
+    const char *count = domain_xnode_attr_text(b->def->root_ext, "iothreads");
+    guint64 n = count ? g_ascii_strtoull(count, NULL, 10) : 0;
+    guint64 k = g_ascii_strtoull(iothread, NULL, 10);
+    if (d->target_bus != DISK_BUS_VIRTIO || k == 0 || k > n)
+      fail(b, -EINVAL, "%s: iothread='%s' needs bus virtio and 1 to <iothreads> (%" G_GUINT64_FORMAT
+                       ")", label, iothread, n);
+    else
+      optf(s, "iothread", "iothread%s", iothread);
+  }
   const char *rerror = domain_xnode_attr(drv, "rerror_policy");
   if (rerror)
     qemu_opt_append(s, "rerror", rerror);

@@ -121,6 +121,8 @@ static void build_machine(Builder *b) {
   bool uefi = fw && (g_strcmp0(def->os.firmware, "efi") == 0 ||
                      domain_xnode_child(def->os.ext, "loader") ||
                      domain_xnode_child(def->os.ext, "nvram"));
+  if (domain_xnode_child(def->root_ext, "memoryBacking"))
+    qemu_opt_append(s, "memory-backend", "pc.ram");
   if (uefi) {
     qemu_opt_append(s, "pflash0", "pflash0-format");
     qemu_opt_append(s, "pflash1", "pflash1-format");
@@ -130,6 +132,84 @@ static void build_machine(Builder *b) {
   arg_opts(b, "-machine", s);
   if (uefi)
     build_pflash(b, fw);
+}
+
+static uint64_t kib_of(const char *value, const char *unit) {
+  uint64_t v = g_ascii_strtoull(value, NULL, 10);
+  if (g_strcmp0(unit, "GiB") == 0)
+    return v << 20;
+  if (g_strcmp0(unit, "MiB") == 0)
+    return v << 10;
+  return v;
+}
+
+/* -m with <maxMemory slots> (hotplug room), the RAM backend of
+ * <memoryBacking> (memfd or hugepages, shared, preallocated, discarded,
+ * locked) and one -object iothread per <iothreads>. */
+static void build_memory(Builder *b) {
+  const DomainDef *def = b->def;
+  const DomainXNode *max = domain_xnode_child(def->root_ext, "maxMemory");
+  GString *s = g_string_new(NULL);
+  g_string_append_printf(s, "size=%" PRIu64 "k", def->memory_kib);
+  if (max) {
+    uint64_t maxkib = kib_of(max->text, domain_xnode_attr(max, "unit"));
+    if (maxkib < def->memory_kib) {
+      fail(b, -EINVAL, "<maxMemory> is less than <memory>");
+    } else {
+      qemu_opt_append(s, "slots", domain_xnode_attr(max, "slots"));
+      optf(s, "maxmem", "%" PRIu64 "k", maxkib);
+    }
+  }
+  arg_opts(b, "-m", s);
+
+  const DomainXNode *mb = domain_xnode_child(def->root_ext, "memoryBacking");
+  if (mb) {
+    const DomainXNode *huge = domain_xnode_child(mb, "hugepages");
+    const char *source = domain_xnode_attr(domain_xnode_child(mb, "source"), "type");
+    bool shared = domain_xnode_is(domain_xnode_child(mb, "access"), "mode", "shared");
+    bool prealloc = domain_xnode_is(domain_xnode_child(mb, "allocation"), "mode", "immediate");
+    if (g_strcmp0(source, "file") == 0) {
+      fail(b, -EOPNOTSUPP, "<memoryBacking><source type='file'> needs a memory directory "
+                           "virtfs does not configure: use memfd or hugepages");
+      return;
+    }
+    GString *o = opts_new("");
+    if (huge) {
+      /* the host's hugetlbfs; QEMU says at start if it has no huge pages */
+      qemu_opt_append(o, "qom-type", "memory-backend-file");
+      qemu_opt_append(o, "id", "pc.ram");
+      qemu_opt_append(o, "mem-path", "/dev/hugepages");
+    } else if (g_strcmp0(source, "memfd") == 0 || shared) {
+      qemu_opt_append(o, "qom-type", "memory-backend-memfd");
+      qemu_opt_append(o, "id", "pc.ram");
+    } else {
+      qemu_opt_append(o, "qom-type", "memory-backend-ram");
+      qemu_opt_append(o, "id", "pc.ram");
+    }
+    optf(o, "size", "%" PRIu64 "k", def->memory_kib);
+    if (shared)
+      qemu_opt_append(o, "share", "on");
+    if (prealloc)
+      qemu_opt_append(o, "prealloc", "on");
+    /* discard-data is a property of file-backed memory (hugepages); memfd
+     * and anonymous memory are released with the process anyway */
+    if (domain_xnode_child(mb, "discard") && huge)
+      qemu_opt_append(o, "discard-data", "on");
+    if (domain_xnode_child(mb, "nosharepages"))
+      qemu_opt_append(o, "merge", "off");
+    arg_opts(b, "-object", o);
+    if (domain_xnode_child(mb, "locked")) {
+      arg(b, "-overcommit");
+      arg(b, "mem-lock=on");
+    }
+  }
+
+  const char *threads = domain_xnode_attr_text(def->root_ext, "iothreads");
+  guint64 n = threads ? g_ascii_strtoull(threads, NULL, 10) : 0;
+  for (guint64 i = 1; i <= n && i <= 1024; i++) {
+    arg(b, "-object");
+    g_ptr_array_add(b->argv, g_strdup_printf("iothread,id=iothread%" G_GUINT64_FORMAT, i));
+  }
 }
 
 /* <pm>: ACPI S3/S4 are properties of the chipset's power management. */
@@ -410,8 +490,7 @@ void qargv_build_global(Builder *b) {
   if (def->memory_kib == 0) {
     fail(b, -EINVAL, "the domain has no memory");
   } else {
-    arg(b, "-m");
-    g_ptr_array_add(b->argv, g_strdup_printf("size=%" PRIu64 "k", def->memory_kib));
+    build_memory(b);
   }
   build_smp(b);
 

@@ -174,6 +174,7 @@ const QemuArgvCase qemu_argv_cases[] = {
   {"corpus-debian11-spice-printed", XML, false, false, NO_TAPS, NULL},
   {"corpus-win10-bios-printed", XML, false, false, NO_TAPS, NULL},
   {"libvirt-extras", XML, false, false, NO_TAPS, NVRAM_SKIP},
+  {"memory-iothreads", XML, false, false, NO_TAPS, NULL},
   /* built in C: the parser keeps these out, the builder must too */
   {"topology-mismatch", c_topology_mismatch, false, false, NO_TAPS, NULL},
   {"disk-relative-path", c_disk_relative_path, false, false, NO_TAPS, NULL},

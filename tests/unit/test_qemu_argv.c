@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "drivers/qemu/qemu_argv.h"
+#include "drivers/qemu/qemu_firmware.h"
 #include "tests/unit/qemu_argv_cases.h"
 
 static const QemuArgvCase minimal_case = {.name = "minimal"};
@@ -92,6 +93,73 @@ static void test_golden(void **state) {
 }
 
 /* ---- helpers ---- */
+
+/* ---- UEFI firmware selection (qemu_firmware_select is pure) ---- */
+
+#define DESCRIPTOR(code, vars, features)                                                   \
+  "{\"interface-types\": [\"uefi\"], \"mapping\": {\"device\": \"flash\", "           \
+  "\"executable\": {\"filename\": \"" code "\", \"format\": \"raw\"}, "                  \
+  "\"nvram-template\": {\"filename\": \"" vars "\", \"format\": \"raw\"}}, "             \
+  "\"targets\": [{\"architecture\": \"x86_64\", \"machines\": [\"pc-q35-*\"]}], "        \
+  "\"features\": [" features "]}"
+
+static const char *const test_descriptors[] = {
+  "not json",
+  DESCRIPTOR("/fw/secure-enrolled.fd", "/fw/vars-ms.fd",
+             "\"enrolled-keys\", \"requires-smm\", \"secure-boot\""),
+  DESCRIPTOR("/fw/secure.fd", "/fw/vars.fd", "\"requires-smm\", \"secure-boot\""),
+  DESCRIPTOR("/fw/plain.fd", "/fw/vars.fd", "\"acpi-s3\""),
+};
+
+static char *select_code(const char *os_xml, bool *ret_smm, int *ret_err) {
+  g_autofree char *xml = g_strdup_printf(
+      "<domain type='qemu'><name>f</name><memory>1024</memory>%s</domain>", os_xml);
+  DomainDef *def = NULL;
+  g_autofree char *err = NULL;
+  assert_int_equal(domain_def_parse(xml, strlen(xml), &def, &err), 0);
+  QemuArgvFirmware fw = {0};
+  g_autofree char *why = NULL;
+  *ret_err = qemu_firmware_select(def, test_descriptors, G_N_ELEMENTS(test_descriptors), &fw,
+                                  &why);
+  domain_def_free(def);
+  if (*ret_err < 0) {
+    assert_non_null(why);
+    return NULL;
+  }
+  *ret_smm = fw.requires_smm;
+  char *code = g_strdup(fw.code);
+  qemu_firmware_clear(&fw);
+  return code;
+}
+
+static void test_firmware_select(void **state) {
+  bool smm = false;
+  int r = 0;
+  g_autofree char *first = select_code(
+      "<os firmware='efi'><type machine='q35'>hvm</type></os>", &smm, &r);
+  assert_string_equal(first, "/fw/secure-enrolled.fd"); /* the first match, as libvirt */
+  assert_true(smm);
+  g_autofree char *plain = select_code(
+      "<os firmware='efi'><type machine='pc-q35-7.2'>hvm</type><firmware>"
+      "<feature enabled='no' name='secure-boot'/></firmware></os>", &smm, &r);
+  assert_string_equal(plain, "/fw/plain.fd");
+  assert_false(smm);
+  g_autofree char *no_keys = select_code(
+      "<os firmware='efi'><type machine='q35'>hvm</type><firmware>"
+      "<feature enabled='yes' name='secure-boot'/><feature enabled='no' name='enrolled-keys'/>"
+      "</firmware></os>", &smm, &r);
+  assert_string_equal(no_keys, "/fw/secure.fd");
+  /* the descriptors only target q35: a pc machine has no firmware */
+  g_autofree char *none = select_code(
+      "<os firmware='efi'><type machine='pc'>hvm</type></os>", &smm, &r);
+  assert_null(none);
+  assert_int_equal(r, -ENOENT);
+  /* an explicit loader is used as written */
+  g_autofree char *explicit_fw = select_code(
+      "<os><type machine='pc'>hvm</type><loader readonly='yes' type='pflash'>/my/code.fd"
+      "</loader><nvram template='/my/vars.fd'>/my/nvram.fd</nvram></os>", &smm, &r);
+  assert_string_equal(explicit_fw, "/my/code.fd");
+}
 
 static void test_escape(void **state) {
   g_autoptr(GString) s = g_string_new(NULL);
@@ -288,6 +356,7 @@ int main(void) {
   GArray *tests = g_array_new(FALSE, TRUE, sizeof(struct CMUnitTest));
   const struct CMUnitTest fixed[] = {
     cmocka_unit_test(test_escape),
+    cmocka_unit_test(test_firmware_select),
     cmocka_unit_test(test_value_is_safe),
     cmocka_unit_test(test_injection_roundtrip),
     cmocka_unit_test(test_outputs_untouched_on_error),
