@@ -917,8 +917,12 @@ static int op_unlink(const char *path) {
   if (n.file->remove) {
     g_autofree char *error = NULL;
     r = n.file->remove(ctx, n.obj, &error);
-    if (r < 0)
+    if (r < 0) {
       obj_set_error(n.obj, "rm %s: %s", n.file->name, error ? error : g_strerror(-r));
+      /* rm -r stops here without the rmdir that would show the files it
+       * already unlinked again: show them now. */
+      fs_pending_reveal_all(n.obj);
+    }
     return r;
   }
   /* Removing a table file hides it for a moment so that the tool can create
@@ -1387,7 +1391,10 @@ static void ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
   g_autofree char *path = fs_inodes_path(inodes(ctx), ino);
   g_auto(FsNode) n = {0};
   int r = path ? resolve(ctx, path, &n, false) : -ENOENT;
-  if (r == 0 && n.path.type == FS_PATH_OBJ_ENTRY)
+  /* An entry is a directory only when its table says so (history/,
+   * cloud-init/); a scratch file never is. */
+  if (r == 0 && n.path.type == FS_PATH_OBJ_ENTRY &&
+      (!n.file || n.file->kind != FS_FILE_DIR))
     r = -ENOTDIR;
   if (r < 0) {
     reply_err(req, r);

@@ -407,6 +407,8 @@ static int volume_rename(FsContext *ctx, Obj *obj, const char *new_name, char **
     g_autofree char *error = NULL;
     if (r == 0 && fs_pool_sync_volume_locked(ctx, obj->parent, new_name, false, NULL, &error) < 0)
       obj_set_error(obj, "%s", error);
+    else if (r == 0)
+      registry_record_history(ctx->registry, obj); /* its new path, in history/ */
   }
   fs_pool_unlock(ctx, obj->parent);
   return r;

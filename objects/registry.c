@@ -125,6 +125,16 @@ static void announce_history(Registry *r, Obj *obj, char *entry) {
   g_free(entry);
 }
 
+void registry_record_history(Registry *r, Obj *obj) {
+  g_mutex_lock(&r->write_lock);
+  g_mutex_lock(&obj->lock);
+  g_autofree char *xml = g_strdup(obj->def_xml);
+  g_mutex_unlock(&obj->lock);
+  char *entry = xml ? record_history_locked(r, obj, xml) : NULL;
+  g_mutex_unlock(&r->write_lock);
+  announce_history(r, obj, entry);
+}
+
 void registry_write_lock(Registry *r) {
   g_mutex_lock(&r->write_lock);
 }

@@ -90,5 +90,10 @@ void registry_emit(Registry *r, Obj *obj, const char *event, const char *detail)
 /* Locks out every change of objects (write_lock): used by drivers that
  * must check something across objects before acting, e.g. network subnet
  * conflicts. Keep the critical section short and free of waits. */
+/* Keeps obj's current definition as its newest history entry (nothing
+ * when it equals the newest) and announces it with a `history` event, but
+ * no `defined` one: for a definition that changed as a consequence of
+ * something already announced (a volume's path after its rename). */
+void registry_record_history(Registry *r, Obj *obj);
 void registry_write_lock(Registry *r);
 void registry_write_unlock(Registry *r);
