@@ -56,14 +56,13 @@ static int ci_write(FsContext *ctx, Obj *obj, const char *file, const char *data
   return ci_store(ctx, obj, file, content, ret_error);
 }
 
-/* rm: refused while the domain is active, so that `rm -r` of a running
- * domain (refused at its rmdir) loses none of its files. */
+/* rm: while the domain is active the file is only hidden for a moment,
+ * like the domain's other files, and nothing is deleted: `rm -r` of a
+ * running domain is refused at its rmdir, which shows every file again,
+ * and so it loses none of them. */
 static int ci_remove(FsContext *ctx, Obj *obj, const char *file, char **ret_error) {
-  if (qemu_domain_is_active(obj)) {
-    *ret_error = g_strdup_printf("cloud-init/%s: not removed while the domain is active "
-                                 "(the seed in use stays until it stops)", file);
-    return -EBUSY;
-  }
+  if (qemu_domain_is_active(obj))
+    return FS_REMOVE_HIDE;
   return ci_store(ctx, obj, file, NULL, ret_error);
 }
 

@@ -99,9 +99,13 @@ typedef struct FsFile {
   /* DIR: its entries (NULL for volumes/, which the path parser knows). */
   const FsDirOps *dir;
   /* Optional: what `rm` of the file does (else it is hidden until written
-   * again, as the tools that replace a file expect). */
+   * again, as the tools that replace a file expect). Returns 0 when done,
+   * FS_REMOVE_HIDE to be hidden like any other file instead, or -errno. */
   int (*remove)(FsContext *ctx, Obj *obj, char **ret_error);
 } FsFile;
+
+/* What a remove handler returns to be treated as an ordinary table file. */
+#define FS_REMOVE_HIDE 1
 
 /* A kind's files and what mkdir, rmdir and rename of its directories do.
  * create: defines a new object with defaults (mkdir); `parent` is the pool

@@ -923,7 +923,8 @@ static int op_unlink(const char *path) {
        * already unlinked again: show them now. */
       fs_pending_reveal_all(n.obj);
     }
-    return r;
+    if (r != FS_REMOVE_HIDE)
+      return r;
   }
   /* Removing a table file hides it for a moment so that the tool can create
    * it anew (install, mv); it never undefines anything (rmdir does). */
