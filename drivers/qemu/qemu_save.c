@@ -191,33 +191,35 @@ static int wait_migration(QemuDomain *dom, uint64_t floor_done, char **ret_error
   }
 }
 
-/* Copies what arrives on `conn` into `out` until the end, with progress
- * against `expected` (the guest's RAM). No QMP in here: while QEMU sends
- * the last pages it holds its big lock, so a query-migrate would wait for
- * QEMU, which waits for us to read. */
-static int copy_in(QemuDomain *dom, int conn, int out, uint64_t expected, uint64_t *ret_bytes,
-                   char **ret_error) {
+/* Copies `in` into `out` until the end of `in`, with the domain's job
+ * progress against `expected`. `from` names `in` in a read error, `to_fail`
+ * begins a write error. With `writeback` (out is the image file), the
+ * writeback of each chunk starts as it lands, so the fsync at the end does
+ * not wait for the whole image at once. No QMP in here: while QEMU sends
+ * the last pages of a save it holds its big lock, so a query-migrate would
+ * wait for QEMU, which waits for us to read. */
+static int copy_stream(QemuDomain *dom, int in, int out, uint64_t expected, bool writeback,
+                       const char *from, const char *to_fail, uint64_t *ret_bytes,
+                       char **ret_error) {
   g_autofree char *buf = g_malloc(SAVE_CHUNK);
   uint64_t total = 0;
   int64_t last = 0;
   for (;;) {
-    ssize_t n = read(conn, buf, SAVE_CHUNK);
+    ssize_t n = read(in, buf, SAVE_CHUNK);
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0) {
-      *ret_error = g_strdup_printf("reading the migration stream: %s", g_strerror(errno));
+      *ret_error = g_strdup_printf("reading %s: %s", from, g_strerror(errno));
       return -EIO;
     }
     if (n == 0)
       break;
     int r = write_all(out, buf, (size_t)n);
     if (r < 0) {
-      *ret_error = g_strdup_printf("writing the saved state: %s", g_strerror(-r));
+      *ret_error = g_strdup_printf("%s: %s", to_fail, g_strerror(-r));
       return r;
     }
-    /* Start the writeback of each chunk as it lands, so the fsync at the
-     * end does not wait for the whole image at once. */
-    if (total / SAVE_WRITEBACK != (total + (uint64_t)n) / SAVE_WRITEBACK)
+    if (writeback && total / SAVE_WRITEBACK != (total + (uint64_t)n) / SAVE_WRITEBACK)
       sync_file_range(out, 0, 0, SYNC_FILE_RANGE_WRITE);
     total += (uint64_t)n;
     int64_t now = g_get_monotonic_time();
@@ -271,7 +273,8 @@ static int save_stream(QemuDomain *dom, const char *partial, uint64_t ram, char 
       qemu_qmp_sync(dom, "migrate_cancel", NULL, NULL, &ce);
     } else {
       uint64_t bytes = 0;
-      r = copy_in(dom, conn, out, ram, &bytes, ret_error);
+      r = copy_stream(dom, conn, out, ram, true, "the migration stream",
+                      "writing the saved state", &bytes, ret_error);
       close(conn);
       if (r == 0)
         r = wait_migration(dom, bytes, ret_error);
@@ -459,31 +462,9 @@ int qemu_save_restore_incoming(QemuDomain *dom, char **ret_error) {
   if (r == 0) {
     GStatBuf st;
     uint64_t size = g_stat(img, &st) == 0 ? (uint64_t)st.st_size : 0;
-    g_autofree char *buf = g_malloc(SAVE_CHUNK);
     uint64_t done = 0;
-    int64_t last = 0;
-    for (;;) {
-      ssize_t n = read(in, buf, SAVE_CHUNK);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0) {
-        if (n < 0) {
-          r = -EIO;
-          *ret_error = g_strdup_printf("reading %s: %s", img, g_strerror(errno));
-        }
-        break;
-      }
-      if ((r = write_all(conn, buf, (size_t)n)) < 0) {
-        *ret_error = g_strdup_printf("QEMU stopped reading the saved state: %s", g_strerror(-r));
-        break;
-      }
-      done += (uint64_t)n;
-      int64_t now = g_get_monotonic_time();
-      if (now - last > SAVE_POLL_US) {
-        last = now;
-        qemu_job_progress(d, dom->uuid, done, size);
-      }
-    }
+    r = copy_stream(dom, in, conn, size, false, img, "QEMU stopped reading the saved state",
+                    &done, ret_error);
     shutdown(conn, SHUT_WR);
     if (r == 0)
       r = wait_migration(dom, done, ret_error);
