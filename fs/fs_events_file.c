@@ -13,12 +13,18 @@
 
 #define EVENTS_WAIT_SLICE_US (200 * 1000)
 
+/* The reader's position has its own lock: a read waits on the bus while
+ * holding it, and h->lock must stay free for fs_pollers_notify, which runs
+ * on the main loop (QEMU's QMP and console) for every event and console
+ * chunk. A reader holding h->lock in its wait stalled that loop. */
 typedef struct {
+  GMutex lock;
   uint64_t seq;
 } EventsReader;
 
 static int events_open(FsContext *ctx, Obj *obj, FsHandle *h, int flags) {
   EventsReader *r = g_new0(EventsReader, 1);
+  g_mutex_init(&r->lock);
   r->seq = event_bus_next_seq(registry_events(ctx->registry));
   h->stream = r;
   fs_pollers_add(ctx, h);
@@ -29,9 +35,9 @@ static int events_read(FsContext *ctx, FsHandle *h, size_t size, GString *out) {
   EventsReader *r = h->stream;
   EventBus *bus = registry_events(ctx->registry);
   for (;;) {
-    g_mutex_lock(&h->lock);
+    g_mutex_lock(&r->lock);
     int n = event_bus_read(bus, &r->seq, out, size, EVENTS_WAIT_SLICE_US);
-    g_mutex_unlock(&h->lock);
+    g_mutex_unlock(&r->lock);
     if (n > 0)
       return 0;
     if (fs_request_interrupted(ctx))
@@ -41,12 +47,17 @@ static int events_read(FsContext *ctx, FsHandle *h, size_t size, GString *out) {
 
 static unsigned events_poll(FsContext *ctx, FsHandle *h) {
   EventsReader *r = h->stream;
-  return r->seq < event_bus_next_seq(registry_events(ctx->registry)) ? POLLIN : 0;
+  g_mutex_lock(&r->lock);
+  uint64_t seq = r->seq;
+  g_mutex_unlock(&r->lock);
+  return seq < event_bus_next_seq(registry_events(ctx->registry)) ? POLLIN : 0;
 }
 
 static void events_release(FsContext *ctx, FsHandle *h) {
   fs_pollers_remove(ctx, h);
-  g_free(h->stream);
+  EventsReader *r = h->stream;
+  g_mutex_clear(&r->lock);
+  g_free(r);
   h->stream = NULL;
 }
 
