@@ -7,6 +7,7 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 bool qemu_firmware_wanted(const DomainDef *def) {
@@ -173,9 +174,92 @@ static gint cmp_names(gconstpointer a, gconstpointer b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static char *default_nvram(const char *state_dir, const char *uuid) {
-  g_autofree char *file = g_strdup_printf("%s_VARS.fd", uuid);
+static char *nvram_file(const char *state_dir, const char *uuid, const char *suffix) {
+  g_autofree char *file = g_strdup_printf("%s_VARS.%s", uuid, suffix);
   return g_build_filename(state_dir, "nvram", file, NULL);
+}
+
+void qemu_firmware_nvram(const DomainDef *def, const char *state_dir, char **ret_path,
+                         char **ret_format) {
+  const DomainXNode *nvram = domain_xnode_child(def->os.ext, "nvram");
+  if (nvram && nvram->text && *nvram->text) {
+    *ret_path = g_strdup(nvram->text);
+    const char *format = domain_xnode_attr(nvram, "format");
+    *ret_format = g_strdup(format ? format : "raw");
+    return;
+  }
+  g_autofree char *qcow2 = nvram_file(state_dir, def->uuid, "qcow2");
+  g_autofree char *legacy = nvram_file(state_dir, def->uuid, "fd");
+  if (!g_file_test(qcow2, G_FILE_TEST_EXISTS) && g_file_test(legacy, G_FILE_TEST_EXISTS)) {
+    *ret_path = g_steal_pointer(&legacy);
+    *ret_format = g_strdup("raw");
+    return;
+  }
+  *ret_path = g_steal_pointer(&qcow2);
+  *ret_format = g_strdup("qcow2");
+}
+
+/* Writes `from` (in `from_format`: never probed) to `to` as a qcow2 image,
+ * mode 0600, whole or not at all. */
+static int convert_to_qcow2(const char *from, const char *from_format, const char *to,
+                            char **ret_error) {
+  g_autofree char *tmp = g_strdup_printf("%s.tmp", to);
+  const char *argv[] = {"qemu-img", "convert", "-f", from_format, "-O", "qcow2", from, tmp,
+                        NULL};
+  g_autofree char *err = NULL;
+  g_autoptr(GError) gerr = NULL;
+  gint status = 0;
+  g_unlink(tmp);
+  bool ok = g_spawn_sync(NULL, (char **)argv, NULL,
+                         G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
+                         &err, &status, &gerr) &&
+            g_spawn_check_wait_status(status, NULL);
+  int e = ok && (chmod(tmp, 0600) < 0 || rename(tmp, to) < 0) ? errno : 0;
+  if (!ok || e) {
+    g_unlink(tmp);
+    if (ret_error)
+      *ret_error = g_strdup_printf("cannot create the NVRAM file %s from %s: %s", to, from,
+                                   gerr ? gerr->message
+                                   : e  ? g_strerror(e)
+                                   : err && *err ? g_strstrip(err)
+                                                 : "qemu-img convert failed");
+    return -EIO;
+  }
+  return 0;
+}
+
+/* The NVRAM virtfs keeps for a domain without an <nvram> path: qcow2, so
+ * that snapshots take it with the disks (QEMU takes qcow2 for pflash). One
+ * kept raw by an earlier version is converted once, its variables kept. */
+static int prepare_own_nvram(const DomainDef *def, const char *state_dir, QemuArgvFirmware *fw,
+                             char **ret_error) {
+  g_autofree char *nv_dir = g_build_filename(state_dir, "nvram", NULL);
+  if (g_mkdir_with_parents(nv_dir, 0700) < 0) {
+    if (ret_error)
+      *ret_error = g_strdup_printf("cannot create %s: %s", nv_dir, g_strerror(errno));
+    return -EIO;
+  }
+  /* What select put in nvram_format is the template's format. */
+  g_autofree char *template_format = g_steal_pointer(&fw->nvram_format);
+  fw->nvram_path = nvram_file(state_dir, def->uuid, "qcow2");
+  fw->nvram_format = g_strdup("qcow2");
+  if (g_file_test(fw->nvram_path, G_FILE_TEST_EXISTS))
+    return 0;
+  g_autofree char *legacy = nvram_file(state_dir, def->uuid, "fd");
+  if (g_file_test(legacy, G_FILE_TEST_EXISTS)) {
+    int r = convert_to_qcow2(legacy, "raw", fw->nvram_path, ret_error);
+    if (r == 0)
+      g_unlink(legacy);
+    return r;
+  }
+  if (!fw->nvram_template) {
+    if (ret_error)
+      *ret_error = g_strdup_printf("the NVRAM file %s does not exist and no template is "
+                                   "known (add <nvram template='...'>)", fw->nvram_path);
+    return -ENOENT;
+  }
+  return convert_to_qcow2(fw->nvram_template, template_format ? template_format : "raw",
+                          fw->nvram_path, ret_error);
 }
 
 int qemu_firmware_prepare(const DomainDef *def, const char *dir, const char *state_dir,
@@ -200,16 +284,11 @@ int qemu_firmware_prepare(const DomainDef *def, const char *dir, const char *sta
   if (r < 0)
     return r;
   if (!fw.nvram_path) {
-    g_autofree char *nv_dir = g_build_filename(state_dir, "nvram", NULL);
-    if (g_mkdir_with_parents(nv_dir, 0700) < 0) {
-      if (ret_error)
-        *ret_error = g_strdup_printf("cannot create %s: %s", nv_dir, g_strerror(errno));
+    if ((r = prepare_own_nvram(def, state_dir, &fw, ret_error)) < 0) {
       qemu_firmware_clear(&fw);
-      return -EIO;
+      return r;
     }
-    fw.nvram_path = default_nvram(state_dir, def->uuid);
-  }
-  if (!g_file_test(fw.nvram_path, G_FILE_TEST_EXISTS)) {
+  } else if (!g_file_test(fw.nvram_path, G_FILE_TEST_EXISTS)) {
     if (!fw.nvram_template) {
       if (ret_error)
         *ret_error = g_strdup_printf("the NVRAM file %s does not exist and no template is "
@@ -227,6 +306,8 @@ int qemu_firmware_prepare(const DomainDef *def, const char *dir, const char *sta
 }
 
 void qemu_firmware_remove_nvram(const char *state_dir, const char *uuid) {
-  g_autofree char *path = default_nvram(state_dir, uuid);
-  g_unlink(path);
+  g_autofree char *qcow2 = nvram_file(state_dir, uuid, "qcow2");
+  g_autofree char *legacy = nvram_file(state_dir, uuid, "fd");
+  g_unlink(qcow2);
+  g_unlink(legacy);
 }

@@ -12,10 +12,12 @@
  *    libvirt.
  *  - An explicit <loader> (pflash, read-only) and <nvram> are used as
  *    written; <nvram template='...'> or the descriptor gives the template.
- *  - Each domain gets its own NVRAM: the <nvram> path, or
- *    STATE_DIR/nvram/UUID_VARS.fd, copied from the template the first time
- *    (mode 0600). It survives restarts; qemu_firmware_remove_nvram() deletes
- *    the default one when the domain is undefined.
+ *  - Each domain gets its own NVRAM: the <nvram> path (copied from the
+ *    template the first time), or STATE_DIR/nvram/UUID_VARS.qcow2, made from
+ *    the template by qemu-img convert the first time (mode 0600), qcow2 so
+ *    that snapshots include it. A raw UUID_VARS.fd of an earlier version is
+ *    converted at the next start. It survives restarts;
+ *    qemu_firmware_remove_nvram() deletes it when the domain is undefined.
  *
  * qemu_firmware_select() is pure (descriptor texts in, choice out);
  * qemu_firmware_prepare() reads the descriptors and copies the template. */
@@ -45,7 +47,13 @@ int qemu_firmware_select(const DomainDef *def, const char *const *descriptors, s
 int qemu_firmware_prepare(const DomainDef *def, const char *dir, const char *state_dir,
                           QemuArgvFirmware *ret, char **ret_error);
 
-/* Deletes STATE_DIR/nvram/UUID_VARS.fd if present. */
+/* Where the NVRAM of `def` is, and its format, without creating it: the
+ * <nvram> path (format attribute, default raw), else virtfs's own qcow2
+ * (or a raw one not converted yet). Strings owned by the caller. */
+void qemu_firmware_nvram(const DomainDef *def, const char *state_dir, char **ret_path,
+                         char **ret_format);
+
+/* Deletes virtfs's own NVRAM of `uuid` (qcow2, or raw of old) if present. */
 void qemu_firmware_remove_nvram(const char *state_dir, const char *uuid);
 
 void qemu_firmware_clear(QemuArgvFirmware *fw);

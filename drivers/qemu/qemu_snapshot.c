@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "drivers/qemu/qemu_driver_priv.h"
+#include "drivers/qemu/qemu_firmware.h"
 #include "drivers/qemu/qemu_save.h"
 #include "objects/log.h"
 #include "objects/names.h"
@@ -228,14 +229,38 @@ static int snapshot_targets(QemuDriver *d, const DomainDef *def, bool strict,
     t->node = g_strdup_printf("disk%u-format", i);
     g_ptr_array_add(targets, t);
   }
-  /* A UEFI guest's NVRAM is a qcow2 pflash: it belongs to the set, so a
-   * revert brings back the variables of that moment. Definitions on this
-   * branch carry no <nvram> yet; when they do, it is added here with its
-   * block node (see docs/domains.md). */
   if (strict && targets->len == 0) {
     *ret_error = g_strdup("the domain has no qcow2 disk to hold a snapshot (CD-ROMs and disks "
                           "with snapshot='no' are left out)");
     return -EOPNOTSUPP;
+  }
+  /* A UEFI guest's NVRAM is a qcow2 pflash: it belongs to the set, so a
+   * revert brings back the variables of that moment. */
+  if (qemu_firmware_wanted(def)) {
+    g_autofree char *path = NULL, *format = NULL;
+    qemu_firmware_nvram(def, d->state_dir, &path, &format);
+    if (strcmp(format, "qcow2") != 0) {
+      if (strict && g_str_has_prefix(path, d->state_dir)) {
+        *ret_error = g_strdup_printf("the UEFI variables (NVRAM %s) were kept raw by an "
+                                     "earlier virtfs: start the domain once and virtfs "
+                                     "converts them to qcow2, which snapshots include", path);
+        return -EOPNOTSUPP;
+      }
+      if (strict) {
+        *ret_error = g_strdup_printf(
+            "the UEFI variables (NVRAM %s) are %s, and only qcow2 holds snapshots: convert "
+            "it (qemu-img convert -O qcow2) and name the copy in <nvram format='qcow2'>, or "
+            "leave <nvram> out so that virtfs keeps a qcow2 one",
+            path, format);
+        return -EOPNOTSUPP;
+      }
+    } else if (g_file_test(path, G_FILE_TEST_EXISTS)) { /* none before the first start */
+      SnapTarget *t = g_new0(SnapTarget, 1);
+      t->target = g_strdup("nvram");
+      t->path = g_steal_pointer(&path);
+      t->node = g_strdup("pflash1-format");
+      g_ptr_array_add(targets, t);
+    }
   }
   *ret_targets = g_steal_pointer(&targets);
   if (ret_excluded)

@@ -260,6 +260,17 @@ wait_state() {
 # console_cmd DOMAIN COMMAND: types a command on the guest's console.
 console_cmd() { printf '%s\n' "$2" > "$MNT/domains/$1/console"; }
 
+# ask DOMAIN COMMAND: prints what COMMAND prints in the guest. The guest
+# echoes Q2<output>; the typed line shows Q$((1+1)), so only the answer
+# matches. Waits for one more answer than console.log held before.
+ask() {
+  local n
+  n=$(grep -ac "Q2<" "$MNT/domains/$1/console.log" 2>/dev/null || true)
+  console_cmd "$1" "echo \"Q\$((1+1))<\$($2)>\""
+  wait_console "$1" "Q2<" $((${n:-0} + 1)) 30 >&2 || return
+  grep -ao "Q2<[^>]*>" "$MNT/domains/$1/console.log" | tail -1 | sed 's/^Q2<//; s/>$//'
+}
+
 # process_gone PID: the process has exited. A zombie counts: a QEMU whose
 # daemon was killed was adopted by PID 1, which reaps it when it gets to it.
 process_gone() {

@@ -102,6 +102,11 @@ cat > "$WORK/uefi.xml" <<XML
   </clock>
   <pm><suspend-to-mem enabled='no'/><suspend-to-disk enabled='no'/></pm>
   <devices>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source file='$WORK/uefi.qcow2'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
     <serial type='pty'/>
     <channel type='unix'>
       <source mode='bind'/>
@@ -110,19 +115,41 @@ cat > "$WORK/uefi.xml" <<XML
   </devices>
 </domain>
 XML
+qemu-img create -q -f qcow2 "$WORK/uefi.qcow2" 16M
 check "a UEFI definition is accepted" bash -c "mkdir '$D/uefi' && cp '$WORK/uefi.xml' '$D/uefi/config.xml'"
+# A raw NVRAM an earlier virtfs kept is converted to qcow2 at the start.
+uuid=$(cat "$D/uefi/uuid")
+mkdir -p "$STATE/nvram"
+legacy="$STATE/nvram/${uuid}_VARS.fd"
+template=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['mapping']['nvram-template']['filename'])" \
+  /usr/share/qemu/firmware/60-edk2-x86_64.json 2>/dev/null || true)
+[[ -f $template ]] && install -m 600 "$template" "$legacy"
 check_contains "its metadata is kept" "libosinfo:os id=\"http://debian.org/debian/12\"" "$(cat "$D/uefi/config.xml")"
 check "echo running > state starts it" bash -c "echo running > '$D/uefi/state'"
 check "the guest boots under UEFI (ready marker)" wait_console uefi VIRTFS-GUEST-READY 1 120
 check_fails "it is not SeaBIOS that booted it" grep -q SeaBIOS "$D/uefi/console.log"
-uuid=$(cat "$D/uefi/uuid")
-nvram="$STATE/nvram/${uuid}_VARS.fd"
+nvram="$STATE/nvram/${uuid}_VARS.qcow2"
 check "the domain has its own NVRAM" test -s "$nvram"
-template=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['mapping']['nvram-template']['filename'])" \
-  /usr/share/qemu/firmware/60-edk2-x86_64.json 2>/dev/null || true)
+check_contains "kept as qcow2, so that snapshots take it" '"format": "qcow2"' \
+  "$(qemu-img info -U --output=json "$nvram")"
 if [[ -f $template ]]; then
-  check_fails "OVMF wrote its variables (the NVRAM differs from the template)" cmp -s "$template" "$nvram"
+  check_fails "the raw one of an earlier version is gone (converted)" test -e "$legacy"
+  check_fails "OVMF wrote its variables (the NVRAM differs from the template)" \
+    qemu-img compare -q -U -f raw -F qcow2 "$template" "$nvram"
 fi
+# --- a UEFI guest snapshot with memory: the NVRAM is in the set
+console_cmd uefi "echo U\$((40+1))EFI > /tmp/marker"
+check_eq "a marker in the UEFI guest's RAM" "U41EFI" "$(ask uefi "cat /tmp/marker")"
+check "mkdir snapshots/u1 on the running UEFI guest" mkdir "$D/uefi/snapshots/u1"
+check_contains "the NVRAM holds the snapshot too" "u1" "$(qemu-img snapshot -U -l "$nvram")"
+check_contains "info lists it in the set" "nvram" "$(cat "$D/uefi/snapshots/u1/info")"
+console_cmd uefi "echo U\$((50+2))EFI > /tmp/marker"
+check_eq "the marker changed" "U52EFI" "$(ask uefi "cat /tmp/marker")"
+check "echo revert > ctl" bash -c "echo revert > '$D/uefi/snapshots/u1/ctl'"
+check_eq "the UEFI guest runs again" "running" "$(cat "$D/uefi/state")"
+check_eq "with the memory of the snapshot" "U41EFI" "$(ask uefi "cat /tmp/marker")"
+check "rmdir the snapshot" rmdir "$D/uefi/snapshots/u1"
+check_fails "it is gone from the NVRAM" grep -q u1 <(qemu-img snapshot -U -l "$nvram")
 check_eq "the NVRAM is private" "600" "$(stat -c %a "$nvram")"
 ino=$(stat -c %i "$nvram")
 echo destroy > "$D/uefi/ctl"; wait_state uefi shutoff 30

@@ -14,17 +14,6 @@ cat "$MNT/events" > "$WORK/events.txt" &
 EVENTS_PID=$!
 on_exit "kill \$EVENTS_PID 2>/dev/null"
 
-# ask DOMAIN COMMAND: prints what COMMAND prints in the guest. The guest
-# echoes Q2<output>; the typed line shows Q$((1+1)), so only the answer
-# matches. Waits for one more answer than console.log held before.
-ask() {
-  local n
-  n=$(grep -ac "Q2<" "$D/$1/console.log" 2>/dev/null || true)
-  console_cmd "$1" "echo \"Q\$((1+1))<\$($2)>\""
-  wait_console "$1" "Q2<" $((${n:-0} + 1)) 30 >&2 || return
-  grep -ao "Q2<[^>]*>" "$D/$1/console.log" | tail -1 | sed 's/^Q2<//; s/>$//'
-}
-
 qemu-img create -q -f qcow2 "$WORK/vda.qcow2" 64M
 qemu-img create -q -f raw "$WORK/vdb.raw" 8M
 DISKS="<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='$WORK/vda.qcow2'/><target dev='vda' bus='virtio'/></disk>

@@ -161,6 +161,50 @@ static void test_firmware_select(void **state) {
   assert_string_equal(explicit_fw, "/my/code.fd");
 }
 
+/* Where the NVRAM is: virtfs's own is qcow2 (snapshots include it), a raw
+ * one of an earlier version is used until it is converted, an <nvram> path
+ * is used as written with its format (raw by default). */
+static void test_firmware_nvram(void **state) {
+  g_autofree char *dir = g_dir_make_tmp("nvram-XXXXXX", NULL);
+  assert_non_null(dir);
+  const char *xml = "<domain type='qemu'><name>f</name><uuid>6f0c4f8e-1d5b-4a8e-9a53-"
+                    "2b1d3f4e5a6b</uuid><memory>1024</memory><os firmware='efi'><type "
+                    "machine='q35'>hvm</type></os></domain>";
+  g_autoptr(DomainDef) def = NULL;
+  g_autofree char *err = NULL;
+  assert_int_equal(domain_def_parse(xml, strlen(xml), &def, &err), 0);
+  g_autofree char *path = NULL, *format = NULL;
+  qemu_firmware_nvram(def, dir, &path, &format);
+  g_autofree char *want = g_strdup_printf("%s/nvram/%s_VARS.qcow2", dir, def->uuid);
+  assert_string_equal(path, want);
+  assert_string_equal(format, "qcow2");
+
+  g_autofree char *nv_dir = g_build_filename(dir, "nvram", NULL);
+  g_autofree char *legacy = g_strdup_printf("%s/%s_VARS.fd", nv_dir, def->uuid);
+  assert_int_equal(g_mkdir_with_parents(nv_dir, 0700), 0);
+  assert_true(g_file_set_contents(legacy, "vars", -1, NULL));
+  g_clear_pointer(&path, g_free);
+  g_clear_pointer(&format, g_free);
+  qemu_firmware_nvram(def, dir, &path, &format);
+  assert_string_equal(path, legacy);
+  assert_string_equal(format, "raw");
+  qemu_firmware_remove_nvram(dir, def->uuid);
+  assert_false(g_file_test(legacy, G_FILE_TEST_EXISTS));
+  g_rmdir(nv_dir);
+  g_rmdir(dir);
+
+  const char *own = "<domain type='qemu'><name>f</name><memory>1024</memory><os><type "
+                    "machine='q35'>hvm</type><nvram format='qcow2'>/my/vars,1.qcow2</nvram>"
+                    "</os></domain>";
+  g_autoptr(DomainDef) def2 = NULL;
+  assert_int_equal(domain_def_parse(own, strlen(own), &def2, &err), 0);
+  g_clear_pointer(&path, g_free);
+  g_clear_pointer(&format, g_free);
+  qemu_firmware_nvram(def2, "/state", &path, &format);
+  assert_string_equal(path, "/my/vars,1.qcow2");
+  assert_string_equal(format, "qcow2");
+}
+
 static void test_escape(void **state) {
   g_autoptr(GString) s = g_string_new(NULL);
   qemu_opt_escape_append(s, "a,b,,c,");
@@ -357,6 +401,7 @@ int main(void) {
   const struct CMUnitTest fixed[] = {
     cmocka_unit_test(test_escape),
     cmocka_unit_test(test_firmware_select),
+    cmocka_unit_test(test_firmware_nvram),
     cmocka_unit_test(test_value_is_safe),
     cmocka_unit_test(test_injection_roundtrip),
     cmocka_unit_test(test_outputs_untouched_on_error),
