@@ -37,5 +37,8 @@ typedef struct FsContext {
   bool (*volume_in_use)(struct FsContext *ctx, const char *pool, const char *vol);
   GMutex pollers_lock;      /* protects pollers */
   GHashTable *pollers;      /* FsHandle* of open event streams, for poll() */
-  GOnce hypervisor_once;    /* NodeHypervisor*: QEMU's facts, probed on first use */
+  GOnce hypervisor_once;
+  GMutex entries_lock;      /* protects entries */
+  GHashTable *entries;      /* "DIR/ENTRY" -> FsFile* of data directories
+                               (fs_file_lookup_path) */    /* NodeHypervisor*: QEMU's facts, probed on first use */
 } FsContext;

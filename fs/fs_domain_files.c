@@ -287,6 +287,7 @@ static const FsFile domain_files[] = {
   {"console", FS_FILE_STREAM, 0600, NULL, NULL, &console_ops},
   {"console.log", FS_FILE_VALUE, 0440, console_log_read, NULL},
   {"addresses", FS_FILE_VALUE, 0444, fs_domain_addresses_read, NULL},
+  {"devices", FS_FILE_DIR, 0755, .dir = &fs_device_dir_ops},
   {"error", FS_FILE_VALUE, 0644, fs_error_read, fs_error_write},
 };
 

@@ -69,6 +69,26 @@ typedef struct FsStreamOps {
   ssize_t (*pwrite_buf)(FsContext *ctx, FsHandle *h, struct fuse_bufvec *buf, off_t offset);
 } FsStreamOps;
 
+/* A directory whose entries are data, not a fixed list (a domain's
+ * devices/). It is a DIR entry of its kind's table with `dir` set; each of
+ * its entries is served as an FsFile of its own (kind VALUE or DOCUMENT,
+ * name "DIR/ENTRY", `dir` set), made once per name by fs_file_lookup_path()
+ * and kept until exit, so handles may point at it. The handlers get the
+ * entry's name within the directory; they follow the FsFile conventions. */
+typedef struct FsDirOps {
+  /* The kind of file `entry` would be, or -1 when the name can never be an
+   * entry (then it is a scratch file, see fs_ops.c). */
+  int (*entry_kind)(const char *entry);
+  /* Appends the names of the entries there are now (g_free'd strings). */
+  void (*list)(FsContext *ctx, Obj *obj, GPtrArray *names);
+  bool (*exists)(FsContext *ctx, Obj *obj, const char *entry);
+  int (*read)(FsContext *ctx, Obj *obj, const char *entry, GString *out);
+  int (*write)(FsContext *ctx, Obj *obj, const char *entry, const char *data, size_t len,
+               char **ret_error);
+  /* rm of the entry. */
+  int (*remove)(FsContext *ctx, Obj *obj, const char *entry, char **ret_error);
+} FsDirOps;
+
 typedef struct FsFile {
   const char *name;
   FsFileKind kind;
@@ -81,6 +101,8 @@ typedef struct FsFile {
   const FsStreamOps *stream;
   /* Optional: the file exists only when this says so (e.g. while active). */
   bool (*present)(FsContext *ctx, Obj *obj);
+  /* A directory with data entries (kind DIR), or one of its entries. */
+  const FsDirOps *dir;
 } FsFile;
 
 /* A kind's files and what mkdir, rmdir and rename of its directories do.
@@ -105,6 +127,24 @@ const FsFileTable *fs_files_of_node(void);
 /* The entry named `name`, or NULL. */
 const FsFile *fs_file_lookup(const FsFileTable *table, const char *name);
 
+/* Like fs_file_lookup, and also finds the entries of data directories:
+ * "devices/vdb.xml" gives the FsFile of that entry whether it exists now
+ * or not (fs_file_present says), NULL when the name can never be one.
+ * *ret_in_dir (nullable) tells whether `name` lies inside a data directory. */
+const FsFile *fs_file_lookup_path(FsContext *ctx, const FsFileTable *table, const char *name,
+                                  bool *ret_in_dir);
+
+/* Whether a table file or data entry exists now for obj (its `present`,
+ * or its directory's `exists`). */
+bool fs_file_present(FsContext *ctx, Obj *obj, const FsFile *file);
+
+/* The entry of a data directory's FsFile ("vdb.xml" of "devices/vdb.xml"),
+ * or NULL for other files. */
+const char *fs_file_entry_name(const FsFile *file);
+
+/* Frees the entries made by fs_file_lookup_path (at exit). */
+void fs_files_cleanup(FsContext *ctx);
+
 /* The hypervisor facts of node/ (fs_node_files.c): probed once, on first
  * use, NULL when QEMU is unusable. fs_node_cleanup frees them at exit. */
 typedef struct NodeHypervisor NodeHypervisor;
@@ -117,3 +157,6 @@ extern const FsFileTable fs_network_files;
 extern const FsFileTable fs_node_files;
 extern const FsFileTable fs_pool_files;
 extern const FsFileTable fs_volume_files;
+
+/* The devices/ directory of a domain (fs_device_files.c). */
+extern const FsDirOps fs_device_dir_ops;

@@ -34,6 +34,9 @@ void fs_handle_free(FsHandle *h) {
 }
 
 int fs_render(FsContext *ctx, Obj *obj, const FsFile *file, GString *out) {
+  const char *entry = fs_file_entry_name(file);
+  if (entry)
+    return file->dir->read(ctx, obj, entry, out);
   if (!file->read)
     return 0;
   return file->read(ctx, obj, out);
@@ -64,6 +67,18 @@ static int apply_ctl_line(FsContext *ctx, Obj *obj, const FsFile *file, const ch
   return r;
 }
 
+/* A file's write handler, or its data directory's for an entry of one. */
+static int write_file(FsContext *ctx, Obj *obj, const FsFile *file, const char *data,
+                      size_t len, char **ret_error) {
+  const char *entry = fs_file_entry_name(file);
+  if (entry) {
+    int r = file->dir->write(ctx, obj, entry, data, len, ret_error);
+    fs_pending_take(obj, file->name, NULL); /* created: now it exists, or not */
+    return r;
+  }
+  return file->write(ctx, obj, data, len, ret_error);
+}
+
 int fs_apply_content(FsContext *ctx, Obj *obj, const FsFile *file, const char *data,
                      size_t len) {
   if (!file->write)
@@ -77,11 +92,11 @@ int fs_apply_content(FsContext *ctx, Obj *obj, const FsFile *file, const char *d
       obj_set_error(obj, "%s: a value is one line of text", file->name);
       return -EINVAL;
     }
-    r = file->write(ctx, obj, value, strlen(value), &error);
+    r = write_file(ctx, obj, file, value, strlen(value), &error);
     break;
   }
   case FS_FILE_DOCUMENT:
-    r = file->write(ctx, obj, data, len, &error);
+    r = write_file(ctx, obj, file, data, len, &error);
     break;
   case FS_FILE_CTL: {
     const char *p = data, *end = data + len;

@@ -56,7 +56,7 @@ static const FsFileTable *table_of(const FsNode *n) {
 }
 
 static bool file_visible(FsContext *ctx, Obj *obj, const FsFile *f) {
-  if (f->present && !f->present(ctx, obj))
+  if (!fs_file_present(ctx, obj, f))
     return false;
   return !obj || !fs_pending_is_hidden(obj, f->name);
 }
@@ -111,8 +111,11 @@ static int resolve(FsContext *ctx, const char *path, FsNode *n, bool allow_missi
     n->obj = lookup_object(ctx, &n->path);
     if (!n->obj)
       return -ENOENT;
-    const FsFile *f = fs_file_lookup(table_of(n), n->path.file);
-    if (f && f->kind != FS_FILE_DIR && file_visible(ctx, n->obj, f)) {
+    bool in_dir;
+    const FsFile *f = fs_file_lookup_path(ctx, table_of(n), n->path.file, &in_dir);
+    if (!f && !in_dir && strchr(n->path.file, '/'))
+      return -ENOENT;
+    if (f && (f->kind != FS_FILE_DIR || f->dir) && file_visible(ctx, n->obj, f)) {
       n->file = f;
       return 0;
     }
@@ -286,6 +289,26 @@ static void before_list(FsContext *ctx, ObjKind kind, Obj *parent) {
     t->before_list(ctx, parent);
 }
 
+/* Appends the names of obj's scratch files in its directory (dir NULL) or
+ * in its data directory `dir` (their keys are "dir/name"). */
+static void add_scratch_names(Obj *obj, const char *dir, GPtrArray *names) {
+  size_t prefix = dir ? strlen(dir) + 1 : 0;
+  g_mutex_lock(&obj->lock);
+  if (obj->scratch) {
+    GHashTableIter it;
+    gpointer key;
+    g_hash_table_iter_init(&it, obj->scratch);
+    while (g_hash_table_iter_next(&it, &key, NULL)) {
+      const char *name = key;
+      if (dir && (strncmp(name, dir, prefix - 1) != 0 || name[prefix - 1] != '/'))
+        continue;
+      if (!strchr(name + prefix, '/'))
+        g_ptr_array_add(names, g_strdup(name + prefix));
+    }
+  }
+  g_mutex_unlock(&obj->lock);
+}
+
 /* Directories remember their path: with nullpath_ok, readdir comes
  * without one. */
 static int op_opendir(const char *path, struct fuse_file_info *fi) {
@@ -335,19 +358,22 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
   case FS_PATH_OBJ_DIR: {
     list_table(ctx, n.obj, fs_files_of_kind(n.path.kind), buf, filler);
     g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
-    g_mutex_lock(&n.obj->lock);
-    if (n.obj->scratch) {
-      GHashTableIter it;
-      gpointer key;
-      g_hash_table_iter_init(&it, n.obj->scratch);
-      while (g_hash_table_iter_next(&it, &key, NULL))
-        g_ptr_array_add(names, g_strdup(key));
-    }
-    g_mutex_unlock(&n.obj->lock);
+    add_scratch_names(n.obj, NULL, names);
     for (guint i = 0; i < names->len; i++)
       add_entry(buf, filler, names->pdata[i], NULL);
     return 0;
   }
+  case FS_PATH_OBJ_ENTRY:
+    if (n.file && n.file->kind == FS_FILE_DIR && n.file->dir) {
+      /* a data directory: its entries, then scratch files made in it */
+      g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+      n.file->dir->list(ctx, n.obj, names);
+      add_scratch_names(n.obj, n.file->name, names);
+      for (guint i = 0; i < names->len; i++)
+        add_entry(buf, filler, names->pdata[i], NULL);
+      return 0;
+    }
+    return -ENOTDIR;
   default:
     return -ENOTDIR;
   }
@@ -398,7 +424,8 @@ static int op_rmdir(const char *path) {
   if (r < 0)
     return r;
   if (n.path.type != FS_PATH_OBJ_DIR)
-    return n.path.type == FS_PATH_OBJ_ENTRY ? -ENOTDIR : -EBUSY;
+    return n.path.type == FS_PATH_OBJ_ENTRY && !(n.file && n.file->kind == FS_FILE_DIR)
+               ? -ENOTDIR : -EBUSY;
   const FsFileTable *t = fs_files_of_kind(n.path.kind);
   g_autofree char *error = NULL;
   r = t->remove ? t->remove(ctx, n.obj, &error)
@@ -517,11 +544,14 @@ static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi) {
   }
   /* A table file that is hidden (unlinked or renamed away) comes back:
    * install, mv and vim create it anew to replace the content. */
-  const FsFile *f = fs_file_lookup(table_of(&n), n.path.file);
+  const FsFile *f = fs_file_lookup_path(ctx, table_of(&n), n.path.file, NULL);
   if (f) {
     fs_pending_take(n.obj, f->name, NULL);
     n.file = f;
-    return open_table(ctx, &n, fi, true);
+    r = open_table(ctx, &n, fi, true);
+    if (r == 0 && fs_file_entry_name(f))
+      fs_pending_create(n.obj, f->name);
+    return r;
   }
   if (strlen(n.path.file) > 255)
     return -ENAMETOOLONG;
@@ -718,6 +748,17 @@ static int op_unlink(const char *path) {
     return n.path.type == FS_PATH_OBJ_DIR ? -EISDIR : -EACCES;
   if (n.scratch)
     return remove_scratch(n.obj, n.path.file) ? 0 : -ENOENT;
+  if (n.file->kind == FS_FILE_DIR)
+    return -EISDIR;
+  const char *entry = fs_file_entry_name(n.file);
+  if (entry) {
+    /* rm of a data entry removes what it stands for (a device) */
+    g_autofree char *error = NULL;
+    r = n.file->dir->remove(ctx, n.obj, entry, &error);
+    if (r < 0)
+      obj_set_error(n.obj, "%s", error ? error : g_strerror(-r));
+    return r;
+  }
   /* Removing a table file hides it for a moment so that the tool can create
    * it anew (install, mv); it never undefines anything (rmdir does). */
   fs_pending_hide(n.obj, n.file->name);
@@ -769,7 +810,7 @@ static int op_rename(const char *from, const char *to, unsigned int flags) {
     return -EEXIST;
   const FsFile *dst_file = dst.file;
   if (!dst_file && !dst.scratch)
-    dst_file = fs_file_lookup(table_of(&dst), dst.path.file); /* hidden table file */
+    dst_file = fs_file_lookup_path(ctx, table_of(&dst), dst.path.file, NULL); /* hidden or new */
 
   if (src.scratch && dst_file) {
     /* The commit of sed -i, rsync, Ansible, mv: apply the content as a

@@ -83,6 +83,13 @@ int fs_path_parse(const char *path, FsPath *ret_path) {
     break;
   case 4:
   case 5:
+    if (n == 4 && p.kind == OBJ_DOMAIN) {
+      /* an entry of a directory inside the object (devices/) */
+      p.type = FS_PATH_OBJ_ENTRY;
+      p.name = g_strdup(parts[1]);
+      p.file = g_strconcat(parts[2], "/", parts[3], NULL);
+      break;
+    }
     if (p.kind != OBJ_POOL || strcmp(parts[2], "volumes") != 0)
       return -ENOENT;
     p.kind = OBJ_VOLUME;

@@ -425,6 +425,7 @@ int main(int argc, char **argv) {
   g_main_loop_unref(loop);
   g_main_context_unref(main_context);
   fs_node_cleanup(&ctx);
+  fs_files_cleanup(&ctx);
   g_free(ctx.kvm_reason);
   registry_free(ctx.registry);
   fuse_opt_free_args(&fargs);
