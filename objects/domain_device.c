@@ -148,7 +148,11 @@ bool domain_device_entry_parse(const char *entry, DomainDeviceKind *ret_kind,
   else
     return false;
   size_t len = (size_t)(dot - entry);
-  if (type == DEVICE_ENTRY_XML && len > 3 && len <= 6 && strncmp(entry, "net", 3) == 0) {
+  /* net<digits> names interfaces only (a disk may not take such a target) */
+  bool net = len > 3 && strncmp(entry, "net", 3) == 0 && strspn(entry + 3, "0123456789") == len - 3;
+  if (net && (type != DEVICE_ENTRY_XML || len > 6))
+    return false;
+  if (net) {
     unsigned idx = 0;
     for (size_t i = 3; i < len; i++) {
       if (!g_ascii_isdigit(entry[i]) || (i == 3 && entry[i] == '0' && len > 4))

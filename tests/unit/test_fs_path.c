@@ -38,6 +38,8 @@ static void test_tree(void **state) {
   expect_path("/domains/web1/config.xml", FS_PATH_OBJ_ENTRY, OBJ_DOMAIN, NULL, "web1",
               "config.xml");
   expect_path("/domains/a,b c/sedXYZ", FS_PATH_OBJ_ENTRY, OBJ_DOMAIN, NULL, "a,b c", "sedXYZ");
+  expect_path("/domains/web1/devices/vdb.xml", FS_PATH_OBJ_ENTRY, OBJ_DOMAIN, NULL, "web1",
+              "devices/vdb.xml");
   expect_path("/pools/default/volumes", FS_PATH_VOLUMES_DIR, 0, "default", NULL, NULL);
   expect_path("/pools/default/info", FS_PATH_OBJ_ENTRY, OBJ_POOL, NULL, "default", "info");
   expect_path("/pools/default/volumes/v1", FS_PATH_OBJ_DIR, OBJ_VOLUME, "default", "v1", NULL);
@@ -52,7 +54,8 @@ static void test_rejects(void **state) {
   expect_enoent("/events/x");
   expect_enoent("/node/a/b");
   expect_enoent("/domains//x");
-  expect_enoent("/domains/x/y/z");
+  expect_enoent("/domains/x/y/z/w");
+  expect_enoent("/networks/n/devices/x");
   expect_enoent("/networks/n/volumes/v");
   expect_enoent("/pools/p/volumes/v/data/x");
   expect_enoent("/pools/p/other/v");
