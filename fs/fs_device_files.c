@@ -193,12 +193,14 @@ static int device_write(FsContext *ctx, Obj *obj, const char *entry, const char 
 
   bool plugged = false;
   if (qemu_domain_is_active(obj)) {
-    if (e.kind == DOMAIN_DEVICE_INTERFACE) {
-      *ret_error = g_strdup_printf("devices/%s: interfaces cannot be plugged into or changed "
-                                   "on a running domain yet; shut it off first", entry);
-      return -EOPNOTSUPP;
+    if (e.kind == DOMAIN_DEVICE_INTERFACE && replaced) {
+      *ret_error = g_strdup_printf("devices/%s: an interface of a running domain cannot be "
+                                   "changed; remove it and add it again", entry);
+      return -EBUSY;
     }
-    if (replaced)
+    if (e.kind == DOMAIN_DEVICE_INTERFACE)
+      r = qemu_domain_attach_interface(ctx->qemu, obj, iface, &error);
+    else if (replaced)
       r = qemu_domain_update_disk(ctx->qemu, obj, disk, &error);
     else
       r = qemu_domain_attach_disk(ctx->qemu, obj, disk, &error);
@@ -208,15 +210,22 @@ static int device_write(FsContext *ctx, Obj *obj, const char *entry, const char 
     }
     plugged = !replaced;
     /* The driver may have chosen the PCI address: keep it in the definition. */
-    int i = domain_def_find_disk(def, disk->target_dev);
-    ((DomainDisk *)def->disks->pdata[i])->address = disk->address;
+    if (e.kind == DOMAIN_DEVICE_INTERFACE)
+      ((DomainInterface *)g_ptr_array_index(def->interfaces, def->interfaces->len - 1))->address =
+          iface->address;
+    else
+      ((DomainDisk *)def->disks->pdata[domain_def_find_disk(def, disk->target_dev)])->address =
+          disk->address;
   }
   r = registry_update(ctx->registry, obj, (void **)&def, &error);
   if (r < 0) {
     *ret_error = g_strdup_printf("devices/%s: %s", entry, error);
     if (plugged) {
       g_autofree char *undo_error = NULL;
-      qemu_domain_detach_disk(ctx->qemu, obj, e.target, &undo_error);
+      if (iface)
+        qemu_domain_detach_interface(ctx->qemu, obj, iface->mac, &undo_error);
+      else
+        qemu_domain_detach_disk(ctx->qemu, obj, e.target, &undo_error);
     }
     return r;
   }
@@ -236,18 +245,18 @@ static int device_remove(FsContext *ctx, Obj *obj, const char *entry, char **ret
   }
   g_autoptr(DomainDef) def = fs_obj_copy_def(obj);
   g_autofree char *error = NULL;
+  g_autofree char *mac = e.kind == DOMAIN_DEVICE_INTERFACE && e.index < def->interfaces->len
+                             ? g_strdup(((DomainInterface *)def->interfaces->pdata[e.index])->mac)
+                             : NULL;
   int r = domain_def_remove_device(def, entry, &error);
   if (r < 0) {
     *ret_error = g_strdup_printf("devices/%s: %s", entry, error);
     return r;
   }
   if (qemu_domain_is_active(obj)) {
-    if (e.kind == DOMAIN_DEVICE_INTERFACE) {
-      *ret_error = g_strdup_printf("devices/%s: interfaces cannot be unplugged from a running "
-                                   "domain yet; shut it off first", entry);
-      return -EOPNOTSUPP;
-    }
-    if ((r = qemu_domain_detach_disk(ctx->qemu, obj, e.target, &error)) < 0) {
+    r = mac ? qemu_domain_detach_interface(ctx->qemu, obj, mac, &error)
+            : qemu_domain_detach_disk(ctx->qemu, obj, e.target, &error);
+    if (r < 0) {
       *ret_error = g_strdup_printf("devices/%s: %s", entry, error);
       return r;
     }

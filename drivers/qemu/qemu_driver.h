@@ -152,6 +152,15 @@ int qemu_domain_detach_disk(QemuDriver *driver, Obj *obj, const char *target, ch
  * or ejects it when it has none. Anything but the source differing is
  * -EBUSY; a tray the guest locked is -EBUSY. */
 int qemu_domain_update_disk(QemuDriver *driver, Obj *obj, DomainDisk *disk, char **ret_error);
+/* Plugs an interface of type user (netdev_add + device_add) at the lowest
+ * free PCI slot (written back into iface->address); network and bridge
+ * interfaces are -EOPNOTSUPP (their tap fd would have to be passed over
+ * QMP). Unplugs the interface with MAC `mac` like a disk (10 s, then
+ * -ETIMEDOUT), then netdev_del. */
+int qemu_domain_attach_interface(QemuDriver *driver, Obj *obj, DomainInterface *iface,
+                                 char **ret_error);
+int qemu_domain_detach_interface(QemuDriver *driver, Obj *obj, const char *mac,
+                                 char **ret_error);
 
 /* ---- console ---- */
 

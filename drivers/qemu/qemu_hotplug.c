@@ -30,7 +30,13 @@ static char *ids_path(QemuDomain *dom) {
   return g_build_filename(dom->dir, "devices", NULL);
 }
 
-/* TARGET -> QEMU id of every disk of the running domain. */
+/* The key of an interface in the ids table. */
+static char *mac_key(const char *mac) {
+  return g_ascii_strdown(mac, -1);
+}
+
+/* TARGET -> QEMU id of every disk, MAC -> "DEVICE NETDEV" of every
+ * interface of the running domain. */
 static GHashTable *load_ids(QemuDomain *dom) {
   GHashTable *ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   g_autofree char *path = ids_path(dom);
@@ -49,6 +55,10 @@ static GHashTable *load_ids(QemuDomain *dom) {
   for (guint i = 0; i < dom->live_def->disks->len; i++) {
     const DomainDisk *d = dom->live_def->disks->pdata[i];
     g_hash_table_insert(ids, g_strdup(d->target_dev), g_strdup_printf("disk%u", i));
+  }
+  for (guint i = 0; i < dom->live_def->interfaces->len; i++) {
+    const DomainInterface *n = dom->live_def->interfaces->pdata[i];
+    g_hash_table_insert(ids, mac_key(n->mac), g_strdup_printf("nic%u net%u", i, i));
   }
   g_mutex_unlock(&dom->obj->lock);
   return ids;
@@ -100,34 +110,60 @@ static void del_nodes(QemuDomain *dom, const char *id) {
   }
 }
 
-typedef int (*HotplugOp)(QemuDriver *d, QemuDomain *dom, DomainDisk *disk, const char *target,
+/* dev: the DomainDisk or DomainInterface to plug or change; key: the
+ * target or MAC of the one to unplug. */
+typedef int (*HotplugOp)(QemuDriver *d, QemuDomain *dom, void *dev, const char *key,
                          char **ret_error);
 
 /* Runs op on the active runtime of obj, one operation of the driver at a
  * time. */
-static int run_op(QemuDriver *d, Obj *obj, DomainDisk *disk, const char *target, HotplugOp op,
+static int run_op(QemuDriver *d, Obj *obj, void *dev, const char *key, HotplugOp op,
                   char **ret_error) {
   g_autoptr(QemuDomain) dom = NULL;
   int r = qemu_get_active(obj, &dom, ret_error);
   if (r < 0)
     return r;
   g_mutex_lock(&d->hotplug_lock);
-  r = op(d, dom, disk, target, ret_error);
+  r = op(d, dom, dev, key, ret_error);
   g_mutex_unlock(&d->hotplug_lock);
   return r;
 }
 
-static int attach_locked_op(QemuDriver *d, QemuDomain *dom, DomainDisk *disk,
-                            const char *target, char **ret_error) {
+/* The lowest free slot of PCI bus 0, asked from QEMU (query-pci). */
+static int pick_slot(QemuDomain *dom, int *ret_slot, char **ret_error) {
+  JsonNode *value = NULL;
+  guint32 used = 0;
+  int r = qemu_qmp_sync(dom, "query-pci", NULL, &value, ret_error);
+  if (r < 0)
+    return r;
+  r = qemu_hotplug_parse_pci_slots(value, &used);
+  json_node_unref(value);
+  int slot = r < 0 ? r : qemu_hotplug_pick_slot(used);
+  if (slot < 0) {
+    *ret_error = g_strdup(r < 0 ? "QEMU's answer to query-pci was not understood"
+                                : "no PCI slot is left on bus 0 for hot plug");
+    return r < 0 ? -EIO : -ENOSPC;
+  }
+  *ret_slot = slot;
+  return 0;
+}
+
+static bool is_q35(QemuDomain *dom) {
+  g_mutex_lock(&dom->obj->lock);
+  bool q35 = dom->live_def->os.machine && strstr(dom->live_def->os.machine, "q35");
+  g_mutex_unlock(&dom->obj->lock);
+  return q35;
+}
+
+static int attach_locked_op(QemuDriver *d, QemuDomain *dom, void *dev, const char *key,
+                            char **ret_error) {
+  DomainDisk *disk = dev;
   g_autoptr(GHashTable) ids = load_ids(dom);
   if (g_hash_table_contains(ids, disk->target_dev)) {
     *ret_error = g_strdup_printf("the running domain already has a disk %s", disk->target_dev);
     return -EEXIST;
   }
-  g_mutex_lock(&dom->obj->lock);
-  bool q35 = dom->live_def->os.machine && strstr(dom->live_def->os.machine, "q35");
-  g_mutex_unlock(&dom->obj->lock);
-  if (q35 && disk->target_bus == DISK_BUS_VIRTIO) {
+  if (is_q35(dom) && disk->target_bus == DISK_BUS_VIRTIO) {
     *ret_error = g_strdup("hot plug of PCI devices on q35 needs pcie-root-ports, which virtfs "
                           "does not add yet; shut the domain off to add the disk");
     return -EOPNOTSUPP;
@@ -138,19 +174,9 @@ static int attach_locked_op(QemuDriver *d, QemuDomain *dom, DomainDisk *disk,
   if (r < 0)
     return r;
   int slot = 0;
-  if (disk->target_bus == DISK_BUS_VIRTIO && disk->address.type != DEVICE_ADDRESS_PCI) {
-    JsonNode *value = NULL;
-    guint32 used = 0;
-    if ((r = qemu_qmp_sync(dom, "query-pci", NULL, &value, ret_error)) < 0)
-      return r;
-    r = qemu_hotplug_parse_pci_slots(value, &used);
-    json_node_unref(value);
-    if (r < 0 || (slot = qemu_hotplug_pick_slot(used)) < 0) {
-      *ret_error = g_strdup(r < 0 ? "QEMU's answer to query-pci was not understood"
-                                  : "no PCI slot is left on bus 0 for hot plug");
-      return r < 0 ? -EIO : -ENOSPC;
-    }
-  }
+  if (disk->target_bus == DISK_BUS_VIRTIO && disk->address.type != DEVICE_ADDRESS_PCI &&
+      (r = pick_slot(dom, &slot, ret_error)) < 0)
+    return r;
   g_autofree char *id = qemu_hotplug_disk_id(disk->target_dev);
   JsonNode *file = NULL, *format = NULL, *device = NULL;
   if ((r = qemu_hotplug_disk_args(disk, path, is_block, id, (unsigned)slot, &file, &format,
@@ -204,8 +230,32 @@ static int device_present(QemuDomain *dom, const char *id) {
   return has ? 1 : 0;
 }
 
-static int detach_locked_op(QemuDriver *d, QemuDomain *dom, DomainDisk *disk,
-                            const char *target, char **ret_error) {
+/* device_del, then waits until the guest let go of the device: it
+ * acknowledges the ACPI eject, QEMU deletes the device, sends
+ * DEVICE_DELETED, and the device leaves /machine/peripheral. */
+static int unplug_device(QemuDomain *dom, const char *id, const char *what, char **ret_error) {
+  JsonNode *args = NULL;
+  int r = qmp_args_device_del(id, &args);
+  if (r < 0 || (r = qemu_qmp_sync(dom, "device_del", args, NULL, ret_error)) < 0)
+    return r;
+  int64_t deadline = g_get_monotonic_time() + QEMU_UNPLUG_TIMEOUT_MS * 1000LL;
+  while ((r = device_present(dom, id)) == 1 && g_get_monotonic_time() < deadline)
+    g_usleep(QEMU_UNPLUG_POLL_MS * 1000);
+  if (r < 0) {
+    *ret_error = g_strdup_printf("QEMU stopped answering while the guest released %s", what);
+    return r;
+  }
+  if (r == 1) {
+    *ret_error = g_strdup_printf("the guest did not release %s within %d s; it stays "
+                                 "(the request may still complete later)", what,
+                                 QEMU_UNPLUG_TIMEOUT_MS / 1000);
+    return -ETIMEDOUT;
+  }
+  return 0;
+}
+
+static int detach_locked_op(QemuDriver *d, QemuDomain *dom, void *dev, const char *target,
+                            char **ret_error) {
   g_autoptr(GHashTable) ids = load_ids(dom);
   const char *id = g_hash_table_lookup(ids, target);
   g_mutex_lock(&dom->obj->lock);
@@ -227,26 +277,10 @@ static int detach_locked_op(QemuDriver *d, QemuDomain *dom, DomainDisk *disk,
     return -EOPNOTSUPP;
   }
   g_autofree char *id_copy = g_strdup(id);
-  JsonNode *args = NULL;
-  int r = qmp_args_device_del(id_copy, &args);
-  if (r < 0 || (r = qemu_qmp_sync(dom, "device_del", args, NULL, ret_error)) < 0)
+  int r;
+  g_autofree char *what = g_strdup_printf("disk %s", target);
+  if ((r = unplug_device(dom, id_copy, what, ret_error)) < 0)
     return r;
-  /* The guest lets go of the device (virtio: it acknowledges the ACPI
-   * eject); QEMU then deletes it, sends DEVICE_DELETED, and the device
-   * leaves /machine/peripheral. */
-  int64_t deadline = g_get_monotonic_time() + QEMU_UNPLUG_TIMEOUT_MS * 1000LL;
-  while ((r = device_present(dom, id_copy)) == 1 && g_get_monotonic_time() < deadline)
-    g_usleep(QEMU_UNPLUG_POLL_MS * 1000);
-  if (r < 0) {
-    *ret_error = g_strdup("QEMU stopped answering while the guest released the disk");
-    return r;
-  }
-  if (r == 1) {
-    *ret_error = g_strdup_printf("the guest did not release disk %s within %d s; it stays "
-                                 "(the request may still complete later)", target,
-                                 QEMU_UNPLUG_TIMEOUT_MS / 1000);
-    return -ETIMEDOUT;
-  }
   del_nodes(dom, id_copy);
   g_hash_table_remove(ids, target);
   save_ids(dom, ids);
@@ -283,8 +317,9 @@ static bool only_source_differs(const DomainDisk *a, const DomainDisk *b) {
   return strcmp(ta, tb) == 0;
 }
 
-static int update_locked_op(QemuDriver *d, QemuDomain *dom, DomainDisk *disk,
-                            const char *target, char **ret_error) {
+static int update_locked_op(QemuDriver *d, QemuDomain *dom, void *dev, const char *key,
+                            char **ret_error) {
+  DomainDisk *disk = dev;
   g_autoptr(GHashTable) ids = load_ids(dom);
   const char *id = g_hash_table_lookup(ids, disk->target_dev);
   g_mutex_lock(&dom->obj->lock);
@@ -339,4 +374,92 @@ static int update_locked_op(QemuDriver *d, QemuDomain *dom, DomainDisk *disk,
 
 int qemu_domain_update_disk(QemuDriver *d, Obj *obj, DomainDisk *disk, char **ret_error) {
   return run_op(d, obj, disk, NULL, update_locked_op, ret_error);
+}
+
+/* ---- interfaces ---- */
+
+static int attach_nic_op(QemuDriver *d, QemuDomain *dom, void *dev, const char *key,
+                         char **ret_error) {
+  DomainInterface *iface = dev;
+  g_autoptr(GHashTable) ids = load_ids(dom);
+  g_autofree char *mkey = mac_key(iface->mac);
+  if (g_hash_table_contains(ids, mkey)) {
+    *ret_error = g_strdup_printf("the running domain already has an interface with MAC %s",
+                                 iface->mac);
+    return -EEXIST;
+  }
+  if (is_q35(dom)) {
+    *ret_error = g_strdup("hot plug of PCI devices on q35 needs pcie-root-ports, which virtfs "
+                          "does not add yet; shut the domain off to add the interface");
+    return -EOPNOTSUPP;
+  }
+  int r, slot = 0;
+  if (iface->address.type != DEVICE_ADDRESS_PCI && (r = pick_slot(dom, &slot, ret_error)) < 0)
+    return r;
+  g_autofree char *hex = g_strdelimit(g_strdup(mkey), ":", '-');
+  g_autofree char *id = g_strdup_printf("dev-nic-%s", hex);
+  g_autofree char *netdev_id = g_strdup_printf("dev-net-%s", hex);
+  JsonNode *netdev = NULL, *device = NULL;
+  if ((r = qemu_hotplug_nic_args(iface, id, netdev_id, (unsigned)slot, &netdev, &device,
+                                 ret_error)) < 0)
+    return r;
+  g_autoptr(JsonNode) device_owned = device;
+  if ((r = qemu_qmp_sync(dom, "netdev_add", netdev, NULL, ret_error)) < 0)
+    return r;
+  if ((r = qemu_qmp_sync(dom, "device_add", g_steal_pointer(&device_owned), NULL,
+                         ret_error)) < 0) {
+    g_autofree char *e = NULL;
+    qemu_qmp_sync(dom, "netdev_del", qemu_hotplug_id_args(netdev_id), NULL, &e);
+    return r;
+  }
+  if (iface->address.type != DEVICE_ADDRESS_PCI)
+    iface->address = (DeviceAddress){.type = DEVICE_ADDRESS_PCI, .slot = (unsigned)slot};
+  g_hash_table_insert(ids, g_steal_pointer(&mkey), g_strdup_printf("%s %s", id, netdev_id));
+  save_ids(dom, ids);
+  g_mutex_lock(&dom->obj->lock);
+  g_ptr_array_add(dom->live_def->interfaces, domain_interface_copy(iface));
+  g_mutex_unlock(&dom->obj->lock);
+  qemu_save_live(dom);
+  return 0;
+}
+
+static int detach_nic_op(QemuDriver *d, QemuDomain *dom, void *dev, const char *mac,
+                         char **ret_error) {
+  g_autoptr(GHashTable) ids = load_ids(dom);
+  g_autofree char *mkey = mac_key(mac);
+  const char *value = g_hash_table_lookup(ids, mkey);
+  g_auto(GStrv) names = value ? g_strsplit(value, " ", 2) : NULL;
+  if (!names || !names[0] || !names[1]) {
+    *ret_error = g_strdup_printf("the running domain has no interface with MAC %s", mac);
+    return -ENOENT;
+  }
+  g_autofree char *what = g_strdup_printf("interface %s", mac);
+  int r = unplug_device(dom, names[0], what, ret_error);
+  if (r < 0)
+    return r;
+  g_autofree char *e = NULL;
+  if (qemu_qmp_sync(dom, "netdev_del", qemu_hotplug_id_args(names[1]), NULL, &e) < 0)
+    log_warning("netdev_del %s: %s", names[1], e);
+  g_hash_table_remove(ids, mkey);
+  save_ids(dom, ids);
+  g_mutex_lock(&dom->obj->lock);
+  for (guint i = 0; i < dom->live_def->interfaces->len; i++) {
+    DomainInterface *n = dom->live_def->interfaces->pdata[i];
+    if (g_ascii_strcasecmp(n->mac, mac) == 0) {
+      g_ptr_array_remove_index(dom->live_def->interfaces, i);
+      break;
+    }
+  }
+  g_mutex_unlock(&dom->obj->lock);
+  qemu_save_live(dom);
+  return 0;
+}
+
+int qemu_domain_attach_interface(QemuDriver *d, Obj *obj, DomainInterface *iface,
+                                 char **ret_error) {
+  return run_op(d, obj, iface, NULL, attach_nic_op, ret_error);
+}
+
+int qemu_domain_detach_interface(QemuDriver *d, Obj *obj, const char *mac, char **ret_error) {
+  return run_op(d, obj, NULL, mac, detach_nic_op, ret_error);
 }

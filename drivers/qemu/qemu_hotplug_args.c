@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "drivers/qemu/qemu_argv.h"
+
 char *qemu_hotplug_disk_id(const char *target) {
   return g_strdup_printf("dev-%s", target);
 }
@@ -13,6 +15,25 @@ static JsonNode *object_node(JsonObject *o) {
   JsonNode *n = json_node_new(JSON_NODE_OBJECT);
   json_node_take_object(n, o);
   return n;
+}
+
+/* bus and addr of a PCI device: its <address>, or `pci_slot`. */
+static int set_pci(JsonObject *dev, const DeviceAddress *a, unsigned pci_slot, const char *what,
+                   char **ret_error) {
+  unsigned slot = a->type == DEVICE_ADDRESS_PCI ? a->slot : pci_slot;
+  if (a->type == DEVICE_ADDRESS_PCI && (a->domain != 0 || a->bus != 0 || a->function != 0)) {
+    *ret_error = g_strdup_printf("%s: only function 0 of a slot on PCI bus 0 can be "
+                                 "hot-plugged", what);
+    return -EOPNOTSUPP;
+  }
+  if (slot == 0 || slot > 0x1f) {
+    *ret_error = g_strdup_printf("%s: PCI slot 0x%x is out of range", what, slot);
+    return -EINVAL;
+  }
+  json_object_set_string_member(dev, "bus", "pci.0");
+  g_autofree char *addr = g_strdup_printf("0x%x", slot);
+  json_object_set_string_member(dev, "addr", addr);
+  return 0;
 }
 
 int qemu_hotplug_disk_args(const DomainDisk *disk, const char *path, bool is_block,
@@ -61,23 +82,12 @@ int qemu_hotplug_disk_args(const DomainDisk *disk, const char *path, bool is_blo
   if (disk->target_bus == DISK_BUS_VIRTIO) {
     json_object_set_string_member(dev, "driver", "virtio-blk-pci");
     json_object_set_string_member(dev, "id", id);
-    const DeviceAddress *a = &disk->address;
-    unsigned slot = a->type == DEVICE_ADDRESS_PCI ? a->slot : pci_slot;
-    if (a->type == DEVICE_ADDRESS_PCI && (a->domain != 0 || a->bus != 0 || a->function != 0)) {
-      *ret_error = g_strdup_printf("disk %s: only function 0 of a slot on PCI bus 0 can be "
-                                   "hot-plugged", disk->target_dev);
+    g_autofree char *what = g_strdup_printf("disk %s", disk->target_dev);
+    int r = set_pci(dev, &disk->address, pci_slot, what, ret_error);
+    if (r < 0) {
       json_object_unref(file), json_object_unref(format), json_object_unref(dev);
-      return -EOPNOTSUPP;
+      return r;
     }
-    if (slot == 0 || slot > 0x1f) {
-      *ret_error = g_strdup_printf("disk %s: PCI slot 0x%x is out of range", disk->target_dev,
-                                   slot);
-      json_object_unref(file), json_object_unref(format), json_object_unref(dev);
-      return -EINVAL;
-    }
-    json_object_set_string_member(dev, "bus", "pci.0");
-    g_autofree char *addr = g_strdup_printf("0x%x", slot);
-    json_object_set_string_member(dev, "addr", addr);
   } else {
     json_object_set_string_member(dev, "driver", cdrom ? "scsi-cd" : "scsi-hd");
     json_object_set_string_member(dev, "id", id);
@@ -102,6 +112,41 @@ int qemu_hotplug_disk_args(const DomainDisk *disk, const char *path, bool is_blo
   return 0;
 }
 
+int qemu_hotplug_nic_args(const DomainInterface *iface, const char *id, const char *netdev_id,
+                          unsigned pci_slot, JsonNode **ret_netdev, JsonNode **ret_device,
+                          char **ret_error) {
+  if (iface->type != INTERFACE_USER) {
+    *ret_error = g_strdup_printf("interface %s: hot plug of %s interfaces needs their tap passed "
+                                 "to QEMU over QMP, which virtfs does not do yet; shut the "
+                                 "domain off to add it", iface->mac,
+                                 interface_type_to_string(iface->type));
+    return -EOPNOTSUPP;
+  }
+  const char *driver = qemu_argv_nic_device(iface->model);
+  if (!driver) {
+    *ret_error = g_strdup_printf("interface %s: model '%s' is not supported", iface->mac,
+                                 iface->model);
+    return -EOPNOTSUPP;
+  }
+  JsonObject *dev = json_object_new();
+  json_object_set_string_member(dev, "driver", driver);
+  json_object_set_string_member(dev, "id", id);
+  json_object_set_string_member(dev, "netdev", netdev_id);
+  json_object_set_string_member(dev, "mac", iface->mac);
+  g_autofree char *what = g_strdup_printf("interface %s", iface->mac);
+  int r = set_pci(dev, &iface->address, pci_slot, what, ret_error);
+  if (r < 0) {
+    json_object_unref(dev);
+    return r;
+  }
+  JsonObject *netdev = json_object_new();
+  json_object_set_string_member(netdev, "type", "user");
+  json_object_set_string_member(netdev, "id", netdev_id);
+  *ret_netdev = object_node(netdev);
+  *ret_device = object_node(dev);
+  return 0;
+}
+
 int qemu_hotplug_change_medium_args(const char *id, const DomainDisk *disk, const char *path,
                                     JsonNode **ret_args, char **ret_error) {
   if (!path || path[0] != '/' || !g_utf8_validate(path, -1, NULL)) {
@@ -121,6 +166,12 @@ JsonNode *qemu_hotplug_eject_args(const char *id, bool force) {
   JsonObject *o = json_object_new();
   json_object_set_string_member(o, "id", id);
   json_object_set_boolean_member(o, "force", force);
+  return object_node(o);
+}
+
+JsonNode *qemu_hotplug_id_args(const char *id) {
+  JsonObject *o = json_object_new();
+  json_object_set_string_member(o, "id", id);
   return object_node(o);
 }
 

@@ -34,6 +34,14 @@ int qemu_hotplug_disk_args(const DomainDisk *disk, const char *path, bool is_blo
                            const char *id, unsigned pci_slot, JsonNode **ret_file,
                            JsonNode **ret_format, JsonNode **ret_device, char **ret_error);
 
+/* netdev_add and device_add of an interface of type user (network and
+ * bridge interfaces need a tap fd passed over QMP, which virtfs does not do
+ * yet: -EOPNOTSUPP), with netdev `netdev_id` and device `id`, at the PCI
+ * slot of its <address> or `pci_slot`. */
+int qemu_hotplug_nic_args(const DomainInterface *iface, const char *id, const char *netdev_id,
+                          unsigned pci_slot, JsonNode **ret_netdev, JsonNode **ret_device,
+                          char **ret_error);
+
 /* blockdev-change-medium of device `id` to `path` with the disk's format,
  * read-only. */
 int qemu_hotplug_change_medium_args(const char *id, const DomainDisk *disk, const char *path,
@@ -41,6 +49,9 @@ int qemu_hotplug_change_medium_args(const char *id, const DomainDisk *disk, cons
 
 /* eject of device `id` (force: even if the guest locked the tray). */
 JsonNode *qemu_hotplug_eject_args(const char *id, bool force);
+
+/* {"id": ID}: netdev_del. */
+JsonNode *qemu_hotplug_id_args(const char *id);
 
 /* blockdev-del of node `node`. */
 JsonNode *qemu_hotplug_blockdev_del_args(const char *node);

@@ -122,6 +122,20 @@ err=$(stderr_of cp "$WORK/ide.xml" "$D/g1/devices/hdd.xml")
 check_contains "an IDE disk cannot be hot-plugged (EOPNOTSUPP)" "not supported" "$err"
 check_fails "and is not added" grep -q "dev='hdd'" "$D/g1/config.xml"
 
+# --- a NIC of type user: the guest's DHCP client gets QEMU's lease
+printf "<interface type='user'><model type='virtio'/></interface>" > "$WORK/unic.xml"
+check "cp of an interface plugs a NIC into the running guest" cp "$WORK/unic.xml" "$D/g1/devices/net0.xml"
+check "the hot-plugged NIC gets a DHCP lease in the guest" wait_console g1 "VIRTFS-GUEST-IP eth0 10.0.2.15/24" 1 60
+check_contains "live.xml has it" "<interface type='user'>" "$(cat "$D/g1/live.xml")"
+check_contains "config.xml keeps its PCI address" "<address type='pci'" "$(cat "$D/g1/devices/net0.xml")"
+printf "<interface type='network'><source network='default'/></interface>" > "$WORK/netnic.xml"
+err=$(stderr_of cp "$WORK/netnic.xml" "$D/g1/devices/net1.xml")
+check_contains "a network NIC cannot be hot-plugged yet (EOPNOTSUPP)" "not supported" "$err"
+check "rm unplugs the NIC" rm "$D/g1/devices/net0.xml"
+guest "ls /sys/class/net | sed 's/^/NIC-/'"
+if grep -q "NIC-eth0" "$D/g1/console.log"; then fail "eth0 is gone from the guest"; else pass "eth0 is gone from the guest"; fi
+check_fails "and from config.xml" grep -q "<interface" "$D/g1/config.xml"
+
 # --- media of the running CD-ROM (QEMU side; the guest has no SATA driver)
 check "echo to .media swaps the running CD-ROM's medium" bash -c "echo '$WORK/cd1.iso' > '$D/g1/devices/sdc.media'"
 check_contains "live.xml has the new medium" "$WORK/cd1.iso" "$(cat "$D/g1/live.xml")"

@@ -116,6 +116,33 @@ static void test_media(void **state) {
   assert_string_equal(del, "{\"node-name\":\"dev-vdb-format\"}");
 }
 
+static void test_nic(void **state) {
+  DomainInterface n = {.type = INTERFACE_USER, .mac = "52:54:00:aa:bb:cc",
+                       .model = (char *)"virtio"};
+  JsonNode *netdev = NULL, *dev = NULL;
+  g_autofree char *error = NULL;
+  assert_int_equal(qemu_hotplug_nic_args(&n, "dev-nic-1", "dev-net-1", 6, &netdev, &dev,
+                                         &error), 0);
+  g_autofree char *nd = json(netdev), *dv = json(dev);
+  assert_string_equal(nd, "{\"type\":\"user\",\"id\":\"dev-net-1\"}");
+  assert_string_equal(dv, "{\"driver\":\"virtio-net-pci\",\"id\":\"dev-nic-1\","
+                          "\"netdev\":\"dev-net-1\",\"mac\":\"52:54:00:aa:bb:cc\","
+                          "\"bus\":\"pci.0\",\"addr\":\"0x6\"}");
+  n.model = NULL; /* libvirt's default model */
+  assert_int_equal(qemu_hotplug_nic_args(&n, "a", "b", 6, &netdev, &dev, &error), 0);
+  g_autofree char *dv2 = json(dev);
+  json_node_unref(netdev);
+  assert_non_null(strstr(dv2, "\"driver\":\"rtl8139\""));
+  n.type = INTERFACE_NETWORK;
+  netdev = dev = NULL;
+  assert_int_equal(qemu_hotplug_nic_args(&n, "a", "b", 6, &netdev, &dev, &error), -EOPNOTSUPP);
+  assert_null(dev);
+  n.type = INTERFACE_USER;
+  n.model = (char *)"bogus";
+  g_clear_pointer(&error, g_free);
+  assert_int_equal(qemu_hotplug_nic_args(&n, "a", "b", 6, &netdev, &dev, &error), -EOPNOTSUPP);
+}
+
 static JsonNode *parse_json(const char *text) {
   g_autoptr(JsonParser) p = json_parser_new();
   assert_true(json_parser_load_from_data(p, text, -1, NULL));
@@ -150,6 +177,7 @@ int main(void) {
     cmocka_unit_test(test_scsi_cdrom),
     cmocka_unit_test(test_refused),
     cmocka_unit_test(test_media),
+    cmocka_unit_test(test_nic),
     cmocka_unit_test(test_replies),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
