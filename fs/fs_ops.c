@@ -423,9 +423,10 @@ static int op_rmdir(const char *path) {
   int r = resolve(ctx, path, &n, false);
   if (r < 0)
     return r;
+  if (n.path.type == FS_PATH_OBJ_ENTRY && n.file && n.file->dir)
+    return 0; /* a data directory is part of its object: `rm -r` goes on to the object */
   if (n.path.type != FS_PATH_OBJ_DIR)
-    return n.path.type == FS_PATH_OBJ_ENTRY && !(n.file && n.file->kind == FS_FILE_DIR)
-               ? -ENOTDIR : -EBUSY;
+    return n.path.type == FS_PATH_OBJ_ENTRY ? -ENOTDIR : -EBUSY;
   const FsFileTable *t = fs_files_of_kind(n.path.kind);
   g_autofree char *error = NULL;
   r = t->remove ? t->remove(ctx, n.obj, &error)

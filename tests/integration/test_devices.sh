@@ -89,7 +89,7 @@ check_contains "config.xml has the new medium" "<source file='$WORK/cd2.iso'/>" 
 check_fails "rm of a .media file is refused" rm "$D/g1/devices/sdc.media"
 check "rm of a disk removes it" rm "$D/g1/devices/vdb.xml"
 check_fails "config.xml no longer has it" grep -q "dev='vdb'" "$D/g1/config.xml"
-rm -r "$D/other"
+check "rm -r of a shut-off domain with devices undefines it" rm -r "$D/other"
 
 # --- the running guest: hot plug, seen inside it
 check "the guest starts" bash -c "echo running > '$D/g1/state'"
@@ -100,7 +100,9 @@ guest() { # COMMAND: runs it on the console, waits for its end marker
   console_cmd g1 "$1; echo CMD-DONE-$n"
   wait_console g1 "CMD-DONE-$n" 1 60
 }
+t0=$(date +%s%N)
 check "cp of a fragment plugs a disk into the running guest" cp "$WORK/vdb.xml" "$D/g1/devices/vdb.xml"
+echo "# disk hot plug (cp returned) took $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 # The guest names virtio disks in probe order, so they are found by serial.
 serials() { guest "sleep 1; for d in /sys/block/vd*; do echo $1-\$(cat \$d/serial); done"; }
 serials PLUGGED
@@ -124,7 +126,9 @@ check_fails "and is not added" grep -q "dev='hdd'" "$D/g1/config.xml"
 
 # --- a NIC of type user: the guest's DHCP client gets QEMU's lease
 printf "<interface type='user'><model type='virtio'/></interface>" > "$WORK/unic.xml"
+t0=$(date +%s%N)
 check "cp of an interface plugs a NIC into the running guest" cp "$WORK/unic.xml" "$D/g1/devices/net0.xml"
+echo "# NIC hot plug (cp returned) took $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 check "the hot-plugged NIC gets a DHCP lease in the guest" wait_console g1 "VIRTFS-GUEST-IP eth0 10.0.2.15/24" 1 60
 check_contains "live.xml has it" "<interface type='user'>" "$(cat "$D/g1/live.xml")"
 check_contains "config.xml keeps its PCI address" "<address type='pci'" "$(cat "$D/g1/devices/net0.xml")"
@@ -153,7 +157,9 @@ on_exit "kill $EVENTS_PID"
 check_eq "after kill -9 the guest still runs" "running" "$(cat "$D/g1/state")"
 check_eq "devices/ still lists the plugged disks" "sdc.media sdc.xml vdb.xml vdc.xml" "$(ls "$D/g1/devices" | tr '\n' ' ' | sed 's/ $//')"
 check_contains "live.xml still has them" "dev='vdc'" "$(cat "$D/g1/live.xml")"
+t0=$(date +%s%N)
 check "rm unplugs a disk after reattach" rm "$D/g1/devices/vdb.xml"
+echo "# disk hot unplug (rm returned, guest released it) took $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 serials AFTER
 log=$(cat "$D/g1/console.log")
 check_contains "the guest still has vdc" "AFTER-vdc-13" "$log"
@@ -165,6 +171,9 @@ check_eq "the guest keeps running" "running" "$(cat "$D/g1/state")"
 guest "echo ALIVE-\$((40+2))"
 check "and answers on its console" grep -q "ALIVE-42" "$D/g1/console.log"
 check "the daemon can plug vdb again at once" cp "$WORK/vdb.xml" "$D/g1/devices/vdb.xml"
+t0=$(date +%s%N)
+cat "$D/g1/devices/vdb.xml" > /dev/null
+echo "# a fragment read took $(( ($(date +%s%N) - t0) / 1000000 )) ms (floor: cat of uuid $( t1=$(date +%s%N); cat "$D/g1/uuid" >/dev/null; echo $(( ($(date +%s%N) - t1) / 1000000 )) ) ms)"
 check "destroy" bash -c "echo destroy > '$D/g1/ctl'"
 
 sleep 0.5
