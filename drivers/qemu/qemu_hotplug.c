@@ -98,15 +98,24 @@ static int disk_path(QemuDriver *d, const DomainDisk *disk, char **ret_path, boo
                                  ret_path, ret_block, ret_error);
 }
 
-/* Best effort: QEMU drops the nodes; errors are logged only. */
+/* Best effort: QEMU drops the nodes; errors are logged only. A device that
+ * just left the QOM tree may still hold its drive until QEMU finalizes it,
+ * so "in use" is retried for a moment. */
 static void del_nodes(QemuDomain *dom, const char *id) {
   static const char *const suffixes[] = {"format", "file"};
   for (size_t i = 0; i < G_N_ELEMENTS(suffixes); i++) {
     g_autofree char *node = g_strdup_printf("%s-%s", id, suffixes[i]);
-    g_autofree char *error = NULL;
-    if (qemu_qmp_sync(dom, "blockdev-del", qemu_hotplug_blockdev_del_args(node), NULL,
-                      &error) < 0)
-      log_warning("blockdev-del %s: %s", node, error);
+    for (int attempt = 0;; attempt++) {
+      g_autofree char *error = NULL;
+      if (qemu_qmp_sync(dom, "blockdev-del", qemu_hotplug_blockdev_del_args(node), NULL,
+                        &error) >= 0)
+        break;
+      if (!error || !strstr(error, "in use") || attempt >= 50) {
+        log_warning("blockdev-del %s: %s", node, error);
+        break;
+      }
+      g_usleep(QEMU_UNPLUG_POLL_MS * 1000);
+    }
   }
 }
 

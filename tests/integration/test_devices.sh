@@ -104,8 +104,12 @@ t0=$(date +%s%N)
 check "cp of a fragment plugs a disk into the running guest" cp "$WORK/vdb.xml" "$D/g1/devices/vdb.xml"
 echo "# disk hot plug (cp returned) took $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 # The guest names virtio disks in probe order, so they are found by serial.
-serials() { guest "sleep 1; for d in /sys/block/vd*; do echo $1-\$(cat \$d/serial); done"; }
-serials PLUGGED
+# serials LABEL SERIAL: waits (up to 20 s) for a disk with SERIAL to be
+# probed, then prints LABEL-SERIAL for every virtio disk.
+serials() {
+  guest "i=0; while ! cat /sys/block/vd*/serial 2>/dev/null | grep -q $2 && [ \$i -lt 200 ]; do sleep 0.1; i=\$((i+1)); done; for d in /sys/block/vd*; do echo $1-\$(cat \$d/serial); done"
+}
+serials PLUGGED vdb-13
 check_contains "the guest sees the disk in /sys/block (by its serial)" "PLUGGED-vdb-13" "$(cat "$D/g1/console.log")"
 guest "for d in /dev/vd?; do head -c 22 \$d; echo; done"
 check "the guest reads the pattern the test wrote into the image" grep -q "VIRTFS-PATTERN-RAW-13" "$D/g1/console.log"
@@ -113,7 +117,8 @@ check_contains "live.xml has the disk" "dev='vdb'" "$(cat "$D/g1/live.xml")"
 check_contains "config.xml keeps the PCI address it got" "<address type='pci'" "$(cat "$D/g1/devices/vdb.xml")"
 disk_xml vdc "$IMG_QCOW" qcow2 > "$WORK/vdc.xml"
 check "a qcow2 disk is plugged too" cp "$WORK/vdc.xml" "$D/g1/devices/vdc.xml"
-guest "sleep 1; for d in /dev/vd?; do head -c 22 \$d; echo; done"
+serials QCOW vdc-13
+guest "for d in /dev/vd?; do head -c 22 \$d; echo; done"
 check "the guest reads the qcow2 image's pattern" grep -q "VIRTFS-PATTERN-QCOW-13" "$D/g1/console.log"
 slot_b=$(grep -o "slot='0x[0-9a-f]*'" "$D/g1/devices/vdb.xml")
 slot_c=$(grep -o "slot='0x[0-9a-f]*'" "$D/g1/devices/vdc.xml")
@@ -160,7 +165,7 @@ check_contains "live.xml still has them" "dev='vdc'" "$(cat "$D/g1/live.xml")"
 t0=$(date +%s%N)
 check "rm unplugs a disk after reattach" rm "$D/g1/devices/vdb.xml"
 echo "# disk hot unplug (rm returned, guest released it) took $(( ($(date +%s%N) - t0) / 1000000 )) ms"
-serials AFTER
+serials AFTER vdc-13
 log=$(cat "$D/g1/console.log")
 check_contains "the guest still has vdc" "AFTER-vdc-13" "$log"
 if [[ "$log" == *AFTER-vdb-13* ]]; then fail "vdb is gone from the guest"; else pass "vdb is gone from the guest"; fi
