@@ -101,7 +101,15 @@ static int disk_path(QemuDriver *d, const DomainDisk *disk, char **ret_path, boo
 /* Best effort: QEMU drops the nodes; errors are logged only. A device that
  * just left the QOM tree may still hold its drive until QEMU finalizes it,
  * so "in use" is retried for a moment. */
+static void del_nodes_quiet(QemuDomain *dom, const char *id, bool quiet);
+static int device_present(QemuDomain *dom, const char *id);
+static int unplug_device(QemuDomain *dom, const char *id, const char *what, char **ret_error);
+
 static void del_nodes(QemuDomain *dom, const char *id) {
+  del_nodes_quiet(dom, id, false);
+}
+
+static void del_nodes_quiet(QemuDomain *dom, const char *id, bool quiet) {
   static const char *const suffixes[] = {"format", "file"};
   for (size_t i = 0; i < G_N_ELEMENTS(suffixes); i++) {
     g_autofree char *node = g_strdup_printf("%s-%s", id, suffixes[i]);
@@ -111,7 +119,8 @@ static void del_nodes(QemuDomain *dom, const char *id) {
                         &error) >= 0)
         break;
       if (!error || !strstr(error, "in use") || attempt >= 50) {
-        log_warning("blockdev-del %s: %s", node, error);
+        if (!quiet)
+          log_warning("blockdev-del %s: %s", node, error);
         break;
       }
       g_usleep(QEMU_UNPLUG_POLL_MS * 1000);
@@ -194,6 +203,18 @@ static int attach_locked_op(QemuDriver *d, QemuDomain *dom, void *dev, const cha
   g_autoptr(JsonNode) format_owned = format;
   g_autoptr(JsonNode) device_owned = device;
   g_autofree char *file_node = g_strdup_printf("%s-file", id);
+  /* A daemon killed in the middle of an earlier plug of this target may
+   * have left its device or nodes in QEMU, unknown to the definition and
+   * to the ids file: the definition is the truth, so they go first. */
+  if (device_present(dom, id) == 1) {
+    g_autofree char *what = g_strdup_printf("the leftover of an unfinished plug of %s",
+                                            disk->target_dev);
+    if ((r = unplug_device(dom, id, what, ret_error)) < 0) {
+      json_node_unref(file);
+      return r;
+    }
+  }
+  del_nodes_quiet(dom, id, true);
   if ((r = qemu_qmp_sync(dom, "blockdev-add", file, NULL, ret_error)) < 0)
     return r;
   if ((r = qemu_qmp_sync(dom, "blockdev-add", g_steal_pointer(&format_owned), NULL,
@@ -413,6 +434,15 @@ static int attach_nic_op(QemuDriver *d, QemuDomain *dom, void *dev, const char *
                                  ret_error)) < 0)
     return r;
   g_autoptr(JsonNode) device_owned = device;
+  /* Leftovers of a plug a killed daemon did not finish (see attach_locked_op). */
+  if (device_present(dom, id) == 1 &&
+      (r = unplug_device(dom, id, "the leftover of an unfinished interface plug",
+                         ret_error)) < 0) {
+    json_node_unref(netdev);
+    return r;
+  }
+  g_autofree char *ignored = NULL;
+  qemu_qmp_sync(dom, "netdev_del", qemu_hotplug_id_args(netdev_id), NULL, &ignored);
   if ((r = qemu_qmp_sync(dom, "netdev_add", netdev, NULL, ret_error)) < 0)
     return r;
   if ((r = qemu_qmp_sync(dom, "device_add", g_steal_pointer(&device_owned), NULL,
