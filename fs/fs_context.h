@@ -57,4 +57,7 @@ typedef struct FsContext {
   uint64_t requests[FS_REQUEST_KIND_COUNT]; /* atomic counters (fs_ops.c) */
   int64_t start_time_us;    /* when the daemon started (real time) */
   FsMetrics *metrics;       /* the last /virt/metrics snapshot (fs_metrics.c) */
+  GMutex entries_lock;      /* protects entries */
+  GHashTable *entries;      /* "DIR/ENTRY" -> FsFile* of data directories
+                               (fs_file_lookup_path) */
 } FsContext;

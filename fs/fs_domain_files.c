@@ -363,6 +363,7 @@ static const FsFile domain_files[] = {
   {.name = "history", .kind = FS_FILE_DIR, .mode = 0755, .dir = &fs_history_dir},
   {"snapshots", FS_FILE_DIR, 0755, NULL, NULL},
   FS_CLOUD_INIT_FILES,
+  {"devices", FS_FILE_DIR, 0755, .data_dir = &fs_device_dir_ops},
   FS_ERROR_FILE,
 };
 

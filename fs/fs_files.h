@@ -81,6 +81,26 @@ typedef struct FsDirOps {
   int (*read)(FsContext *ctx, Obj *obj, const char *name, GString *out, int64_t *ret_mtime_us);
 } FsDirOps;
 
+/* A directory whose entries are data, not a fixed list (a domain's
+ * devices/). It is a DIR entry of its kind's table with `data_dir` set; each
+ * of its entries is served as an FsFile of its own (kind VALUE or DOCUMENT,
+ * name "DIR/ENTRY", `data_dir` set), made once per name by fs_file_lookup_path()
+ * and kept until exit, so handles may point at it. The handlers get the
+ * entry's name within the directory; they follow the FsFile conventions. */
+typedef struct FsDataDirOps {
+  /* The kind of file `entry` would be, or -1 when the name can never be an
+   * entry (then it is a scratch file, see fs_ops.c). */
+  int (*entry_kind)(const char *entry);
+  /* Appends the names of the entries there are now (g_free'd strings). */
+  void (*list)(FsContext *ctx, Obj *obj, GPtrArray *names);
+  bool (*exists)(FsContext *ctx, Obj *obj, const char *entry);
+  int (*read)(FsContext *ctx, Obj *obj, const char *entry, GString *out);
+  int (*write)(FsContext *ctx, Obj *obj, const char *entry, const char *data, size_t len,
+               char **ret_error);
+  /* rm of the entry. */
+  int (*remove)(FsContext *ctx, Obj *obj, const char *entry, char **ret_error);
+} FsDataDirOps;
+
 typedef struct FsFile {
   const char *name;
   FsFileKind kind;
@@ -102,6 +122,8 @@ typedef struct FsFile {
    * again, as the tools that replace a file expect). Returns 0 when done,
    * FS_REMOVE_HIDE to be hidden like any other file instead, or -errno. */
   int (*remove)(FsContext *ctx, Obj *obj, char **ret_error);
+  /* A directory with data entries (kind DIR), or one of its entries. */
+  const FsDataDirOps *data_dir;
 } FsFile;
 
 /* What a remove handler returns to be treated as an ordinary table file. */
@@ -132,6 +154,24 @@ const FsFileTable *fs_files_of_root(void);
 /* The entry named `name`, or NULL. */
 const FsFile *fs_file_lookup(const FsFileTable *table, const char *name);
 
+/* Like fs_file_lookup, and also finds the entries of data directories:
+ * "devices/vdb.xml" gives the FsFile of that entry whether it exists now
+ * or not (fs_file_present says), NULL when the name can never be one.
+ * *ret_in_dir (nullable) tells whether `name` lies inside a data directory. */
+const FsFile *fs_file_lookup_path(FsContext *ctx, const FsFileTable *table, const char *name,
+                                  bool *ret_in_dir);
+
+/* Whether a table file or data entry exists now for obj (its `present`,
+ * or its directory's `exists`). */
+bool fs_file_present(FsContext *ctx, Obj *obj, const FsFile *file);
+
+/* The entry of a data directory's FsFile ("vdb.xml" of "devices/vdb.xml"),
+ * or NULL for other files. */
+const char *fs_file_entry_name(const FsFile *file);
+
+/* Frees the entries made by fs_file_lookup_path (at exit). */
+void fs_files_cleanup(FsContext *ctx);
+
 /* The hypervisor facts of node/ (fs_node_files.c): probed once, on first
  * use, NULL when QEMU is unusable. fs_node_cleanup frees them at exit. */
 typedef struct NodeHypervisor NodeHypervisor;
@@ -154,3 +194,6 @@ extern const FsStreamOps fs_events_ops;
 extern const FsStreamOps fs_events_log_ops;
 extern const FsStreamOps fs_metrics_ops;
 extern const FsFileTable fs_snapshot_files;
+
+/* The devices/ directory of a domain (fs_device_files.c). */
+extern const FsDataDirOps fs_device_dir_ops;

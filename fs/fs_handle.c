@@ -36,6 +36,9 @@ void fs_handle_free(FsHandle *h) {
 }
 
 int fs_render(FsContext *ctx, Obj *obj, const FsFile *file, GString *out) {
+  const char *entry = fs_file_entry_name(file);
+  if (entry)
+    return file->data_dir->read(ctx, obj, entry, out);
   if (!file->read)
     return 0;
   return file->read(ctx, obj, out);
@@ -68,6 +71,18 @@ static int apply_ctl_line(FsContext *ctx, Obj *obj, const FsFile *file, const ch
   return r;
 }
 
+/* A file's write handler, or its data directory's for an entry of one. */
+static int write_file(FsContext *ctx, Obj *obj, const FsFile *file, const char *data,
+                      size_t len, char **ret_error) {
+  const char *entry = fs_file_entry_name(file);
+  if (entry) {
+    int r = file->data_dir->write(ctx, obj, entry, data, len, ret_error);
+    fs_pending_take(obj, file->name, NULL); /* created: now it exists, or not */
+    return r;
+  }
+  return file->write(ctx, obj, data, len, ret_error);
+}
+
 int fs_apply_content(FsContext *ctx, Obj *obj, const FsFile *file, const char *data,
                      size_t len) {
   if (!file->write)
@@ -81,11 +96,11 @@ int fs_apply_content(FsContext *ctx, Obj *obj, const FsFile *file, const char *d
       obj_set_error(obj, "%s: a value is one line of text", file->name);
       return -EINVAL;
     }
-    r = file->write(ctx, obj, value, strlen(value), &error);
+    r = write_file(ctx, obj, file, value, strlen(value), &error);
     break;
   }
   case FS_FILE_DOCUMENT:
-    r = file->write(ctx, obj, data, len, &error);
+    r = write_file(ctx, obj, file, data, len, &error);
     break;
   case FS_FILE_CTL: {
     const char *p = data, *end = data + len;
@@ -168,12 +183,14 @@ int fs_handle_write(FsContext *ctx, FsHandle *h, const char *data, size_t size, 
   memcpy(h->buf->str + offset, data, size);
   h->dirty = true;
   h->wrote = true;
-  /* A document that is whole once this write is in is checked here, so
+  /* A definition (config.xml) that is whole once this write is in is
+   * checked here, so
    * `echo '<domain>bad</domain>' > config.xml` fails in write() where the
    * shell sees it (clients.md 3); a valid one still commits at close, and
    * a writer sending it in pieces is checked only at close, as before. A
    * refused document is dropped: close then changes nothing. */
   if (h->file->kind == FS_FILE_DOCUMENT && h->obj && h->file->write &&
+      strcmp(h->file->name, "config.xml") == 0 &&
       xml_is_complete_document(h->buf->str, h->buf->len)) {
     g_autofree char *error = NULL;
     int res = check_document(h->obj, h->buf->str, h->buf->len, &error);

@@ -121,7 +121,7 @@ static void count_request(FsContext *ctx, FsRequestKind kind) {
 }
 
 static bool file_visible(FsContext *ctx, Obj *obj, const FsFile *f) {
-  if (f->present && !f->present(ctx, obj))
+  if (!fs_file_present(ctx, obj, f))
     return false;
   return !obj || !fs_pending_is_hidden(obj, f->name);
 }
@@ -180,15 +180,17 @@ static int resolve(FsContext *ctx, const char *path, FsNode *n, bool allow_missi
     if (!n->obj)
       return -ENOENT;
     const FsFileTable *t = table_of(n);
+    bool in_dir = false;
+    const FsFile *f = fs_file_lookup_path(ctx, t, n->path.file, &in_dir);
     const char *slash = strchr(n->path.file, '/');
-    if (slash) { /* in a table subdirectory: it must be there */
+    if (slash && !in_dir) { /* in a table subdirectory: it must be there */
       g_autofree char *dir = g_strndup(n->path.file, (gsize)(slash - n->path.file));
       const FsFile *d = fs_file_lookup(t, dir);
       if (!is_table_dir(t, d) || !file_visible(ctx, n->obj, d))
         return -ENOENT;
+      f = fs_file_lookup(t, n->path.file);
     }
-    const FsFile *f = fs_file_lookup(t, n->path.file);
-    if (f && (f->kind != FS_FILE_DIR || f->dir || is_table_dir(t, f)) &&
+    if (f && (f->kind != FS_FILE_DIR || f->dir || f->data_dir || is_table_dir(t, f)) &&
         file_visible(ctx, n->obj, f)) {
       n->file = f;
       return 0;
@@ -201,8 +203,9 @@ static int resolve(FsContext *ctx, const char *path, FsNode *n, bool allow_missi
   }
   case FS_PATH_OBJ_SUBENTRY: {
     const FsFile *d = fs_file_lookup(table_of(n), n->path.file);
-    if (is_table_dir(table_of(n), d)) {
-      /* DIR/FILE of a table subdirectory: the table's entry "DIR/FILE" */
+    if (is_table_dir(table_of(n), d) || (d && d->data_dir)) {
+      /* DIR/FILE of a table subdirectory (the table's entry "DIR/FILE") or
+       * of a data directory (devices/vda.xml): an entry of the object */
       char *joined = g_strdup_printf("%s/%s", n->path.file, n->path.sub);
       g_free(n->path.file);
       g_clear_pointer(&n->path.sub, g_free);
@@ -441,6 +444,26 @@ static void before_list(FsContext *ctx, ObjKind kind, Obj *parent) {
     t->before_list(ctx, parent);
 }
 
+/* Appends the names of obj's scratch files in its directory (dir NULL) or
+ * in its data directory `dir` (their keys are "dir/name"). */
+static void add_scratch_names(Obj *obj, const char *dir, GPtrArray *names) {
+  size_t prefix = dir ? strlen(dir) + 1 : 0;
+  g_mutex_lock(&obj->lock);
+  if (obj->scratch) {
+    GHashTableIter it;
+    gpointer key;
+    g_hash_table_iter_init(&it, obj->scratch);
+    while (g_hash_table_iter_next(&it, &key, NULL)) {
+      const char *name = key;
+      if (dir && (strncmp(name, dir, prefix - 1) != 0 || name[prefix - 1] != '/'))
+        continue;
+      if (!strchr(name + prefix, '/'))
+        g_ptr_array_add(names, g_strdup(name + prefix));
+    }
+  }
+  g_mutex_unlock(&obj->lock);
+}
+
 /* The names in directory `path`, "." and ".." first. */
 static int list_dir(FsContext *ctx, const char *path, GArray *list) {
   g_auto(FsNode) n = {0};
@@ -476,6 +499,15 @@ static int list_dir(FsContext *ctx, const char *path, GArray *list) {
         list_add(list, names->pdata[i], S_IFREG, NULL);
       return 0;
     }
+    if (n.file && n.file->data_dir) {
+      /* a data directory: its entries, then scratch files made in it */
+      g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+      n.file->data_dir->list(ctx, n.obj, names);
+      add_scratch_names(n.obj, n.file->name, names);
+      for (guint i = 0; i < names->len; i++)
+        list_add(list, names->pdata[i], S_IFREG, NULL);
+      return 0;
+    }
     if (!n.file || !is_table_dir(fs_files_of_kind(n.path.kind), n.file))
       return -ENOTDIR;
     /* a table subdirectory lists like the object's own */
@@ -484,15 +516,7 @@ static int list_dir(FsContext *ctx, const char *path, GArray *list) {
     const char *dir = n.path.type == FS_PATH_OBJ_ENTRY ? n.file->name : "";
     list_table(ctx, n.obj, fs_files_of_kind(n.path.kind), dir, list);
     g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
-    g_mutex_lock(&n.obj->lock);
-    if (n.obj->scratch) {
-      GHashTableIter it;
-      gpointer key;
-      g_hash_table_iter_init(&it, n.obj->scratch);
-      while (g_hash_table_iter_next(&it, &key, NULL))
-        g_ptr_array_add(names, g_strdup(key));
-    }
-    g_mutex_unlock(&n.obj->lock);
+    add_scratch_names(n.obj, NULL, names);
     for (guint i = 0; i < names->len; i++) {
       const char *e = entry_in(names->pdata[i], dir);
       if (e)
@@ -569,6 +593,8 @@ static int op_rmdir(const char *path) {
     fs_pending_hide(n.obj, n.file->name);
     return 0;
   }
+  if (n.path.type == FS_PATH_OBJ_ENTRY && n.file && n.file->data_dir)
+    return 0; /* a data directory is part of its object: `rm -r` goes on to the object */
   if (n.path.type != FS_PATH_OBJ_DIR)
     return n.path.type == FS_PATH_OBJ_ENTRY ? -ENOTDIR : -EBUSY;
   const FsFileTable *t = fs_files_of_kind(n.path.kind);
@@ -715,11 +741,14 @@ static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi) {
   }
   /* A table file that is hidden (unlinked or renamed away) comes back:
    * install, mv and vim create it anew to replace the content. */
-  const FsFile *f = fs_file_lookup(table_of(&n), n.path.file);
+  const FsFile *f = fs_file_lookup_path(ctx, table_of(&n), n.path.file, NULL);
   if (f) {
     fs_pending_take(n.obj, f->name, NULL);
     n.file = f;
-    return open_table(ctx, &n, fi, true);
+    r = open_table(ctx, &n, fi, true);
+    if (r == 0 && fs_file_entry_name(f))
+      fs_pending_create(n.obj, f->name);
+    return r;
   }
   if (strlen(n.path.file) > 255)
     return -ENAMETOOLONG;
@@ -914,6 +943,15 @@ static int op_unlink(const char *path) {
     return remove_scratch(n.obj, n.path.file) ? 0 : -ENOENT;
   if (n.file->kind == FS_FILE_DIR)
     return -EISDIR;
+  const char *entry = fs_file_entry_name(n.file);
+  if (entry) {
+    /* rm of a data entry removes what it stands for (a device) */
+    g_autofree char *error = NULL;
+    r = n.file->data_dir->remove(ctx, n.obj, entry, &error);
+    if (r < 0)
+      obj_set_error(n.obj, "%s", error ? error : g_strerror(-r));
+    return r;
+  }
   if (n.file->remove) {
     g_autofree char *error = NULL;
     r = n.file->remove(ctx, n.obj, &error);
@@ -977,7 +1015,7 @@ static int op_rename(const char *from, const char *to, unsigned int flags) {
     return -EEXIST;
   const FsFile *dst_file = dst.file;
   if (!dst_file && !dst.scratch)
-    dst_file = fs_file_lookup(table_of(&dst), dst.path.file); /* hidden table file */
+    dst_file = fs_file_lookup_path(ctx, table_of(&dst), dst.path.file, NULL); /* hidden or new */
 
   if (src.scratch && dst_file) {
     /* The commit of sed -i, rsync, Ansible, mv: apply the content as a
@@ -1393,7 +1431,7 @@ static void ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
   g_auto(FsNode) n = {0};
   int r = path ? resolve(ctx, path, &n, false) : -ENOENT;
   /* An entry is a directory only when its table says so (history/,
-   * cloud-init/); a scratch file never is. */
+   * devices/, cloud-init/); a scratch file never is. */
   if (r == 0 && n.path.type == FS_PATH_OBJ_ENTRY &&
       (!n.file || n.file->kind != FS_FILE_DIR))
     r = -ENOTDIR;

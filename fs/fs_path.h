@@ -9,7 +9,6 @@
  *   /domains /networks /pools      FS_PATH_KIND_DIR    kind
  *   /domains/N                     FS_PATH_OBJ_DIR     kind, name=N
  *   /domains/N/F                   FS_PATH_OBJ_ENTRY   kind, name=N, file=F
- *   /domains/N/D/F                 FS_PATH_OBJ_ENTRY   kind, name=N, file="D/F" (domains only)
  *   /pools/P/volumes               FS_PATH_VOLUMES_DIR pool=P
  *   /pools/P/volumes/V             FS_PATH_OBJ_DIR     kind=volume, pool=P, name=V
  *   /pools/P/volumes/V/F           FS_PATH_OBJ_ENTRY   kind=volume, pool=P, name=V, file=F

@@ -35,6 +35,20 @@ void fs_pending_hide(Obj *obj, const char *file) {
   g_mutex_unlock(&obj->lock);
 }
 
+void fs_pending_create(Obj *obj, const char *file) {
+  g_mutex_lock(&obj->lock);
+  ensure_locked(obj, file)->creating = true;
+  g_mutex_unlock(&obj->lock);
+}
+
+bool fs_pending_is_creating(Obj *obj, const char *file) {
+  g_mutex_lock(&obj->lock);
+  FsPending *p = g_hash_table_size(obj->pending) ? lookup_locked(obj, file) : NULL;
+  bool creating = p && p->creating;
+  g_mutex_unlock(&obj->lock);
+  return creating;
+}
+
 void fs_pending_truncate(Obj *obj, const char *file, off_t size) {
   g_mutex_lock(&obj->lock);
   FsPending *p = ensure_locked(obj, file);

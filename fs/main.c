@@ -467,6 +467,7 @@ int main(int argc, char **argv) {
   g_main_context_unref(main_context);
   fs_node_cleanup(&ctx);
   fs_metrics_cleanup(&ctx);
+  fs_files_cleanup(&ctx);
   registry_free(ctx.registry);
   fuse_opt_free_args(&fargs);
   return res >= 0 ? 0 : 1;

@@ -145,3 +145,7 @@ void qemu_opt_append(GString *buf, const char *key, const char *value);
  * control characters (a newline would also break the line-based logs and
  * golden files). NULL is not safe. */
 bool qemu_value_is_safe(const char *value);
+
+/* The QEMU device of an <interface>'s <model type> (NULL: the default,
+ * rtl8139), or NULL when the model is not supported. For hot plug. */
+const char *qemu_argv_nic_device(const char *model);

@@ -32,6 +32,10 @@ static const char *nic_device(const char *model) {
   return NULL;
 }
 
+const char *qemu_argv_nic_device(const char *model) {
+  return nic_device(model);
+}
+
 void qargv_build_interface(Builder *b, const DomainInterface *n, size_t i) {
   const QemuArgvConfig *cfg = b->cfg;
   g_autofree char *label = g_strdup_printf("interface %zu", i);

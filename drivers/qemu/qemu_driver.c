@@ -36,6 +36,7 @@ int qemu_driver_new(Registry *registry, const QemuDriverConfig *cfg, QemuDriver 
   d->main_context = g_main_context_ref(cfg->main_context);
   d->hooks = cfg->hooks;
   g_mutex_init(&d->lock);
+  g_mutex_init(&d->hotplug_lock);
   d->records = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)record_free);
   d->next_id = 1;
   g_autofree char *domains = g_build_filename(cfg->run_dir, "domains", NULL);
@@ -71,6 +72,7 @@ void qemu_driver_free(QemuDriver *d) {
   }
   g_hash_table_unref(d->records);
   g_mutex_clear(&d->lock);
+  g_mutex_clear(&d->hotplug_lock);
   g_main_context_unref(d->main_context);
   g_free(d->state_dir);
   g_free(d->run_dir);
@@ -349,7 +351,8 @@ void qemu_on_qmp_event(QmpClient *client, const QmpMessage *event, gpointer user
 /* ---- main loop: QEMU is gone ---- */
 
 static void remove_run_files(const char *dir) {
-  static const char *const files[] = {"qmp.sock", "console.sock", "qemu.pid", "live.xml", "id"};
+  static const char *const files[] = {"qmp.sock", "console.sock", "qemu.pid", "live.xml", "id",
+                                      "devices"};
   for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
     g_autofree char *p = g_build_filename(dir, files[i], NULL);
     g_unlink(p);

@@ -156,6 +156,33 @@ int qemu_domain_set_live_memory(QemuDriver *driver, Obj *obj, uint64_t kib, char
 int qemu_domain_get_live_vcpus(QemuDriver *driver, Obj *obj, unsigned *ret_count, char **ret_error);
 int qemu_domain_set_live_vcpus(QemuDriver *driver, Obj *obj, unsigned count, char **ret_error);
 
+/* ---- devices (qemu_hotplug.c) ---- */
+
+/* Plugs `disk` into the running domain (blockdev-add + device_add) and adds
+ * it to the live definition. A virtio disk without a PCI <address> gets the
+ * lowest free slot of bus 0, written back into disk->address for the
+ * caller to keep in the persistent definition. -EEXIST (target in use),
+ * -EOPNOTSUPP (ide/sata bus, q35 without root ports), -ENOSPC (no slot),
+ * -EIO (QEMU refused; nothing stays plugged). */
+int qemu_domain_attach_disk(QemuDriver *driver, Obj *obj, DomainDisk *disk, char **ret_error);
+/* Unplugs disk `target` (device_del), waits for the guest to release it
+ * (-ETIMEDOUT after 10 s: the disk stays), then removes its block nodes and
+ * drops it from the live definition. */
+int qemu_domain_detach_disk(QemuDriver *driver, Obj *obj, const char *target, char **ret_error);
+/* Changes a running CD-ROM's medium to disk's source (blockdev-change-medium),
+ * or ejects it when it has none. Anything but the source differing is
+ * -EBUSY; a tray the guest locked is -EBUSY. */
+int qemu_domain_update_disk(QemuDriver *driver, Obj *obj, DomainDisk *disk, char **ret_error);
+/* Plugs an interface of type user (netdev_add + device_add) at the lowest
+ * free PCI slot (written back into iface->address); network and bridge
+ * interfaces are -EOPNOTSUPP (their tap fd would have to be passed over
+ * QMP). Unplugs the interface with MAC `mac` like a disk (10 s, then
+ * -ETIMEDOUT), then netdev_del. */
+int qemu_domain_attach_interface(QemuDriver *driver, Obj *obj, DomainInterface *iface,
+                                 char **ret_error);
+int qemu_domain_detach_interface(QemuDriver *driver, Obj *obj, const char *mac,
+                                 char **ret_error);
+
 /* ---- console ---- */
 
 typedef struct QemuConsoleReader QemuConsoleReader;

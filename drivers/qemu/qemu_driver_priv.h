@@ -88,6 +88,7 @@ struct QemuDriver {
   QemuDriverHooks hooks;
   GMutex lock;
   GHashTable *records;      /* uuid -> QemuRecord* */
+  GMutex hotplug_lock;      /* serializes device hot plug (qemu_hotplug.c) */
   int next_id;
 };
 

@@ -188,7 +188,7 @@ static void open_log(QemuDriver *d, const DomainDef *def, char **ret_path, goffs
 static void clear_run_dir(const char *dir) {
   g_mkdir_with_parents(dir, 0700);
   static const char *const files[] = {"qmp.sock", "console.sock", "qemu.pid", "live.xml", "id",
-                                     "cidata.img"};
+                                      "cidata.img", "devices"};
   for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
     g_autofree char *p = g_build_filename(dir, files[i], NULL);
     g_unlink(p);

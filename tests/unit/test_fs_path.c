@@ -50,6 +50,9 @@ static void test_tree(void **state) {
   expect_path("/domains/web1/config.xml", FS_PATH_OBJ_ENTRY, OBJ_DOMAIN, NULL, "web1",
               "config.xml");
   expect_path("/domains/a,b c/sedXYZ", FS_PATH_OBJ_ENTRY, OBJ_DOMAIN, NULL, "a,b c", "sedXYZ");
+  /* devices/vdb.xml is a sub-entry here; fs_ops.c turns the entries of
+   * table and data directories into the object's entries "DIR/FILE". */
+  expect_sub("/domains/web1/devices/vdb.xml", OBJ_DOMAIN, NULL, "web1", "devices", "vdb.xml");
   expect_path("/pools/default/volumes", FS_PATH_VOLUMES_DIR, 0, "default", NULL, NULL);
   expect_path("/pools/default/info", FS_PATH_OBJ_ENTRY, OBJ_POOL, NULL, "default", "info");
   expect_path("/pools/default/volumes/v1", FS_PATH_OBJ_DIR, OBJ_VOLUME, "default", "v1", NULL);

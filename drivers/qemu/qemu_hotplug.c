@@ -1,0 +1,504 @@
+/* qemu_hotplug.c — disks plugged into and out of a running domain over QMP
+ * (blockdev-add + device_add; device_del, wait until the device is gone,
+ * blockdev-del), and CD-ROM media (blockdev-change-medium, eject). The
+ * arguments come from qemu_hotplug_args.c.
+ *
+ * QEMU ids. Disks present at start are disk<i> (qemu_argv.h), i their
+ * index in the definition QEMU was started with; hot-plugged ones are
+ * dev-TARGET. Since hot plug reorders the live definition, the id of each
+ * target is kept in RUN/domains/UUID/devices ("TARGET ID" lines), written
+ * on the first hot plug from the start-time order and after every change,
+ * so a restarted daemon finds the ids again.
+ *
+ * Every operation changes QEMU first, then the live definition; a failure
+ * part way undoes what QEMU had already done. Operations of one driver are
+ * serialized (hotplug_lock) so two plugs never pick the same PCI slot. */
+#include "drivers/qemu/qemu_driver_priv.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "drivers/qemu/qemu_hotplug_args.h"
+#include "objects/domain_device.h"
+#include "objects/log.h"
+
+/* How long the guest has to let go of an unplugged device. */
+#define QEMU_UNPLUG_TIMEOUT_MS 10000
+#define QEMU_UNPLUG_POLL_MS 100
+
+static char *ids_path(QemuDomain *dom) {
+  return g_build_filename(dom->dir, "devices", NULL);
+}
+
+/* The key of an interface in the ids table. */
+static char *mac_key(const char *mac) {
+  return g_ascii_strdown(mac, -1);
+}
+
+/* TARGET -> QEMU id of every disk, MAC -> "DEVICE NETDEV" of every
+ * interface of the running domain. */
+static GHashTable *load_ids(QemuDomain *dom) {
+  GHashTable *ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  g_autofree char *path = ids_path(dom);
+  g_autofree char *text = NULL;
+  if (g_file_get_contents(path, &text, NULL, NULL)) {
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    for (guint i = 0; lines[i]; i++) {
+      g_auto(GStrv) w = g_strsplit(lines[i], " ", 2);
+      if (w[0] && w[1] && *w[0] && *w[1])
+        g_hash_table_insert(ids, g_strdup(w[0]), g_strdup(w[1]));
+    }
+    return ids;
+  }
+  /* No hot plug yet since start: the live definition is in start order. */
+  g_mutex_lock(&dom->obj->lock);
+  for (guint i = 0; i < dom->live_def->disks->len; i++) {
+    const DomainDisk *d = dom->live_def->disks->pdata[i];
+    g_hash_table_insert(ids, g_strdup(d->target_dev), g_strdup_printf("disk%u", i));
+  }
+  for (guint i = 0; i < dom->live_def->interfaces->len; i++) {
+    const DomainInterface *n = dom->live_def->interfaces->pdata[i];
+    g_hash_table_insert(ids, mac_key(n->mac), g_strdup_printf("nic%u net%u", i, i));
+  }
+  g_mutex_unlock(&dom->obj->lock);
+  return ids;
+}
+
+static void save_ids(QemuDomain *dom, GHashTable *ids) {
+  GString *out = g_string_new(NULL);
+  GHashTableIter it;
+  gpointer k, v;
+  g_hash_table_iter_init(&it, ids);
+  while (g_hash_table_iter_next(&it, &k, &v))
+    g_string_append_printf(out, "%s %s\n", (char *)k, (char *)v);
+  g_autofree char *path = ids_path(dom);
+  g_autoptr(GError) err = NULL;
+  if (!g_file_set_contents(path, out->str, (gssize)out->len, &err))
+    log_warning("cannot save the device ids of a running domain: %s", err->message);
+  g_string_free(out, TRUE);
+}
+
+static int disk_path(QemuDriver *d, const DomainDisk *disk, char **ret_path, bool *ret_block,
+                     char **ret_error) {
+  if (disk->type != DISK_TYPE_VOLUME) {
+    *ret_path = g_strdup(disk->source);
+    *ret_block = disk->type == DISK_TYPE_BLOCK;
+    return 0;
+  }
+  if (!disk->source_pool || !disk->source_volume) {
+    *ret_path = NULL;
+    *ret_block = false;
+    return 0;
+  }
+  if (!d->hooks.resolve_volume) {
+    *ret_error = g_strdup("volume disks are not supported by this daemon");
+    return -EOPNOTSUPP;
+  }
+  return d->hooks.resolve_volume(d->hooks.user_data, disk->source_pool, disk->source_volume,
+                                 ret_path, ret_block, ret_error);
+}
+
+/* Best effort: QEMU drops the nodes; errors are logged only. A device that
+ * just left the QOM tree may still hold its drive until QEMU finalizes it,
+ * so "in use" is retried for a moment. */
+static void del_nodes_quiet(QemuDomain *dom, const char *id, bool quiet);
+static int device_present(QemuDomain *dom, const char *id);
+static int unplug_device(QemuDomain *dom, const char *id, const char *what, char **ret_error);
+
+static void del_nodes(QemuDomain *dom, const char *id) {
+  del_nodes_quiet(dom, id, false);
+}
+
+static void del_nodes_quiet(QemuDomain *dom, const char *id, bool quiet) {
+  static const char *const suffixes[] = {"format", "file"};
+  for (size_t i = 0; i < G_N_ELEMENTS(suffixes); i++) {
+    g_autofree char *node = g_strdup_printf("%s-%s", id, suffixes[i]);
+    for (int attempt = 0;; attempt++) {
+      g_autofree char *error = NULL;
+      if (qemu_qmp_sync(dom, "blockdev-del", qemu_hotplug_blockdev_del_args(node), NULL,
+                        &error) >= 0)
+        break;
+      if (!error || !strstr(error, "in use") || attempt >= 50) {
+        if (!quiet)
+          log_warning("blockdev-del %s: %s", node, error);
+        break;
+      }
+      g_usleep(QEMU_UNPLUG_POLL_MS * 1000);
+    }
+  }
+}
+
+/* dev: the DomainDisk or DomainInterface to plug or change; key: the
+ * target or MAC of the one to unplug. */
+typedef int (*HotplugOp)(QemuDriver *d, QemuDomain *dom, void *dev, const char *key,
+                         char **ret_error);
+
+/* Runs op on the active runtime of obj, one operation of the driver at a
+ * time. */
+static int run_op(QemuDriver *d, Obj *obj, void *dev, const char *key, HotplugOp op,
+                  char **ret_error) {
+  g_autoptr(QemuDomain) dom = NULL;
+  int r = qemu_get_active(obj, &dom, ret_error);
+  if (r < 0)
+    return r;
+  g_mutex_lock(&d->hotplug_lock);
+  r = op(d, dom, dev, key, ret_error);
+  g_mutex_unlock(&d->hotplug_lock);
+  return r;
+}
+
+/* The lowest free slot of PCI bus 0, asked from QEMU (query-pci). */
+static int pick_slot(QemuDomain *dom, int *ret_slot, char **ret_error) {
+  JsonNode *value = NULL;
+  guint32 used = 0;
+  int r = qemu_qmp_sync(dom, "query-pci", NULL, &value, ret_error);
+  if (r < 0)
+    return r;
+  r = qemu_hotplug_parse_pci_slots(value, &used);
+  json_node_unref(value);
+  int slot = r < 0 ? r : qemu_hotplug_pick_slot(used);
+  if (slot < 0) {
+    *ret_error = g_strdup(r < 0 ? "QEMU's answer to query-pci was not understood"
+                                : "no PCI slot is left on bus 0 for hot plug");
+    return r < 0 ? -EIO : -ENOSPC;
+  }
+  *ret_slot = slot;
+  return 0;
+}
+
+static bool is_q35(QemuDomain *dom) {
+  g_mutex_lock(&dom->obj->lock);
+  bool q35 = dom->live_def->os.machine && strstr(dom->live_def->os.machine, "q35");
+  g_mutex_unlock(&dom->obj->lock);
+  return q35;
+}
+
+static int attach_locked_op(QemuDriver *d, QemuDomain *dom, void *dev, const char *key,
+                            char **ret_error) {
+  DomainDisk *disk = dev;
+  g_autoptr(GHashTable) ids = load_ids(dom);
+  if (g_hash_table_contains(ids, disk->target_dev)) {
+    *ret_error = g_strdup_printf("the running domain already has a disk %s", disk->target_dev);
+    return -EEXIST;
+  }
+  if (is_q35(dom) && disk->target_bus == DISK_BUS_VIRTIO) {
+    *ret_error = g_strdup("hot plug of PCI devices on q35 needs pcie-root-ports, which virtfs "
+                          "does not add yet; shut the domain off to add the disk");
+    return -EOPNOTSUPP;
+  }
+  g_autofree char *path = NULL;
+  bool is_block = false;
+  int r = disk_path(d, disk, &path, &is_block, ret_error);
+  if (r < 0)
+    return r;
+  int slot = 0;
+  if (disk->target_bus == DISK_BUS_VIRTIO && disk->address.type != DEVICE_ADDRESS_PCI &&
+      (r = pick_slot(dom, &slot, ret_error)) < 0)
+    return r;
+  g_autofree char *id = qemu_hotplug_disk_id(disk->target_dev);
+  JsonNode *file = NULL, *format = NULL, *device = NULL;
+  if ((r = qemu_hotplug_disk_args(disk, path, is_block, id, (unsigned)slot, &file, &format,
+                                  &device, ret_error)) < 0)
+    return r;
+  g_autoptr(JsonNode) format_owned = format;
+  g_autoptr(JsonNode) device_owned = device;
+  g_autofree char *file_node = g_strdup_printf("%s-file", id);
+  /* A daemon killed in the middle of an earlier plug of this target may
+   * have left its device or nodes in QEMU, unknown to the definition and
+   * to the ids file: the definition is the truth, so they go first. */
+  if (device_present(dom, id) == 1) {
+    g_autofree char *what = g_strdup_printf("the leftover of an unfinished plug of %s",
+                                            disk->target_dev);
+    if ((r = unplug_device(dom, id, what, ret_error)) < 0) {
+      json_node_unref(file);
+      return r;
+    }
+  }
+  del_nodes_quiet(dom, id, true);
+  if ((r = qemu_qmp_sync(dom, "blockdev-add", file, NULL, ret_error)) < 0)
+    return r;
+  if ((r = qemu_qmp_sync(dom, "blockdev-add", g_steal_pointer(&format_owned), NULL,
+                         ret_error)) < 0) {
+    g_autofree char *e = NULL;
+    qemu_qmp_sync(dom, "blockdev-del", qemu_hotplug_blockdev_del_args(file_node), NULL, &e);
+    return r;
+  }
+  if ((r = qemu_qmp_sync(dom, "device_add", g_steal_pointer(&device_owned), NULL,
+                         ret_error)) < 0) {
+    del_nodes(dom, id);
+    return r;
+  }
+  if (disk->target_bus == DISK_BUS_VIRTIO && disk->address.type != DEVICE_ADDRESS_PCI) {
+    disk->address = (DeviceAddress){.type = DEVICE_ADDRESS_PCI, .slot = (unsigned)slot};
+  }
+  g_hash_table_insert(ids, g_strdup(disk->target_dev), g_strdup(id));
+  save_ids(dom, ids);
+  g_mutex_lock(&dom->obj->lock);
+  g_ptr_array_add(dom->live_def->disks, domain_disk_copy(disk));
+  g_mutex_unlock(&dom->obj->lock);
+  qemu_save_live(dom);
+  return 0;
+}
+
+int qemu_domain_attach_disk(QemuDriver *d, Obj *obj, DomainDisk *disk, char **ret_error) {
+  return run_op(d, obj, disk, NULL, attach_locked_op, ret_error);
+}
+
+/* Whether QEMU still has the device `id` (-errno when it cannot say). */
+static int device_present(QemuDomain *dom, const char *id) {
+  JsonNode *args = json_node_new(JSON_NODE_OBJECT);
+  JsonObject *o = json_object_new();
+  json_object_set_string_member(o, "path", "/machine/peripheral");
+  json_node_take_object(args, o);
+  JsonNode *value = NULL;
+  g_autofree char *error = NULL;
+  int r = qemu_qmp_sync(dom, "qom-list", args, &value, &error);
+  if (r < 0)
+    return r;
+  bool has = qemu_hotplug_qom_list_has(value, id);
+  json_node_unref(value);
+  return has ? 1 : 0;
+}
+
+/* device_del, then waits until the guest let go of the device: it
+ * acknowledges the ACPI eject, QEMU deletes the device, sends
+ * DEVICE_DELETED, and the device leaves /machine/peripheral. */
+static int unplug_device(QemuDomain *dom, const char *id, const char *what, char **ret_error) {
+  JsonNode *args = NULL;
+  int r = qmp_args_device_del(id, &args);
+  if (r < 0 || (r = qemu_qmp_sync(dom, "device_del", args, NULL, ret_error)) < 0)
+    return r;
+  int64_t deadline = g_get_monotonic_time() + QEMU_UNPLUG_TIMEOUT_MS * 1000LL;
+  while ((r = device_present(dom, id)) == 1 && g_get_monotonic_time() < deadline)
+    g_usleep(QEMU_UNPLUG_POLL_MS * 1000);
+  if (r < 0) {
+    *ret_error = g_strdup_printf("QEMU stopped answering while the guest released %s", what);
+    return r;
+  }
+  if (r == 1) {
+    *ret_error = g_strdup_printf("the guest did not release %s within %d s; it stays "
+                                 "(the request may still complete later)", what,
+                                 QEMU_UNPLUG_TIMEOUT_MS / 1000);
+    return -ETIMEDOUT;
+  }
+  return 0;
+}
+
+static int detach_locked_op(QemuDriver *d, QemuDomain *dom, void *dev, const char *target,
+                            char **ret_error) {
+  g_autoptr(GHashTable) ids = load_ids(dom);
+  const char *id = g_hash_table_lookup(ids, target);
+  g_mutex_lock(&dom->obj->lock);
+  int index = -1;
+  for (guint i = 0; i < dom->live_def->disks->len; i++)
+    if (strcmp(((DomainDisk *)dom->live_def->disks->pdata[i])->target_dev, target) == 0)
+      index = (int)i;
+  DiskBus bus = index >= 0 ? ((DomainDisk *)dom->live_def->disks->pdata[index])->target_bus
+                           : DISK_BUS_VIRTIO;
+  g_mutex_unlock(&dom->obj->lock);
+  if (!id || index < 0) {
+    *ret_error = g_strdup_printf("the running domain has no disk %s", target);
+    return -ENOENT;
+  }
+  if (bus == DISK_BUS_IDE || bus == DISK_BUS_SATA) {
+    *ret_error = g_strdup_printf("disk %s is on the %s bus, which cannot be hot-unplugged; "
+                                 "shut the domain off to remove it", target,
+                                 disk_bus_to_string(bus));
+    return -EOPNOTSUPP;
+  }
+  g_autofree char *id_copy = g_strdup(id);
+  int r;
+  g_autofree char *what = g_strdup_printf("disk %s", target);
+  if ((r = unplug_device(dom, id_copy, what, ret_error)) < 0)
+    return r;
+  del_nodes(dom, id_copy);
+  g_hash_table_remove(ids, target);
+  save_ids(dom, ids);
+  g_mutex_lock(&dom->obj->lock);
+  for (guint i = 0; i < dom->live_def->disks->len; i++)
+    if (strcmp(((DomainDisk *)dom->live_def->disks->pdata[i])->target_dev, target) == 0) {
+      g_ptr_array_remove_index(dom->live_def->disks, i);
+      break;
+    }
+  g_mutex_unlock(&dom->obj->lock);
+  qemu_save_live(dom);
+  return 0;
+}
+
+int qemu_domain_detach_disk(QemuDriver *d, Obj *obj, const char *target, char **ret_error) {
+  return run_op(d, obj, NULL, target, detach_locked_op, ret_error);
+}
+
+/* Whether a and b differ at most in their source (a medium change). */
+static bool only_source_differs(const DomainDisk *a, const DomainDisk *b) {
+  g_autoptr(DomainDisk) x = domain_disk_copy(a);
+  g_autoptr(DomainDisk) y = domain_disk_copy(b);
+  DomainDisk *both[] = {x, y};
+  for (int i = 0; i < 2; i++) {
+    g_clear_pointer(&both[i]->source, g_free);
+    g_clear_pointer(&both[i]->source_pool, g_free);
+    g_clear_pointer(&both[i]->source_volume, g_free);
+    both[i]->type = DISK_TYPE_FILE;
+  }
+  if (y->address.type == DEVICE_ADDRESS_NONE)
+    y->address = x->address;
+  g_autofree char *ta = domain_device_format_disk(x);
+  g_autofree char *tb = domain_device_format_disk(y);
+  return strcmp(ta, tb) == 0;
+}
+
+static int update_locked_op(QemuDriver *d, QemuDomain *dom, void *dev, const char *key,
+                            char **ret_error) {
+  DomainDisk *disk = dev;
+  g_autoptr(GHashTable) ids = load_ids(dom);
+  const char *id = g_hash_table_lookup(ids, disk->target_dev);
+  g_mutex_lock(&dom->obj->lock);
+  DomainDisk *live = NULL;
+  for (guint i = 0; i < dom->live_def->disks->len; i++)
+    if (strcmp(((DomainDisk *)dom->live_def->disks->pdata[i])->target_dev,
+               disk->target_dev) == 0)
+      live = dom->live_def->disks->pdata[i];
+  g_autoptr(DomainDisk) old = live ? domain_disk_copy(live) : NULL;
+  g_mutex_unlock(&dom->obj->lock);
+  if (!old || !id) {
+    *ret_error = g_strdup_printf("the running domain has no disk %s", disk->target_dev);
+    return -ENOENT;
+  }
+  if (old->device != DISK_DEVICE_CDROM || disk->device != DISK_DEVICE_CDROM ||
+      !only_source_differs(old, disk)) {
+    *ret_error = g_strdup_printf("disk %s of a running domain can only change its medium "
+                                 "(a CD-ROM's source); remove it and add it again", disk->target_dev);
+    return -EBUSY;
+  }
+  g_autofree char *path = NULL;
+  bool is_block = false;
+  int r = disk_path(d, disk, &path, &is_block, ret_error);
+  if (r < 0)
+    return r;
+  g_autofree char *id_copy = g_strdup(id);
+  if (path) {
+    JsonNode *args = NULL;
+    if ((r = qemu_hotplug_change_medium_args(id_copy, disk, path, &args, ret_error)) < 0)
+      return r;
+    r = qemu_qmp_sync(dom, "blockdev-change-medium", args, NULL, ret_error);
+  } else {
+    r = qemu_qmp_sync(dom, "eject", qemu_hotplug_eject_args(id_copy, false), NULL, ret_error);
+  }
+  if (r < 0) {
+    /* A guest that locked the tray refuses both; QEMU asks it to open. */
+    if (*ret_error && strstr(*ret_error, "locked"))
+      return -EBUSY;
+    return r;
+  }
+  disk->address = old->address;
+  g_mutex_lock(&dom->obj->lock);
+  for (guint i = 0; i < dom->live_def->disks->len; i++)
+    if (dom->live_def->disks->pdata[i] == live) {
+      domain_disk_free(live);
+      dom->live_def->disks->pdata[i] = domain_disk_copy(disk);
+    }
+  g_mutex_unlock(&dom->obj->lock);
+  qemu_save_live(dom);
+  return 0;
+}
+
+int qemu_domain_update_disk(QemuDriver *d, Obj *obj, DomainDisk *disk, char **ret_error) {
+  return run_op(d, obj, disk, NULL, update_locked_op, ret_error);
+}
+
+/* ---- interfaces ---- */
+
+static int attach_nic_op(QemuDriver *d, QemuDomain *dom, void *dev, const char *key,
+                         char **ret_error) {
+  DomainInterface *iface = dev;
+  g_autoptr(GHashTable) ids = load_ids(dom);
+  g_autofree char *mkey = mac_key(iface->mac);
+  if (g_hash_table_contains(ids, mkey)) {
+    *ret_error = g_strdup_printf("the running domain already has an interface with MAC %s",
+                                 iface->mac);
+    return -EEXIST;
+  }
+  if (is_q35(dom)) {
+    *ret_error = g_strdup("hot plug of PCI devices on q35 needs pcie-root-ports, which virtfs "
+                          "does not add yet; shut the domain off to add the interface");
+    return -EOPNOTSUPP;
+  }
+  int r, slot = 0;
+  if (iface->address.type != DEVICE_ADDRESS_PCI && (r = pick_slot(dom, &slot, ret_error)) < 0)
+    return r;
+  g_autofree char *hex = g_strdelimit(g_strdup(mkey), ":", '-');
+  g_autofree char *id = g_strdup_printf("dev-nic-%s", hex);
+  g_autofree char *netdev_id = g_strdup_printf("dev-net-%s", hex);
+  JsonNode *netdev = NULL, *device = NULL;
+  if ((r = qemu_hotplug_nic_args(iface, id, netdev_id, (unsigned)slot, &netdev, &device,
+                                 ret_error)) < 0)
+    return r;
+  g_autoptr(JsonNode) device_owned = device;
+  /* Leftovers of a plug a killed daemon did not finish (see attach_locked_op). */
+  if (device_present(dom, id) == 1 &&
+      (r = unplug_device(dom, id, "the leftover of an unfinished interface plug",
+                         ret_error)) < 0) {
+    json_node_unref(netdev);
+    return r;
+  }
+  g_autofree char *ignored = NULL;
+  qemu_qmp_sync(dom, "netdev_del", qemu_hotplug_id_args(netdev_id), NULL, &ignored);
+  if ((r = qemu_qmp_sync(dom, "netdev_add", netdev, NULL, ret_error)) < 0)
+    return r;
+  if ((r = qemu_qmp_sync(dom, "device_add", g_steal_pointer(&device_owned), NULL,
+                         ret_error)) < 0) {
+    g_autofree char *e = NULL;
+    qemu_qmp_sync(dom, "netdev_del", qemu_hotplug_id_args(netdev_id), NULL, &e);
+    return r;
+  }
+  if (iface->address.type != DEVICE_ADDRESS_PCI)
+    iface->address = (DeviceAddress){.type = DEVICE_ADDRESS_PCI, .slot = (unsigned)slot};
+  g_hash_table_insert(ids, g_steal_pointer(&mkey), g_strdup_printf("%s %s", id, netdev_id));
+  save_ids(dom, ids);
+  g_mutex_lock(&dom->obj->lock);
+  g_ptr_array_add(dom->live_def->interfaces, domain_interface_copy(iface));
+  g_mutex_unlock(&dom->obj->lock);
+  qemu_save_live(dom);
+  return 0;
+}
+
+static int detach_nic_op(QemuDriver *d, QemuDomain *dom, void *dev, const char *mac,
+                         char **ret_error) {
+  g_autoptr(GHashTable) ids = load_ids(dom);
+  g_autofree char *mkey = mac_key(mac);
+  const char *value = g_hash_table_lookup(ids, mkey);
+  g_auto(GStrv) names = value ? g_strsplit(value, " ", 2) : NULL;
+  if (!names || !names[0] || !names[1]) {
+    *ret_error = g_strdup_printf("the running domain has no interface with MAC %s", mac);
+    return -ENOENT;
+  }
+  g_autofree char *what = g_strdup_printf("interface %s", mac);
+  int r = unplug_device(dom, names[0], what, ret_error);
+  if (r < 0)
+    return r;
+  g_autofree char *e = NULL;
+  if (qemu_qmp_sync(dom, "netdev_del", qemu_hotplug_id_args(names[1]), NULL, &e) < 0)
+    log_warning("netdev_del %s: %s", names[1], e);
+  g_hash_table_remove(ids, mkey);
+  save_ids(dom, ids);
+  g_mutex_lock(&dom->obj->lock);
+  for (guint i = 0; i < dom->live_def->interfaces->len; i++) {
+    DomainInterface *n = dom->live_def->interfaces->pdata[i];
+    if (g_ascii_strcasecmp(n->mac, mac) == 0) {
+      g_ptr_array_remove_index(dom->live_def->interfaces, i);
+      break;
+    }
+  }
+  g_mutex_unlock(&dom->obj->lock);
+  qemu_save_live(dom);
+  return 0;
+}
+
+int qemu_domain_attach_interface(QemuDriver *d, Obj *obj, DomainInterface *iface,
+                                 char **ret_error) {
+  return run_op(d, obj, iface, NULL, attach_nic_op, ret_error);
+}
+
+int qemu_domain_detach_interface(QemuDriver *d, Obj *obj, const char *mac, char **ret_error) {
+  return run_op(d, obj, NULL, mac, detach_nic_op, ret_error);
+}
