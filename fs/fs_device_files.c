@@ -13,21 +13,20 @@
 #include "objects/domain_device.h"
 #include "objects/values.h"
 
-/* An entry name taken apart (domain_device_entry_parse). */
+/* An entry name taken apart (domain_device_entry_parse): NAME is a disk's
+ * target or an interface's name. */
 typedef struct {
-  DomainDeviceKind kind;
   DeviceEntryType type;
-  char *target;
-  unsigned index;
+  char *name;
 } Entry;
 
 static void entry_clear(Entry *e) {
-  g_clear_pointer(&e->target, g_free);
+  g_clear_pointer(&e->name, g_free);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Entry, entry_clear)
 
 static bool entry_parse(const char *entry, Entry *e) {
-  return domain_device_entry_parse(entry, &e->kind, &e->type, &e->target, &e->index);
+  return domain_device_entry_parse(entry, &e->type, &e->name);
 }
 
 static int device_entry_kind(const char *entry) {
@@ -50,12 +49,13 @@ static char *render_entry(const DomainDef *def, const char *entry) {
   g_auto(Entry) e = {0};
   if (!entry_parse(entry, &e))
     return NULL;
-  if (e.kind == DOMAIN_DEVICE_INTERFACE)
-    return e.index < def->interfaces->len
-               ? domain_device_format_interface(def->interfaces->pdata[e.index]) : NULL;
-  int i = domain_def_find_disk(def, e.target);
+  DomainDeviceKind kind;
+  int i = domain_def_find_entry(def, e.name, &kind);
   if (i < 0)
     return NULL;
+  if (kind == DOMAIN_DEVICE_INTERFACE)
+    return e.type == DEVICE_ENTRY_XML ? domain_device_format_interface(def->interfaces->pdata[i])
+                                      : NULL;
   const DomainDisk *disk = def->disks->pdata[i];
   if (e.type == DEVICE_ENTRY_XML)
     return domain_device_format_disk(disk);
@@ -161,7 +161,7 @@ static int device_write(FsContext *ctx, Obj *obj, const char *entry, const char 
   if (!entry_parse(entry, &e))
     return -ENOENT;
   if (e.type == DEVICE_ENTRY_MEDIA)
-    return media_write(ctx, obj, entry, e.target, data, ret_error);
+    return media_write(ctx, obj, entry, e.name, data, ret_error);
 
   g_autoptr(DomainDevice) dev = NULL;
   g_autofree char *error = NULL;
@@ -193,12 +193,13 @@ static int device_write(FsContext *ctx, Obj *obj, const char *entry, const char 
 
   bool plugged = false;
   if (qemu_domain_is_active(obj)) {
-    if (e.kind == DOMAIN_DEVICE_INTERFACE && replaced) {
+    bool is_iface = iface != NULL;
+    if (is_iface && replaced) {
       *ret_error = g_strdup_printf("devices/%s: an interface of a running domain cannot be "
                                    "changed; remove it and add it again", entry);
       return -EBUSY;
     }
-    if (e.kind == DOMAIN_DEVICE_INTERFACE)
+    if (is_iface)
       r = qemu_domain_attach_interface(ctx->qemu, obj, iface, &error);
     else if (replaced)
       r = qemu_domain_update_disk(ctx->qemu, obj, disk, &error);
@@ -210,7 +211,7 @@ static int device_write(FsContext *ctx, Obj *obj, const char *entry, const char 
     }
     plugged = !replaced;
     /* The driver may have chosen the PCI address: keep it in the definition. */
-    if (e.kind == DOMAIN_DEVICE_INTERFACE)
+    if (is_iface)
       ((DomainInterface *)g_ptr_array_index(def->interfaces, def->interfaces->len - 1))->address =
           iface->address;
     else
@@ -225,7 +226,7 @@ static int device_write(FsContext *ctx, Obj *obj, const char *entry, const char 
       if (iface)
         qemu_domain_detach_interface(ctx->qemu, obj, iface->mac, &undo_error);
       else
-        qemu_domain_detach_disk(ctx->qemu, obj, e.target, &undo_error);
+        qemu_domain_detach_disk(ctx->qemu, obj, e.name, &undo_error);
     }
     return r;
   }
@@ -238,15 +239,15 @@ static int device_remove(FsContext *ctx, Obj *obj, const char *entry, char **ret
   g_auto(Entry) e = {0};
   if (!entry_parse(entry, &e))
     return -ENOENT;
-  if (e.type == DEVICE_ENTRY_MEDIA) {
-    *ret_error = g_strdup_printf("devices/%s: a medium is ejected by writing an empty line, "
-                                 "not removed", entry);
-    return -EPERM;
-  }
+  /* rm of a medium ejects it, as an empty line does. */
+  if (e.type == DEVICE_ENTRY_MEDIA)
+    return device_write(ctx, obj, entry, "", 0, ret_error);
   g_autoptr(DomainDef) def = fs_obj_copy_def(obj);
   g_autofree char *error = NULL;
-  g_autofree char *mac = e.kind == DOMAIN_DEVICE_INTERFACE && e.index < def->interfaces->len
-                             ? g_strdup(((DomainInterface *)def->interfaces->pdata[e.index])->mac)
+  DomainDeviceKind kind = DOMAIN_DEVICE_DISK;
+  int i = domain_def_find_entry(def, e.name, &kind);
+  g_autofree char *mac = i >= 0 && kind == DOMAIN_DEVICE_INTERFACE
+                             ? g_strdup(((DomainInterface *)def->interfaces->pdata[i])->mac)
                              : NULL;
   int r = domain_def_remove_device(def, entry, &error);
   if (r < 0) {
@@ -255,7 +256,7 @@ static int device_remove(FsContext *ctx, Obj *obj, const char *entry, char **ret
   }
   if (qemu_domain_is_active(obj)) {
     r = mac ? qemu_domain_detach_interface(ctx->qemu, obj, mac, &error)
-            : qemu_domain_detach_disk(ctx->qemu, obj, e.target, &error);
+            : qemu_domain_detach_disk(ctx->qemu, obj, e.name, &error);
     if (r < 0) {
       *ret_error = g_strdup_printf("devices/%s: %s", entry, error);
       return r;

@@ -117,6 +117,7 @@ void domain_interface_free(DomainInterface *iface) {
   g_free(iface->source);
   g_free(iface->model);
   g_free(iface->target_dev);
+  g_free(iface->alias);
   domain_xnode_free(iface->ext);
   g_free(iface);
 }
@@ -291,6 +292,7 @@ DomainInterface *domain_interface_copy(const DomainInterface *iface) {
   c->source = g_strdup(iface->source);
   c->model = g_strdup(iface->model);
   c->target_dev = g_strdup(iface->target_dev);
+  c->alias = g_strdup(iface->alias);
   c->ext = domain_xnode_copy(iface->ext);
   return c;
 }

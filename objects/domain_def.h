@@ -191,6 +191,12 @@ typedef struct {
 typedef enum { INTERFACE_USER, INTERFACE_NETWORK, INTERFACE_BRIDGE } InterfaceType;
 ENUM_TABLE_DECL(interface_type, InterfaceType)
 
+/* User aliases (<alias name='ua-NAME'/>), libvirt's form: NAME is 1 to
+ * DOMAIN_ALIAS_NAME_MAX of [A-Za-z0-9_-], not starting with '-'. */
+#define DOMAIN_USER_ALIAS_PREFIX "ua-"
+#define DOMAIN_ALIAS_NAME_MAX 64
+bool domain_alias_name_is_valid(const char *name);
+
 typedef struct {
   InterfaceType type;
   char mac[18];               /* "52:54:00:xx:xx:xx", always filled after parse */
@@ -199,6 +205,9 @@ typedef struct {
   char *source;               /* network name or bridge name; NULL for user */
   char *model;                /* "virtio", "e1000", "rtl8139"; NULL = hypervisor default */
   char *target_dev;           /* tap name: live state only, never persisted */
+  char *alias;                /* <alias name='ua-NAME'/>: names the interface's entry
+                                 NAME.xml in devices/; the parser gives one ("ua-netN",
+                                 lowest N free) to each interface without it */
   unsigned boot_order;
   DeviceAddress address;
   DomainXNode *ext;           /* <driver>, <link>, <mtu>, <rom> */

@@ -123,20 +123,7 @@ char *domain_device_format_interface(const DomainInterface *iface) {
   return cut_element(xml, "interface");
 }
 
-/* A target dev as the parser accepts it: 3..32 lowercase letters and
- * digits, starting with a letter. */
-static bool target_is_valid(const char *s, size_t len) {
-  if (len < 3 || len > 32 || !g_ascii_islower(s[0]))
-    return false;
-  for (size_t i = 0; i < len; i++)
-    if (!g_ascii_islower(s[i]) && !g_ascii_isdigit(s[i]))
-      return false;
-  return true;
-}
-
-bool domain_device_entry_parse(const char *entry, DomainDeviceKind *ret_kind,
-                               DeviceEntryType *ret_type, char **ret_target,
-                               unsigned *ret_index) {
+bool domain_device_entry_parse(const char *entry, DeviceEntryType *ret_type, char **ret_name) {
   const char *dot = strrchr(entry, '.');
   if (!dot)
     return false;
@@ -147,43 +134,36 @@ bool domain_device_entry_parse(const char *entry, DomainDeviceKind *ret_kind,
     type = DEVICE_ENTRY_MEDIA;
   else
     return false;
-  size_t len = (size_t)(dot - entry);
-  /* net<digits> names interfaces only (a disk may not take such a target) */
-  bool net = len > 3 && strncmp(entry, "net", 3) == 0 && strspn(entry + 3, "0123456789") == len - 3;
-  if (net && (type != DEVICE_ENTRY_XML || len > 6))
+  g_autofree char *name = g_strndup(entry, (gsize)(dot - entry));
+  if (!domain_alias_name_is_valid(name))
     return false;
-  if (net) {
-    unsigned idx = 0;
-    for (size_t i = 3; i < len; i++) {
-      if (!g_ascii_isdigit(entry[i]) || (i == 3 && entry[i] == '0' && len > 4))
-        return false;
-      idx = idx * 10 + (unsigned)(entry[i] - '0');
-    }
-    *ret_kind = DOMAIN_DEVICE_INTERFACE;
-    *ret_type = type;
-    *ret_target = NULL;
-    *ret_index = idx;
-    return true;
-  }
-  if (!target_is_valid(entry, len))
-    return false;
-  *ret_kind = DOMAIN_DEVICE_DISK;
   *ret_type = type;
-  *ret_target = g_strndup(entry, len);
-  *ret_index = 0;
+  *ret_name = g_steal_pointer(&name);
   return true;
+}
+
+/* An interface's entry name: its alias without "ua-" (every parsed
+ * interface has one; a definition built in code may not). */
+static char *interface_entry_name(const DomainInterface *iface, guint i) {
+  if (iface->alias && g_str_has_prefix(iface->alias, DOMAIN_USER_ALIAS_PREFIX))
+    return g_strdup(iface->alias + strlen(DOMAIN_USER_ALIAS_PREFIX));
+  return g_strdup_printf("net%u", i);
 }
 
 GPtrArray *domain_device_entries(const DomainDef *def) {
   GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
   for (guint i = 0; i < def->disks->len; i++) {
     const DomainDisk *d = def->disks->pdata[i];
-    g_ptr_array_add(names, g_strdup_printf("%s.xml", d->target_dev));
+    /* The medium first: `rm -r` removes in this order, and a CD-ROM's
+     * .media goes away with its .xml. */
     if (d->device == DISK_DEVICE_CDROM)
       g_ptr_array_add(names, g_strdup_printf("%s.media", d->target_dev));
+    g_ptr_array_add(names, g_strdup_printf("%s.xml", d->target_dev));
   }
-  for (guint i = 0; i < def->interfaces->len; i++)
-    g_ptr_array_add(names, g_strdup_printf("net%u.xml", i));
+  for (guint i = 0; i < def->interfaces->len; i++) {
+    g_autofree char *name = interface_entry_name(def->interfaces->pdata[i], i);
+    g_ptr_array_add(names, g_strdup_printf("%s.xml", name));
+  }
   return names;
 }
 
@@ -194,97 +174,137 @@ int domain_def_find_disk(const DomainDef *def, const char *target) {
   return -1;
 }
 
+int domain_def_find_interface(const DomainDef *def, const char *name) {
+  for (guint i = 0; i < def->interfaces->len; i++) {
+    g_autofree char *n = interface_entry_name(def->interfaces->pdata[i], i);
+    if (strcmp(n, name) == 0)
+      return (int)i;
+  }
+  return -1;
+}
+
+int domain_def_find_entry(const DomainDef *def, const char *name, DomainDeviceKind *ret_kind) {
+  int i = domain_def_find_disk(def, name);
+  if (i >= 0) {
+    *ret_kind = DOMAIN_DEVICE_DISK;
+    return i;
+  }
+  i = domain_def_find_interface(def, name);
+  if (i >= 0)
+    *ret_kind = DOMAIN_DEVICE_INTERFACE;
+  return i;
+}
+
 /* A fragment's entry name (not a .media). */
-static int fragment_entry_parse(const char *entry, DomainDeviceKind *ret_kind,
-                                char **ret_target, unsigned *ret_index, char **ret_error) {
+static int fragment_entry_parse(const char *entry, char **ret_name, char **ret_error) {
   DeviceEntryType type;
-  if (!domain_device_entry_parse(entry, ret_kind, &type, ret_target, ret_index) ||
-      type != DEVICE_ENTRY_XML) {
-    g_clear_pointer(ret_target, g_free);
+  if (!domain_device_entry_parse(entry, &type, ret_name) || type != DEVICE_ENTRY_XML) {
+    g_clear_pointer(ret_name, g_free);
     *ret_error = g_strdup_printf("'%s' is not a device fragment name (TARGET.xml for a disk, "
-                                 "netN.xml for an interface)", entry);
+                                 "NAME.xml for an interface: letters, digits, '_' and '-')",
+                                 entry);
     return -EINVAL;
   }
+  return 0;
+}
+
+static int set_disk(DomainDef *def, const char *entry, const char *name, DomainDisk **disk,
+                    bool *ret_replaced, char **ret_error) {
+  DomainDisk *d = *disk;
+  if (strcmp(d->target_dev, name) != 0) {
+    bool used = domain_def_find_disk(def, d->target_dev) >= 0;
+    *ret_error = g_strdup_printf("%s holds a disk with target '%s'%s; a disk's fragment is "
+                                 "named after its target", entry, d->target_dev,
+                                 used ? ", which another disk already uses" : "");
+    return used ? -EEXIST : -EINVAL;
+  }
+  if (domain_def_find_interface(def, name) >= 0) {
+    *ret_error = g_strdup_printf("%s is the name of an interface", entry);
+    return -EEXIST;
+  }
+  int i = domain_def_find_disk(def, name);
+  if (i >= 0) {
+    domain_disk_free(def->disks->pdata[i]);
+    def->disks->pdata[i] = g_steal_pointer(disk);
+  } else {
+    g_ptr_array_add(def->disks, g_steal_pointer(disk));
+  }
+  *ret_replaced = i >= 0;
+  return 0;
+}
+
+/* hdX, sdX, vdX, xvdX, fdX: the names disks have. */
+static bool looks_like_disk_target(const char *name) {
+  static const char *const prefixes[] = {"hd", "sd", "vd", "xvd", "fd"};
+  for (size_t i = 0; i < G_N_ELEMENTS(prefixes); i++) {
+    size_t n = strlen(prefixes[i]);
+    if (strncmp(name, prefixes[i], n) == 0 && name[n] &&
+        strspn(name + n, "abcdefghijklmnopqrstuvwxyz") == strlen(name + n))
+      return true;
+  }
+  return false;
+}
+
+static int set_interface(DomainDef *def, const char *entry, const char *name,
+                         DomainInterface **iface, bool *ret_replaced, char **ret_error) {
+  DomainInterface *n = *iface;
+  if (domain_def_find_disk(def, name) >= 0 || looks_like_disk_target(name)) {
+    *ret_error = g_strdup_printf("%s is named like a disk (TARGET.xml); name an interface's "
+                                 "fragment otherwise, e.g. net1.xml", entry);
+    return -EINVAL;
+  }
+  int index = domain_def_find_interface(def, name);
+  for (guint i = 0; i < def->interfaces->len; i++) {
+    const DomainInterface *o = def->interfaces->pdata[i];
+    if (!n->mac_generated && (int)i != index && g_ascii_strcasecmp(o->mac, n->mac) == 0) {
+      g_autofree char *other = interface_entry_name(o, i);
+      *ret_error = g_strdup_printf("MAC address %s is already used by %s.xml", n->mac, other);
+      return -EEXIST;
+    }
+  }
+  /* The file's name is the interface's name: its alias follows it. */
+  g_free(n->alias);
+  n->alias = g_strconcat(DOMAIN_USER_ALIAS_PREFIX, name, NULL);
+  if (index >= 0) {
+    DomainInterface *old = def->interfaces->pdata[index];
+    if (n->mac_generated && old->type == n->type)
+      memcpy(n->mac, old->mac, sizeof(n->mac));
+    domain_interface_free(old);
+    def->interfaces->pdata[index] = g_steal_pointer(iface);
+  } else {
+    g_ptr_array_add(def->interfaces, g_steal_pointer(iface));
+  }
+  *ret_replaced = index >= 0;
   return 0;
 }
 
 int domain_def_set_device(DomainDef *def, const char *entry, DomainDevice **dev,
                           bool *ret_replaced, char **ret_error) {
-  DomainDeviceKind kind;
-  g_autofree char *target = NULL;
-  unsigned index;
-  int r = fragment_entry_parse(entry, &kind, &target, &index, ret_error);
+  g_autofree char *name = NULL;
+  int r = fragment_entry_parse(entry, &name, ret_error);
   if (r < 0)
     return r;
   DomainDevice *d = *dev;
-  if (d->kind != kind) {
-    *ret_error = g_strdup_printf("%s holds %s, but its name is that of %s", entry,
-                                 d->kind == DOMAIN_DEVICE_DISK ? "a <disk>" : "an <interface>",
-                                 kind == DOMAIN_DEVICE_DISK ? "a disk (TARGET.xml)"
-                                                            : "an interface (netN.xml)");
-    return -EINVAL;
-  }
-  if (kind == DOMAIN_DEVICE_DISK) {
-    if (strcmp(d->disk->target_dev, target) != 0) {
-      bool used = domain_def_find_disk(def, d->disk->target_dev) >= 0;
-      *ret_error = g_strdup_printf("%s holds a disk with target '%s'%s; a disk's fragment is "
-                                   "named after its target", entry, d->disk->target_dev,
-                                   used ? ", which another disk already uses" : "");
-      return used ? -EEXIST : -EINVAL;
-    }
-    int i = domain_def_find_disk(def, target);
-    if (i >= 0) {
-      domain_disk_free(def->disks->pdata[i]);
-      def->disks->pdata[i] = g_steal_pointer(&d->disk);
-    } else {
-      g_ptr_array_add(def->disks, g_steal_pointer(&d->disk));
-    }
-    *ret_replaced = i >= 0;
-  } else {
-    DomainInterface *n = d->iface;
-    bool replace = index < def->interfaces->len;
-    for (guint i = 0; i < def->interfaces->len; i++) {
-      const DomainInterface *o = def->interfaces->pdata[i];
-      if (!n->mac_generated && i != index && g_ascii_strcasecmp(o->mac, n->mac) == 0) {
-        *ret_error = g_strdup_printf("MAC address %s is already used by net%u.xml", n->mac, i);
-        return -EEXIST;
-      }
-    }
-    if (replace) {
-      DomainInterface *old = def->interfaces->pdata[index];
-      if (n->mac_generated && old->type == n->type)
-        memcpy(n->mac, old->mac, sizeof(n->mac));
-      domain_interface_free(old);
-      def->interfaces->pdata[index] = g_steal_pointer(&d->iface);
-    } else {
-      g_ptr_array_add(def->interfaces, g_steal_pointer(&d->iface));
-    }
-    *ret_replaced = replace;
-  }
+  r = d->kind == DOMAIN_DEVICE_DISK
+          ? set_disk(def, entry, name, &d->disk, ret_replaced, ret_error)
+          : set_interface(def, entry, name, &d->iface, ret_replaced, ret_error);
+  if (r < 0)
+    return r;
   domain_device_free(g_steal_pointer(dev));
   return 0;
 }
 
 int domain_def_remove_device(DomainDef *def, const char *entry, char **ret_error) {
-  DomainDeviceKind kind;
-  g_autofree char *target = NULL;
-  unsigned index;
-  int r = fragment_entry_parse(entry, &kind, &target, &index, ret_error);
+  g_autofree char *name = NULL;
+  int r = fragment_entry_parse(entry, &name, ret_error);
   if (r < 0)
     return r;
-  if (kind == DOMAIN_DEVICE_DISK) {
-    int i = domain_def_find_disk(def, target);
-    if (i < 0) {
-      *ret_error = g_strdup_printf("no disk has target '%s'", target);
-      return -ENOENT;
-    }
-    g_ptr_array_remove_index(def->disks, (guint)i);
-    return 0;
-  }
-  if (index >= def->interfaces->len) {
-    *ret_error = g_strdup_printf("there is no interface net%u", index);
+  DomainDeviceKind kind;
+  int i = domain_def_find_entry(def, name, &kind);
+  if (i < 0) {
+    *ret_error = g_strdup_printf("no disk or interface is named '%s'", name);
     return -ENOENT;
   }
-  g_ptr_array_remove_index(def->interfaces, index);
+  g_ptr_array_remove_index(kind == DOMAIN_DEVICE_DISK ? def->disks : def->interfaces, (guint)i);
   return 0;
 }

@@ -5,7 +5,9 @@
  * Entry names (docs/domains.md, "devices/"):
  *   <target dev>.xml   a <disk>, named by its target dev ("vdb.xml")
  *   <target dev>.media a CD-ROM's medium: its source path, one line
- *   net<i>.xml         the i-th <interface> of the definition (from 0)
+ *   NAME.xml           an <interface> whose alias is "ua-NAME" ("net0.xml":
+ *                      the parser names unnamed interfaces ua-net0, ua-net1…
+ *                      and the name then stays with the interface)
  *
  * Contract: pure, like domain_xml.c whose parser and formatter this reuses
  * through their public API (a fragment is parsed inside a minimal domain
@@ -48,12 +50,11 @@ int domain_device_parse(const char *xml, size_t len, DomainDevice **ret_dev, cha
 char *domain_device_format_disk(const DomainDisk *disk);
 char *domain_device_format_interface(const DomainInterface *iface);
 
-/* Whether `entry` is a well-formed entry name; fills what it designates:
- * for disks the target dev (*ret_target, newly allocated), for interfaces
- * the index. No lookup in any definition. */
-bool domain_device_entry_parse(const char *entry, DomainDeviceKind *ret_kind,
-                               DeviceEntryType *ret_type, char **ret_target,
-                               unsigned *ret_index);
+/* Whether `entry` is a well-formed entry name (NAME.xml or NAME.media,
+ * NAME as an alias name allows); fills its type and NAME (newly
+ * allocated). No lookup in any definition: which device NAME is, the
+ * definition tells (domain_def_find_entry). */
+bool domain_device_entry_parse(const char *entry, DeviceEntryType *ret_type, char **ret_name);
 
 /* The entry names of a definition, in definition order (g_free'd strings). */
 GPtrArray *domain_device_entries(const DomainDef *def);
@@ -61,10 +62,18 @@ GPtrArray *domain_device_entries(const DomainDef *def);
 /* The index in def->disks of the disk with target `target`, or -1. */
 int domain_def_find_disk(const DomainDef *def, const char *target);
 
+/* The index in def->interfaces of the interface named `name` (its alias
+ * without "ua-"), or -1. */
+int domain_def_find_interface(const DomainDef *def, const char *name);
+
+/* The device an entry NAME designates: a disk by target, else an interface
+ * by name; its index and kind, or -1. */
+int domain_def_find_entry(const DomainDef *def, const char *name, DomainDeviceKind *ret_kind);
+
 /* The definition with `entry` set to `dev` (consumed on success: *dev is
  * cleared): an existing disk or interface is replaced in place, a new disk
- * is appended, a new interface appended (it is then listed as
- * net<count>). Refuses, changing nothing: a fragment whose kind or target
+ * or interface is appended; an interface takes the entry's NAME as its
+ * alias. Refuses, changing nothing: a fragment whose kind or target
  * does not match the entry's name (-EINVAL), a target that another entry
  * already uses (-EEXIST). An interface written without <mac> over an
  * existing one keeps that one's MAC. *ret_replaced tells whether an

@@ -616,6 +616,7 @@ static int parse_root(ParseState *ps, const xmlNode *root) {
   if ((r = dxml_assign_controller_indexes(ps)) < 0 || (r = dxml_resolve_consoles(ps)) < 0)
     return r;
   dxml_assign_macs(ps);
+  dxml_assign_aliases(ps);
   if (!def->memballoon.present) {
     def->memballoon.present = true;
     def->memballoon.model = MEMBALLOON_VIRTIO;

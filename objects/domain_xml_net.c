@@ -50,9 +50,35 @@ static const DxElem interface_row = {
   },
 };
 
+bool domain_alias_name_is_valid(const char *name) {
+  size_t len = name ? strlen(name) : 0;
+  return len > 0 && len <= DOMAIN_ALIAS_NAME_MAX && name[0] != '-' &&
+         strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == len;
+}
+
+/* libvirt keeps only user aliases ("ua-" and [A-Za-z0-9_-]) in a
+ * definition and drops the ones it gave a running domain; so does this. */
+static int parse_alias(ParseState *ps, const xmlNode *c, char **ret_alias) {
+  int r;
+  g_autofree char *name = NULL;
+  if ((r = dxml_empty_element(c, LIST("name"), ps->err)) < 0 ||
+      (r = dxml_require_prop(c, "name", &name, ps->err)) < 0)
+    return r;
+  if (!g_str_has_prefix(name, DOMAIN_USER_ALIAS_PREFIX))
+    return 0;
+  if (!domain_alias_name_is_valid(name + strlen(DOMAIN_USER_ALIAS_PREFIX)))
+    return xml_fail(ps->err, c, "alias '%s': after 'ua-' come 1 to %d letters, digits, '_' or "
+                    "'-' (not first)", name, DOMAIN_ALIAS_NAME_MAX);
+  for (guint i = 0; i < ps->def->interfaces->len; i++)
+    if (g_strcmp0(((DomainInterface *)ps->def->interfaces->pdata[i])->alias, name) == 0)
+      return xml_fail(ps->err, c, "alias '%s' is used by another interface", name);
+  *ret_alias = g_steal_pointer(&name);
+  return 0;
+}
+
 int dxml_parse_interface(ParseState *ps, const xmlNode *n) {
-  static const char *const children[] = {"mac", "source", "target", "model", "boot", "address",
-                                         NULL};
+  static const char *const children[] = {"mac", "source", "target", "model", "alias", "boot",
+                                         "address", NULL};
   static const char *const models[] = {"virtio", "e1000", "e1000e", "rtl8139", "ne2k_pci",
                                        "pcnet", "vmxnet3", NULL};
   int r;
@@ -112,11 +138,31 @@ int dxml_parse_interface(ParseState *ps, const xmlNode *n) {
                       iface->model);
     }
   }
+  if ((c = xml_child(n, "alias")) && (r = parse_alias(ps, c, &iface->alias)) < 0)
+    return r;
   if ((r = dxml_parse_boot_order(ps, n, &iface->boot_order)) < 0 ||
       (r = dxml_parse_address(ps, n, ADDR_PCI, " (use type='pci')", &iface->address)) < 0)
     return r;
   g_ptr_array_add(ps->def->interfaces, g_steal_pointer(&iface));
   return 0;
+}
+
+/* "ua-netN" with the lowest N no interface uses, for each interface
+ * without an alias: its stable name in devices/. */
+void dxml_assign_aliases(ParseState *ps) {
+  GPtrArray *ifaces = ps->def->interfaces;
+  guint next = 0;
+  for (guint i = 0; i < ifaces->len; i++) {
+    DomainInterface *iface = g_ptr_array_index(ifaces, i);
+    while (!iface->alias) {
+      g_autofree char *alias = g_strdup_printf(DOMAIN_USER_ALIAS_PREFIX "net%u", next++);
+      bool used = false;
+      for (guint j = 0; j < ifaces->len && !used; j++)
+        used = g_strcmp0(((DomainInterface *)g_ptr_array_index(ifaces, j))->alias, alias) == 0;
+      if (!used)
+        iface->alias = g_steal_pointer(&alias);
+    }
+  }
 }
 
 /* Random locally administered QEMU-range MACs, unique within the domain. */
@@ -157,6 +203,11 @@ void dxml_format_interface(XmlWriter *w, const DomainInterface *iface, bool live
   if (iface->model) {
     xml_writer_start(w, "model");
     xml_writer_attr(w, "type", iface->model);
+    xml_writer_end_empty(w);
+  }
+  if (iface->alias) {
+    xml_writer_start(w, "alias");
+    xml_writer_attr(w, "name", iface->alias);
     xml_writer_end_empty(w);
   }
   dxml_format_ext_children(w, iface->ext);

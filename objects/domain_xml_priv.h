@@ -118,6 +118,7 @@ void dxml_format_disk(XmlWriter *w, const DomainDisk *d);
 /* domain_xml_net.c: <interface> */
 int dxml_parse_interface(ParseState *ps, const xmlNode *n);
 void dxml_assign_macs(ParseState *ps);
+void dxml_assign_aliases(ParseState *ps);
 void dxml_format_interface(XmlWriter *w, const DomainInterface *iface, bool live);
 
 /* domain_xml_chardev.c: <serial>, <console> */

@@ -82,14 +82,39 @@ check_eq "nor left an entry" "sdc.media sdc.xml vdb.xml" "$(ls "$D/g1/devices" |
 check "an interface is added as net0.xml" cp "$WORK/nic.xml" "$D/g1/devices/net0.xml"
 check_contains "config.xml has it" "<interface type='user'>" "$(cat "$D/g1/config.xml")"
 check_contains "its fragment has a MAC" "<mac address='52:54:00:" "$(cat "$D/g1/devices/net0.xml")"
+check_contains "and its name, as a libvirt user alias" "<alias name='ua-net0'/>" "$(cat "$D/g1/devices/net0.xml")"
+check "a second one under a name of the user's" cp "$WORK/nic.xml" "$D/g1/devices/lab.xml"
+check_contains "config.xml names it" "<alias name='ua-lab'/>" "$(cat "$D/g1/config.xml")"
+check_fails "an interface cannot take a disk's kind of name" cp "$WORK/nic.xml" "$D/g1/devices/vdq.xml"
 check "rm of an interface removes it" rm "$D/g1/devices/net0.xml"
+check_eq "the other keeps its name (names are stable)" "lab.xml sdc.media sdc.xml vdb.xml" \
+  "$(ls "$D/g1/devices" | tr '\n' ' ' | sed 's/ $//')"
+check "sed -i edits an interface in place" sed -i "s/<interface type='user'>/<interface type='user'>\n<link state='down'\/>/" "$D/g1/devices/lab.xml"
+check_contains "the edit is in config.xml" "<link state='down'/>" "$(cat "$D/g1/config.xml")"
+check "rm of the last interface" rm "$D/g1/devices/lab.xml"
 check_fails "config.xml no longer has it" grep -q "<interface" "$D/g1/config.xml"
 check "echo to .media changes the medium" bash -c "echo '$WORK/cd2.iso' > '$D/g1/devices/sdc.media'"
 check_contains "config.xml has the new medium" "<source file='$WORK/cd2.iso'/>" "$(cat "$D/g1/config.xml")"
-check_fails "rm of a .media file is refused" rm "$D/g1/devices/sdc.media"
+check "rm of a .media file ejects" rm "$D/g1/devices/sdc.media"
+check_fails "config.xml has no medium" grep -q "cd2.iso" "$D/g1/config.xml"
+check_eq "the .media file is still there, empty" "" "$(cat "$D/g1/devices/sdc.media")"
+echo "$WORK/cd2.iso" > "$D/g1/devices/sdc.media"
 check "rm of a disk removes it" rm "$D/g1/devices/vdb.xml"
 check_fails "config.xml no longer has it" grep -q "dev='vdb'" "$D/g1/config.xml"
+cp "$WORK/nic.xml" "$D/other/devices/net0.xml"
+cp "$WORK/nic.xml" "$D/other/devices/net1.xml"
+cat > "$WORK/other-cd.xml" <<XML
+<disk type='file' device='cdrom'>
+  <source file='$WORK/cd1.iso'/>
+  <target dev='sdc' bus='sata'/>
+  <readonly/>
+</disk>
+XML
+cp "$WORK/other-cd.xml" "$D/other/devices/sdc.xml"
+check_eq "the other domain has a CD-ROM and two NICs" "net0.xml net1.xml sdc.media sdc.xml vda.xml" \
+  "$(ls "$D/other/devices" | tr '\n' ' ' | sed 's/ $//')"
 check "rm -r of a shut-off domain with devices undefines it" rm -r "$D/other"
+check_fails "it is gone" test -e "$D/other"
 
 # --- the running guest: hot plug, seen inside it
 check "the guest starts" bash -c "echo running > '$D/g1/state'"

@@ -92,36 +92,53 @@ static void test_hostile(void **state) {
 }
 
 static void test_entry_names(void **state) {
-  DomainDeviceKind kind;
   DeviceEntryType type;
-  unsigned index;
-  g_autofree char *t1 = NULL, *t2 = NULL;
-  assert_true(domain_device_entry_parse("vdb.xml", &kind, &type, &t1, &index));
-  assert_int_equal(kind, DOMAIN_DEVICE_DISK);
+  g_autofree char *t1 = NULL, *t2 = NULL, *t3 = NULL;
+  assert_true(domain_device_entry_parse("vdb.xml", &type, &t1));
+  assert_int_equal(type, DEVICE_ENTRY_XML);
   assert_string_equal(t1, "vdb");
-  assert_true(domain_device_entry_parse("sdc.media", &kind, &type, &t2, &index));
+  assert_true(domain_device_entry_parse("sdc.media", &type, &t2));
   assert_int_equal(type, DEVICE_ENTRY_MEDIA);
-  char *t = NULL;
-  assert_true(domain_device_entry_parse("net12.xml", &kind, &type, &t, &index));
-  assert_int_equal(kind, DOMAIN_DEVICE_INTERFACE);
-  assert_int_equal(index, 12);
-  static const char *const invalid[] = {"vdb", "vdb.xml~", ".vdb.xml.swp", "VDB.xml", "v.xml",
-                                        "net01.xml", "net0.media", "net1234.xml", "a/b.xml",
-                                        "vd-b.xml", "4vdb.xml"};
+  assert_true(domain_device_entry_parse("lan_2-b.xml", &type, &t3));
+  assert_string_equal(t3, "lan_2-b");
+  g_autofree char *long_name = g_strnfill(65, 'a');
+  g_autofree char *too_long = g_strconcat(long_name, ".xml", NULL);
+  const char *const invalid[] = {"vdb", "vdb.xml~", ".vdb.xml.swp", "a/b.xml", "-x.xml",
+                                 "a b.xml", "a,b.xml", ".xml", "x.media~", too_long};
   for (size_t i = 0; i < G_N_ELEMENTS(invalid); i++) {
-    t = NULL;
-    if (domain_device_entry_parse(invalid[i], &kind, &type, &t, &index))
+    char *t = NULL;
+    if (domain_device_entry_parse(invalid[i], &type, &t))
       fail_msg("'%s' was taken as an entry", invalid[i]);
   }
 }
 
+/* Interfaces are named by their alias: the parser gives ua-net0, ua-net1…
+ * to those without one, and a removal does not rename the others. */
 static void test_entries(void **state) {
   g_autoptr(DomainDef) def = base_def();
   g_autoptr(GPtrArray) names = domain_device_entries(def);
   assert_int_equal(names->len, 3);
-  assert_string_equal(names->pdata[0], "sdc.xml");
-  assert_string_equal(names->pdata[1], "sdc.media");
+  assert_string_equal(names->pdata[0], "sdc.media"); /* before its .xml: rm -r order */
+  assert_string_equal(names->pdata[1], "sdc.xml");
   assert_string_equal(names->pdata[2], "net0.xml");
+
+  DomainDevice *dev = NULL;
+  g_autofree char *error = NULL;
+  bool replaced = true;
+  assert_int_equal(parse("<interface type='user'/>", &dev, &error), 0);
+  assert_int_equal(domain_def_set_device(def, "lan.xml", &dev, &replaced, &error), 0);
+  assert_false(replaced);
+  assert_string_equal(((DomainInterface *)def->interfaces->pdata[1])->alias, "ua-lan");
+  assert_int_equal(domain_def_remove_device(def, "net0.xml", &error), 0);
+  g_autoptr(GPtrArray) after = domain_device_entries(def);
+  assert_int_equal(after->len, 3);
+  assert_string_equal(after->pdata[2], "lan.xml");
+  DomainDeviceKind kind;
+  assert_int_equal(domain_def_find_entry(def, "lan", &kind), 0);
+  assert_int_equal(kind, DOMAIN_DEVICE_INTERFACE);
+  assert_int_equal(domain_def_find_entry(def, "sdc", &kind), 0);
+  assert_int_equal(kind, DOMAIN_DEVICE_DISK);
+  assert_int_equal(domain_def_find_entry(def, "net0", &kind), -1);
 }
 
 static void test_set_and_remove(void **state) {
