@@ -200,6 +200,11 @@ int qemu_qmp_sync(QemuDomain *dom, const char *command, JsonNode *args, JsonNode
 
 int qemu_qmp_sync_timeout(QemuDomain *dom, const char *command, JsonNode *args, int timeout_ms,
                           JsonNode **ret_value, char **ret_error) {
+  return qemu_qmp_sync_fd(dom, command, args, -1, timeout_ms, ret_value, ret_error);
+}
+
+int qemu_qmp_sync_fd(QemuDomain *dom, const char *command, JsonNode *args, int fd,
+                     int timeout_ms, JsonNode **ret_value, char **ret_error) {
   g_autoptr(JsonNode) owned_args = args;
   g_mutex_lock(&dom->obj->lock);
   QmpClient *qmp = dom->qmp && !dom->gone ? qmp_client_ref(dom->qmp) : NULL;
@@ -209,8 +214,8 @@ int qemu_qmp_sync_timeout(QemuDomain *dom, const char *command, JsonNode *args, 
     return -EBUSY;
   }
   JsonNode *value = NULL;
-  int r = qmp_client_execute_sync(qmp, command, g_steal_pointer(&owned_args), timeout_ms,
-                                  &value, ret_error);
+  int r = qmp_client_execute_sync_fd(qmp, command, g_steal_pointer(&owned_args), fd,
+                                     timeout_ms, &value, ret_error);
   qmp_client_unref(qmp);
   if (r >= 0) {
     if (ret_value)

@@ -115,6 +115,9 @@ int qemu_qmp_sync(QemuDomain *dom, const char *command, JsonNode *args, JsonNode
  * work (snapshot-save runs in QEMU's main loop and holds its monitor). */
 int qemu_qmp_sync_timeout(QemuDomain *dom, const char *command, JsonNode *args, int timeout_ms,
                           JsonNode **ret_value, char **ret_error);
+/* The same with a descriptor sent along with the command (getfd). */
+int qemu_qmp_sync_fd(QemuDomain *dom, const char *command, JsonNode *args, int fd,
+                     int timeout_ms, JsonNode **ret_value, char **ret_error);
 
 /* Takes a reference on the active runtime's object and returns the runtime,
  * or -EBUSY with a sentence when the domain is not active. */

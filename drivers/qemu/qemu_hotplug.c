@@ -408,6 +408,60 @@ int qemu_domain_update_disk(QemuDriver *d, Obj *obj, DomainDisk *disk, char **re
 
 /* ---- interfaces ---- */
 
+/* A network or bridge interface: the bridge driver makes its tap and puts
+ * it on the bridge (as at start), QEMU gets the descriptor with getfd
+ * under `fdname`; iface->target_dev names the tap. */
+static int pass_tap(QemuDriver *d, QemuDomain *dom, DomainInterface *iface, const char *fdname,
+                    char **ret_error) {
+  if (!d->hooks.open_tap) {
+    *ret_error = g_strdup("network interfaces are not available in this daemon");
+    return -EOPNOTSUPP;
+  }
+  g_mutex_lock(&dom->obj->lock);
+  g_autoptr(DomainDef) live = domain_def_copy(dom->live_def);
+  g_mutex_unlock(&dom->obj->lock);
+  int fd = -1;
+  int r = d->hooks.open_tap(d->hooks.user_data, live, live->interfaces->len, iface, &fd,
+                            ret_error);
+  if (r < 0)
+    return r;
+  g_autofree char *ignored = NULL;
+  qemu_qmp_sync(dom, "closefd", qemu_hotplug_fdname_args(fdname), NULL, &ignored);
+  r = qemu_qmp_sync_fd(dom, "getfd", qemu_hotplug_fdname_args(fdname), fd,
+                       d->qmp_timeout_ms, NULL, ret_error);
+  close(fd);
+  if (r < 0 && d->hooks.close_tap)
+    d->hooks.close_tap(d->hooks.user_data, iface->target_dev);
+  return r;
+}
+
+/* Undoes pass_tap after a failed plug. */
+static void drop_tap(QemuDriver *d, QemuDomain *dom, DomainInterface *iface, const char *fdname) {
+  if (!fdname)
+    return;
+  g_autofree char *ignored = NULL;
+  qemu_qmp_sync(dom, "closefd", qemu_hotplug_fdname_args(fdname), NULL, &ignored);
+  if (iface->target_dev && d->hooks.close_tap)
+    d->hooks.close_tap(d->hooks.user_data, iface->target_dev);
+}
+
+/* After an unplug: the tap of the interface with `mac` goes. */
+static void close_tap_of(QemuDriver *d, QemuDomain *dom, const char *mac) {
+  g_autofree char *tap = NULL;
+  g_mutex_lock(&dom->obj->lock);
+  for (guint i = 0; i < dom->live_def->interfaces->len; i++) {
+    const DomainInterface *n = dom->live_def->interfaces->pdata[i];
+    if (g_ascii_strcasecmp(n->mac, mac) == 0 && n->target_dev)
+      tap = g_strdup(n->target_dev);
+  }
+  for (guint i = 0; tap && i < dom->taps->len; i++)
+    if (strcmp(dom->taps->pdata[i], tap) == 0)
+      g_ptr_array_remove_index(dom->taps, i--);
+  g_mutex_unlock(&dom->obj->lock);
+  if (tap && d->hooks.close_tap)
+    d->hooks.close_tap(d->hooks.user_data, tap);
+}
+
 static int attach_nic_op(QemuDriver *d, QemuDomain *dom, void *dev, const char *key,
                          char **ret_error) {
   DomainInterface *iface = dev;
@@ -429,27 +483,38 @@ static int attach_nic_op(QemuDriver *d, QemuDomain *dom, void *dev, const char *
   g_autofree char *hex = g_strdelimit(g_strdup(mkey), ":", '-');
   g_autofree char *id = g_strdup_printf("dev-nic-%s", hex);
   g_autofree char *netdev_id = g_strdup_printf("dev-net-%s", hex);
+  g_autofree char *fdname = iface->type != INTERFACE_USER ? g_strdup_printf("fd-%s", hex) : NULL;
   JsonNode *netdev = NULL, *device = NULL;
-  if ((r = qemu_hotplug_nic_args(iface, id, netdev_id, (unsigned)slot, &netdev, &device,
+  if ((r = qemu_hotplug_nic_args(iface, id, netdev_id, fdname, (unsigned)slot, &netdev, &device,
                                  ret_error)) < 0)
     return r;
   g_autoptr(JsonNode) device_owned = device;
+  g_autoptr(JsonNode) netdev_owned = netdev;
   /* Leftovers of a plug a killed daemon did not finish (see attach_locked_op). */
   if (device_present(dom, id) == 1 &&
       (r = unplug_device(dom, id, "the leftover of an unfinished interface plug",
-                         ret_error)) < 0) {
-    json_node_unref(netdev);
+                         ret_error)) < 0)
     return r;
-  }
   g_autofree char *ignored = NULL;
   qemu_qmp_sync(dom, "netdev_del", qemu_hotplug_id_args(netdev_id), NULL, &ignored);
-  if ((r = qemu_qmp_sync(dom, "netdev_add", netdev, NULL, ret_error)) < 0)
+  if (fdname && (r = pass_tap(d, dom, iface, fdname, ret_error)) < 0)
     return r;
+  if ((r = qemu_qmp_sync(dom, "netdev_add", g_steal_pointer(&netdev_owned), NULL,
+                         ret_error)) < 0) {
+    drop_tap(d, dom, iface, fdname);
+    return r;
+  }
   if ((r = qemu_qmp_sync(dom, "device_add", g_steal_pointer(&device_owned), NULL,
                          ret_error)) < 0) {
     g_autofree char *e = NULL;
     qemu_qmp_sync(dom, "netdev_del", qemu_hotplug_id_args(netdev_id), NULL, &e);
+    drop_tap(d, dom, iface, fdname);
     return r;
+  }
+  if (iface->target_dev) {
+    g_mutex_lock(&dom->obj->lock);
+    g_ptr_array_add(dom->taps, g_strdup(iface->target_dev));
+    g_mutex_unlock(&dom->obj->lock);
   }
   if (iface->address.type != DEVICE_ADDRESS_PCI)
     iface->address = (DeviceAddress){.type = DEVICE_ADDRESS_PCI, .slot = (unsigned)slot};
@@ -479,6 +544,7 @@ static int detach_nic_op(QemuDriver *d, QemuDomain *dom, void *dev, const char *
   g_autofree char *e = NULL;
   if (qemu_qmp_sync(dom, "netdev_del", qemu_hotplug_id_args(names[1]), NULL, &e) < 0)
     log_warning("netdev_del %s: %s", names[1], e);
+  close_tap_of(d, dom, mac);
   g_hash_table_remove(ids, mkey);
   save_ids(dom, ids);
   g_mutex_lock(&dom->obj->lock);

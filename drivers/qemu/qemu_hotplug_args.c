@@ -113,14 +113,12 @@ int qemu_hotplug_disk_args(const DomainDisk *disk, const char *path, bool is_blo
 }
 
 int qemu_hotplug_nic_args(const DomainInterface *iface, const char *id, const char *netdev_id,
-                          unsigned pci_slot, JsonNode **ret_netdev, JsonNode **ret_device,
-                          char **ret_error) {
-  if (iface->type != INTERFACE_USER) {
-    *ret_error = g_strdup_printf("interface %s: hot plug of %s interfaces needs their tap passed "
-                                 "to QEMU over QMP, which virtfs does not do yet; shut the "
-                                 "domain off to add it", iface->mac,
-                                 interface_type_to_string(iface->type));
-    return -EOPNOTSUPP;
+                          const char *tap_fdname, unsigned pci_slot, JsonNode **ret_netdev,
+                          JsonNode **ret_device, char **ret_error) {
+  if (iface->type != INTERFACE_USER && !tap_fdname) {
+    *ret_error = g_strdup_printf("interface %s: a %s interface needs its tap passed to QEMU",
+                                 iface->mac, interface_type_to_string(iface->type));
+    return -EINVAL;
   }
   const char *driver = qemu_argv_nic_device(iface->model);
   if (!driver) {
@@ -139,12 +137,22 @@ int qemu_hotplug_nic_args(const DomainInterface *iface, const char *id, const ch
     json_object_unref(dev);
     return r;
   }
+  /* As at start (qemu_argv_net.c): the daemon made the tap and put it on
+   * the bridge; QEMU gets its descriptor, by the name getfd gave it. */
   JsonObject *netdev = json_object_new();
-  json_object_set_string_member(netdev, "type", "user");
+  json_object_set_string_member(netdev, "type", iface->type == INTERFACE_USER ? "user" : "tap");
   json_object_set_string_member(netdev, "id", netdev_id);
+  if (iface->type != INTERFACE_USER)
+    json_object_set_string_member(netdev, "fd", tap_fdname);
   *ret_netdev = object_node(netdev);
   *ret_device = object_node(dev);
   return 0;
+}
+
+JsonNode *qemu_hotplug_fdname_args(const char *fdname) {
+  JsonObject *o = json_object_new();
+  json_object_set_string_member(o, "fdname", fdname);
+  return object_node(o);
 }
 
 int qemu_hotplug_change_medium_args(const char *id, const DomainDisk *disk, const char *path,

@@ -34,13 +34,16 @@ int qemu_hotplug_disk_args(const DomainDisk *disk, const char *path, bool is_blo
                            const char *id, unsigned pci_slot, JsonNode **ret_file,
                            JsonNode **ret_format, JsonNode **ret_device, char **ret_error);
 
-/* netdev_add and device_add of an interface of type user (network and
- * bridge interfaces need a tap fd passed over QMP, which virtfs does not do
- * yet: -EOPNOTSUPP), with netdev `netdev_id` and device `id`, at the PCI
- * slot of its <address> or `pci_slot`. */
+/* netdev_add and device_add of an interface, with netdev `netdev_id` and
+ * device `id`, at the PCI slot of its <address> or `pci_slot`. A network or
+ * bridge interface's netdev is a tap whose descriptor QEMU got with getfd
+ * under the name `tap_fdname` (NULL for user: -EINVAL otherwise). */
 int qemu_hotplug_nic_args(const DomainInterface *iface, const char *id, const char *netdev_id,
-                          unsigned pci_slot, JsonNode **ret_netdev, JsonNode **ret_device,
-                          char **ret_error);
+                          const char *tap_fdname, unsigned pci_slot, JsonNode **ret_netdev,
+                          JsonNode **ret_device, char **ret_error);
+
+/* Arguments of getfd and closefd: {"fdname": NAME}. */
+JsonNode *qemu_hotplug_fdname_args(const char *fdname);
 
 /* blockdev-change-medium of device `id` to `path` with the disk's format,
  * read-only. */

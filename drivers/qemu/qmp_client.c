@@ -20,6 +20,7 @@
 #include "drivers/qemu/qmp_client.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glib-unix.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -50,7 +51,17 @@ typedef struct {
   int timeout_ms;
   QmpCommandFunc callback;
   gpointer user_data;
+  int fd; /* passed to QEMU with the command (SCM_RIGHTS), owned; -1: none */
 } Pending;
+
+/* A descriptor to send along with the byte at `offset` of the output. */
+typedef struct {
+  size_t offset;
+  int fd;
+} OutFd;
+
+struct QmpClient;
+static void out_fds_clear(struct QmpClient *c);
 
 struct QmpClient {
   gatomicrefcount ref;
@@ -71,6 +82,7 @@ struct QmpClient {
   size_t scan_pos; /* inbuf bytes already searched for '\n' */
   GString *outbuf;
   size_t out_pos;
+  GQueue out_fds; /* OutFd*, by offset */
   GHashTable *pending; /* id -> Pending*, owned here */
   GQueue waiting;      /* Pending* submitted before ready, in order */
 
@@ -140,6 +152,7 @@ static void client_finalize(QmpClient *c) {
   /* Closed for sure: an open connection holds a reference. */
   g_hash_table_unref(c->pending);
   g_byte_array_unref(c->inbuf);
+  out_fds_clear(c);
   g_string_free(c->outbuf, TRUE);
   g_free(c->socket_path);
   g_free(c->pub_error_sentence);
@@ -166,11 +179,14 @@ static Pending *pending_new(QmpClient *c, const char *command, char *id, char *t
   p->timeout_ms = timeout_ms;
   p->callback = callback;
   p->user_data = user_data;
+  p->fd = -1;
   return p;
 }
 
 static void pending_free(Pending *p) {
   source_clear(&p->timer);
+  if (p->fd >= 0)
+    close(p->fd);
   g_free(p->id);
   g_free(p->command);
   g_free(p->text);
@@ -207,14 +223,55 @@ static gboolean on_command_timeout(gpointer data) {
 
 static gboolean on_writable(gint fd, GIOCondition cond, gpointer data);
 
+/* send() of `len` bytes with `fd` attached (SCM_RIGHTS): QEMU's getfd and
+ * add-fd take the descriptor that arrives with the command. */
+static ssize_t send_with_fd(int sock, const char *data, size_t len, int fd) {
+  struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } control;
+  memset(&control, 0, sizeof(control));
+  struct msghdr msg = {.msg_iov = &iov,
+                       .msg_iovlen = 1,
+                       .msg_control = control.buf,
+                       .msg_controllen = sizeof(control.buf)};
+  struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+  return sendmsg(sock, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+static void out_fds_clear(QmpClient *c) {
+  OutFd *o;
+  while ((o = g_queue_pop_head(&c->out_fds))) {
+    close(o->fd);
+    g_free(o);
+  }
+}
+
 /* Writes what the output buffer holds without blocking. Errors are acted
  * upon only when `may_shutdown` (from the output watch): a submit must not
  * run callbacks inside its caller, so it leaves the error to the watch,
  * which sees the broken socket at once. */
 static void client_flush(QmpClient *c, bool may_shutdown) {
   while (c->out_pos < c->outbuf->len) {
-    ssize_t n = send(c->fd, c->outbuf->str + c->out_pos, c->outbuf->len - c->out_pos,
-                     MSG_NOSIGNAL | MSG_DONTWAIT);
+    OutFd *head = g_queue_peek_head(&c->out_fds);
+    size_t len = c->outbuf->len - c->out_pos;
+    ssize_t n;
+    if (head && head->offset == c->out_pos) {
+      n = send_with_fd(c->fd, c->outbuf->str + c->out_pos, len, head->fd);
+      if (n > 0) {
+        close(head->fd);
+        g_free(g_queue_pop_head(&c->out_fds));
+      }
+    } else {
+      if (head)
+        len = head->offset - c->out_pos;
+      n = send(c->fd, c->outbuf->str + c->out_pos, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    }
     if (n >= 0) {
       c->out_pos += (size_t)n;
       continue;
@@ -245,6 +302,13 @@ static gboolean on_writable(gint fd, GIOCondition cond, gpointer data) {
 }
 
 static void client_send(QmpClient *c, Pending *p) {
+  if (p->fd >= 0) {
+    OutFd *o = g_new(OutFd, 1);
+    o->offset = c->outbuf->len;
+    o->fd = p->fd;
+    p->fd = -1;
+    g_queue_push_tail(&c->out_fds, o);
+  }
   g_string_append(c->outbuf, p->text);
   g_clear_pointer(&p->text, g_free);
   client_flush(c, false);
@@ -289,6 +353,7 @@ static void client_shutdown(QmpClient *c, int error, const char *sentence, bool 
     close(c->fd);
     c->fd = -1;
   }
+  out_fds_clear(c);
   publish(c, CLIENT_CLOSED, error, sentence);
   /* QEMU exiting is ordinary (quit, poweroff); the owner learns of it
    * through on_disconnect and decides what it means. */
@@ -716,6 +781,7 @@ typedef struct {
   QmpClient *client; /* referenced */
   char *command, *id, *text;
   int timeout_ms;
+  int fd; /* to send with the command, owned; -1: none */
 } SyncCall;
 
 static SyncCall *sync_call_ref(SyncCall *call) {
@@ -732,6 +798,8 @@ static void sync_call_unref(SyncCall *call) {
   g_free(call->command);
   g_free(call->id);
   g_free(call->text);
+  if (call->fd >= 0)
+    close(call->fd);
   qmp_client_unref(call->client);
   g_mutex_clear(&call->lock);
   g_cond_clear(&call->cond);
@@ -759,6 +827,8 @@ static gboolean sync_submit(gpointer data) {
   Pending *p = pending_new(c, call->command, g_steal_pointer(&call->id),
                            g_steal_pointer(&call->text), call->timeout_ms, sync_done,
                            sync_call_ref(call));
+  p->fd = call->fd;
+  call->fd = -1;
   g_autofree char *why = NULL;
   int r = client_submit(c, p, false, &why);
   if (r < 0)
@@ -768,6 +838,12 @@ static gboolean sync_submit(gpointer data) {
 
 int qmp_client_execute_sync(QmpClient *c, const char *command, JsonNode *arguments,
                             int timeout_ms, JsonNode **ret_return, char **ret_error) {
+  return qmp_client_execute_sync_fd(c, command, arguments, -1, timeout_ms, ret_return,
+                                    ret_error);
+}
+
+int qmp_client_execute_sync_fd(QmpClient *c, const char *command, JsonNode *arguments, int fd,
+                               int timeout_ms, JsonNode **ret_return, char **ret_error) {
   g_return_val_if_fail(c && command, -EINVAL);
   /* The loop thread would wait for a reply only it can read. */
   g_return_val_if_fail(!g_main_context_is_owner(c->context), -EDEADLK);
@@ -794,6 +870,15 @@ int qmp_client_execute_sync(QmpClient *c, const char *command, JsonNode *argumen
   call->id = g_steal_pointer(&id);
   call->text = g_steal_pointer(&text);
   call->timeout_ms = timeout_ms;
+  call->fd = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 3) : -1;
+  if (fd >= 0 && call->fd < 0) {
+    int e = errno;
+    if (ret_error)
+      *ret_error = g_strdup_printf("cannot pass a descriptor with '%s': %s", command,
+                                   g_strerror(e));
+    sync_call_unref(call);
+    return -e;
+  }
   client_invoke(c, sync_submit, sync_call_ref(call), (GDestroyNotify)sync_call_unref);
 
   int64_t end = g_get_monotonic_time() + ((int64_t)timeout_ms + QMP_SYNC_GRACE_MS) * 1000;

@@ -135,3 +135,9 @@ int qmp_client_execute(QmpClient *client, const char *command, JsonNode *argumen
  * client for the duration. */
 int qmp_client_execute_sync(QmpClient *client, const char *command, JsonNode *arguments,
                             int timeout_ms, JsonNode **ret_return, char **ret_error);
+
+/* qmp_client_execute_sync() with a descriptor sent along with the command
+ * (SCM_RIGHTS), as QEMU's getfd takes it. `fd` is duplicated: the caller
+ * keeps and closes its own. */
+int qmp_client_execute_sync_fd(QmpClient *client, const char *command, JsonNode *arguments,
+                               int fd, int timeout_ms, JsonNode **ret_return, char **ret_error);

@@ -164,7 +164,8 @@ check_contains "live.xml has it" "<interface type='user'>" "$(cat "$D/g1/live.xm
 check_contains "config.xml keeps its PCI address" "<address type='pci'" "$(cat "$D/g1/devices/net0.xml")"
 printf "<interface type='network'><source network='default'/></interface>" > "$WORK/netnic.xml"
 err=$(stderr_of cp "$WORK/netnic.xml" "$D/g1/devices/net1.xml")
-check_contains "a network NIC cannot be hot-plugged yet (EOPNOTSUPP)" "not supported" "$err"
+check_contains "a NIC on a network that is not started is refused (EBUSY)" "busy" "$err"
+check_contains "error says to start the network" "not active" "$(cat "$D/g1/error")"
 check "rm unplugs the NIC" rm "$D/g1/devices/net0.xml"
 guest "ls /sys/class/net | sed 's/^/NIC-/'"
 if grep -q "NIC-eth0" "$D/g1/console.log"; then fail "eth0 is gone from the guest"; else pass "eth0 is gone from the guest"; fi

@@ -107,6 +107,20 @@ check "vm1 pings vm2" wait_console vm1 PING-OK-vm2 1 30
 console_cmd vm2 "ping -c 2 -W 2 $ip1 >/dev/null && echo PING-OK-vm1"
 check "vm2 pings vm1" wait_console vm2 PING-OK-vm1 1 30
 
+# --- a NIC hot-plugged on the network through devices/ (issue 13): the
+# bridge driver makes its tap, QEMU gets the descriptor over QMP (getfd)
+printf "<interface type='network'><mac address='52:54:00:77:00:33'/><source network='lab'/><model type='virtio'/></interface>" > "$WORK/hotnic.xml"
+check "cp of a network NIC into devices/ plugs it into the running guest" cp "$WORK/hotnic.xml" "$D/vm2/devices/lab2.xml"
+check "the guest gets a DHCP lease on it" wait_console vm2 "VIRTFS-GUEST-IP eth1 10.77.0.1" 1 90
+check "the lease shows in leases" bash -c "for i in \$(seq 100); do grep -q '52:54:00:77:00:33' '$N/lab/leases' && exit 0; sleep 0.2; done; exit 1"
+hot_tap=$(awk "/52:54:00:77:00:33/ {f=1} f && /target dev=/ {print; exit}" "$D/vm2/live.xml" | grep -o "dev='[^']*'" | cut -d"'" -f2)
+check "live.xml names its tap" test -n "$hot_tap"
+check "the tap is on the bridge" bash -c "ip -n $NS -j link show '$hot_tap' | grep -q '\"master\":\"virbr-lab\"'"
+check "rm unplugs it" rm "$D/vm2/devices/lab2.xml"
+check "its tap is gone" bash -c "! ip -n $NS link show '$hot_tap' 2>/dev/null"
+console_cmd vm2 "ls /sys/class/net | tr '\\n' ' ' | sed 's/^/NICS-/; s/\$/-END/'"
+check "the guest no longer has eth1" wait_console vm2 "NICS-eth0 lo -END" 1 30
+
 # --- the overlay chain is what the guest reads
 console_cmd vm1 "head -c 19 /dev/vda; echo"
 check "the guest reads the base volume's bytes through the overlay" wait_console vm1 VIRTFS-BASE-CONTENT 1 30

@@ -121,26 +121,32 @@ static void test_nic(void **state) {
                        .model = (char *)"virtio"};
   JsonNode *netdev = NULL, *dev = NULL;
   g_autofree char *error = NULL;
-  assert_int_equal(qemu_hotplug_nic_args(&n, "dev-nic-1", "dev-net-1", 6, &netdev, &dev,
-                                         &error), 0);
+  assert_int_equal(qemu_hotplug_nic_args(&n, "dev-nic-1", "dev-net-1", NULL, 6, &netdev,
+                                         &dev, &error), 0);
   g_autofree char *nd = json(netdev), *dv = json(dev);
   assert_string_equal(nd, "{\"type\":\"user\",\"id\":\"dev-net-1\"}");
   assert_string_equal(dv, "{\"driver\":\"virtio-net-pci\",\"id\":\"dev-nic-1\","
                           "\"netdev\":\"dev-net-1\",\"mac\":\"52:54:00:aa:bb:cc\","
                           "\"bus\":\"pci.0\",\"addr\":\"0x6\"}");
   n.model = NULL; /* libvirt's default model */
-  assert_int_equal(qemu_hotplug_nic_args(&n, "a", "b", 6, &netdev, &dev, &error), 0);
+  assert_int_equal(qemu_hotplug_nic_args(&n, "a", "b", NULL, 6, &netdev, &dev, &error), 0);
   g_autofree char *dv2 = json(dev);
   json_node_unref(netdev);
   assert_non_null(strstr(dv2, "\"driver\":\"rtl8139\""));
+  /* a network interface: its tap, by the name getfd gave its descriptor */
   n.type = INTERFACE_NETWORK;
   netdev = dev = NULL;
-  assert_int_equal(qemu_hotplug_nic_args(&n, "a", "b", 6, &netdev, &dev, &error), -EOPNOTSUPP);
+  assert_int_equal(qemu_hotplug_nic_args(&n, "a", "b", NULL, 6, &netdev, &dev, &error), -EINVAL);
   assert_null(dev);
+  assert_int_equal(qemu_hotplug_nic_args(&n, "a", "b", "fd-a,b", 6, &netdev, &dev, &error), 0);
+  g_autofree char *tap = json(netdev);
+  json_node_unref(dev);
+  assert_string_equal(tap, "{\"type\":\"tap\",\"id\":\"b\",\"fd\":\"fd-a,b\"}");
   n.type = INTERFACE_USER;
   n.model = (char *)"bogus";
   g_clear_pointer(&error, g_free);
-  assert_int_equal(qemu_hotplug_nic_args(&n, "a", "b", 6, &netdev, &dev, &error), -EOPNOTSUPP);
+  assert_int_equal(qemu_hotplug_nic_args(&n, "a", "b", NULL, 6, &netdev, &dev, &error),
+                   -EOPNOTSUPP);
 }
 
 static JsonNode *parse_json(const char *text) {
