@@ -166,11 +166,46 @@ static int pick_slot(QemuDomain *dom, int *ret_slot, char **ret_error) {
   return 0;
 }
 
-static bool is_q35(QemuDomain *dom) {
+/* Where a PCI device without an <address> goes: on pc, the lowest free
+ * slot of bus 0; on q35 (whose root bus takes no hot plug), slot 0 behind
+ * the first pcie-root-port of the definition that has nothing behind it. */
+static int place_pci(QemuDomain *dom, DeviceAddress *ret_where, char **ret_error) {
+  g_autoptr(GArray) ports = g_array_new(FALSE, FALSE, sizeof(unsigned));
   g_mutex_lock(&dom->obj->lock);
-  bool q35 = dom->live_def->os.machine && strstr(dom->live_def->os.machine, "q35");
+  const DomainDef *def = dom->live_def;
+  bool q35 = def->os.machine && strstr(def->os.machine, "q35");
+  for (guint i = 0; q35 && i < def->controllers->len; i++) {
+    const DomainController *c = def->controllers->pdata[i];
+    if (c->type == CONTROLLER_PCI && g_strcmp0(c->model, "pcie-root-port") == 0)
+      g_array_append_val(ports, c->index);
+  }
   g_mutex_unlock(&dom->obj->lock);
-  return q35;
+  if (!q35) {
+    int slot = 0, r = pick_slot(dom, &slot, ret_error);
+    if (r == 0)
+      *ret_where = (DeviceAddress){.type = DEVICE_ADDRESS_PCI, .slot = (unsigned)slot};
+    return r;
+  }
+  JsonNode *value = NULL;
+  int r = qemu_qmp_sync(dom, "query-pci", NULL, &value, ret_error);
+  if (r < 0)
+    return r;
+  int bus = -1;
+  r = qemu_hotplug_parse_free_buses(value, ports, &bus);
+  json_node_unref(value);
+  if (r == -ENOSPC) {
+    *ret_error = g_strdup_printf("no free pcie-root-port is left for hot plug (the definition "
+                                 "has %u, all in use): add <controller type='pci' "
+                                 "model='pcie-root-port'/> to the definition, which counts "
+                                 "from the next start", ports->len);
+    return r;
+  }
+  if (r < 0) {
+    *ret_error = g_strdup("QEMU's answer to query-pci was not understood");
+    return -EIO;
+  }
+  *ret_where = (DeviceAddress){.type = DEVICE_ADDRESS_PCI, .bus = (unsigned)bus};
+  return 0;
 }
 
 static int attach_locked_op(QemuDriver *d, QemuDomain *dom, void *dev, const char *key,
@@ -181,24 +216,22 @@ static int attach_locked_op(QemuDriver *d, QemuDomain *dom, void *dev, const cha
     *ret_error = g_strdup_printf("the running domain already has a disk %s", disk->target_dev);
     return -EEXIST;
   }
-  if (is_q35(dom) && disk->target_bus == DISK_BUS_VIRTIO) {
-    *ret_error = g_strdup("hot plug of PCI devices on q35 needs pcie-root-ports, which virtfs "
-                          "does not add yet; shut the domain off to add the disk");
-    return -EOPNOTSUPP;
-  }
   g_autofree char *path = NULL;
   bool is_block = false;
   int r = disk_path(d, disk, &path, &is_block, ret_error);
   if (r < 0)
     return r;
-  int slot = 0;
+  DeviceAddress where = disk->address;
   if (disk->target_bus == DISK_BUS_VIRTIO && disk->address.type != DEVICE_ADDRESS_PCI &&
-      (r = pick_slot(dom, &slot, ret_error)) < 0)
+      (r = place_pci(dom, &where, ret_error)) < 0)
     return r;
   g_autofree char *id = qemu_hotplug_disk_id(disk->target_dev);
   JsonNode *file = NULL, *format = NULL, *device = NULL;
-  if ((r = qemu_hotplug_disk_args(disk, path, is_block, id, (unsigned)slot, &file, &format,
-                                  &device, ret_error)) < 0)
+  DeviceAddress given = disk->address;
+  disk->address = where;
+  r = qemu_hotplug_disk_args(disk, path, is_block, id, 0, &file, &format, &device, ret_error);
+  disk->address = given;
+  if (r < 0)
     return r;
   g_autoptr(JsonNode) format_owned = format;
   g_autoptr(JsonNode) device_owned = device;
@@ -228,9 +261,8 @@ static int attach_locked_op(QemuDriver *d, QemuDomain *dom, void *dev, const cha
     del_nodes(dom, id);
     return r;
   }
-  if (disk->target_bus == DISK_BUS_VIRTIO && disk->address.type != DEVICE_ADDRESS_PCI) {
-    disk->address = (DeviceAddress){.type = DEVICE_ADDRESS_PCI, .slot = (unsigned)slot};
-  }
+  if (disk->target_bus == DISK_BUS_VIRTIO)
+    disk->address = where;
   g_hash_table_insert(ids, g_strdup(disk->target_dev), g_strdup(id));
   save_ids(dom, ids);
   g_mutex_lock(&dom->obj->lock);
@@ -472,21 +504,20 @@ static int attach_nic_op(QemuDriver *d, QemuDomain *dom, void *dev, const char *
                                  iface->mac);
     return -EEXIST;
   }
-  if (is_q35(dom)) {
-    *ret_error = g_strdup("hot plug of PCI devices on q35 needs pcie-root-ports, which virtfs "
-                          "does not add yet; shut the domain off to add the interface");
-    return -EOPNOTSUPP;
-  }
-  int r, slot = 0;
-  if (iface->address.type != DEVICE_ADDRESS_PCI && (r = pick_slot(dom, &slot, ret_error)) < 0)
+  int r;
+  DeviceAddress where = iface->address;
+  if (iface->address.type != DEVICE_ADDRESS_PCI && (r = place_pci(dom, &where, ret_error)) < 0)
     return r;
   g_autofree char *hex = g_strdelimit(g_strdup(mkey), ":", '-');
   g_autofree char *id = g_strdup_printf("dev-nic-%s", hex);
   g_autofree char *netdev_id = g_strdup_printf("dev-net-%s", hex);
   g_autofree char *fdname = iface->type != INTERFACE_USER ? g_strdup_printf("fd-%s", hex) : NULL;
   JsonNode *netdev = NULL, *device = NULL;
-  if ((r = qemu_hotplug_nic_args(iface, id, netdev_id, fdname, (unsigned)slot, &netdev, &device,
-                                 ret_error)) < 0)
+  DeviceAddress given = iface->address;
+  iface->address = where;
+  r = qemu_hotplug_nic_args(iface, id, netdev_id, fdname, 0, &netdev, &device, ret_error);
+  iface->address = given;
+  if (r < 0)
     return r;
   g_autoptr(JsonNode) device_owned = device;
   g_autoptr(JsonNode) netdev_owned = netdev;
@@ -516,8 +547,7 @@ static int attach_nic_op(QemuDriver *d, QemuDomain *dom, void *dev, const char *
     g_ptr_array_add(dom->taps, g_strdup(iface->target_dev));
     g_mutex_unlock(&dom->obj->lock);
   }
-  if (iface->address.type != DEVICE_ADDRESS_PCI)
-    iface->address = (DeviceAddress){.type = DEVICE_ADDRESS_PCI, .slot = (unsigned)slot};
+  iface->address = where;
   g_hash_table_insert(ids, g_steal_pointer(&mkey), g_strdup_printf("%s %s", id, netdev_id));
   save_ids(dom, ids);
   g_mutex_lock(&dom->obj->lock);

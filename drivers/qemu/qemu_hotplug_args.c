@@ -3,6 +3,7 @@
 #include "drivers/qemu/qemu_hotplug_args.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "drivers/qemu/qemu_argv.h"
@@ -21,16 +22,20 @@ static JsonNode *object_node(JsonObject *o) {
 static int set_pci(JsonObject *dev, const DeviceAddress *a, unsigned pci_slot, const char *what,
                    char **ret_error) {
   unsigned slot = a->type == DEVICE_ADDRESS_PCI ? a->slot : pci_slot;
-  if (a->type == DEVICE_ADDRESS_PCI && (a->domain != 0 || a->bus != 0 || a->function != 0)) {
-    *ret_error = g_strdup_printf("%s: only function 0 of a slot on PCI bus 0 can be "
+  unsigned bus = a->type == DEVICE_ADDRESS_PCI ? a->bus : 0;
+  if (a->type == DEVICE_ADDRESS_PCI && (a->domain != 0 || a->function != 0)) {
+    *ret_error = g_strdup_printf("%s: only function 0 of a slot in PCI domain 0 can be "
                                  "hot-plugged", what);
     return -EOPNOTSUPP;
   }
-  if (slot == 0 || slot > 0x1f) {
-    *ret_error = g_strdup_printf("%s: PCI slot 0x%x is out of range", what, slot);
+  /* Bus N is the one behind the PCI controller of index N (a root port),
+   * pci.N to QEMU, where slot 0 is the only one (qemu_argv_controller.c). */
+  if ((bus == 0 && slot == 0) || slot > 0x1f || bus > 0xff) {
+    *ret_error = g_strdup_printf("%s: PCI bus %u slot 0x%x is out of range", what, bus, slot);
     return -EINVAL;
   }
-  json_object_set_string_member(dev, "bus", "pci.0");
+  g_autofree char *bus_id = g_strdup_printf("pci.%u", bus);
+  json_object_set_string_member(dev, "bus", bus_id);
   g_autofree char *addr = g_strdup_printf("0x%x", slot);
   json_object_set_string_member(dev, "addr", addr);
   return 0;
@@ -209,6 +214,43 @@ int qemu_hotplug_parse_pci_slots(JsonNode *value, guint32 *ret_used) {
   }
   *ret_used = used;
   return 0;
+}
+
+int qemu_hotplug_parse_free_buses(JsonNode *value, GArray *candidates, int *ret_bus) {
+  if (!value || !JSON_NODE_HOLDS_ARRAY(value))
+    return -EPROTO;
+  g_autoptr(GHashTable) busy = g_hash_table_new(g_direct_hash, g_direct_equal);
+  g_autoptr(GHashTable) present = g_hash_table_new(g_direct_hash, g_direct_equal);
+  JsonArray *buses = json_node_get_array(value);
+  for (guint i = 0; i < json_array_get_length(buses); i++) {
+    JsonObject *bus = json_array_get_object_element(buses, i);
+    JsonNode *dn = bus ? json_object_get_member(bus, "devices") : NULL;
+    JsonArray *devices = dn && JSON_NODE_HOLDS_ARRAY(dn) ? json_node_get_array(dn) : NULL;
+    for (guint j = 0; devices && j < json_array_get_length(devices); j++) {
+      JsonObject *d = json_array_get_object_element(devices, j);
+      const char *qdev = d ? json_object_get_string_member_with_default(d, "qdev_id", "") : "";
+      JsonObject *bridge = d && json_object_has_member(d, "pci_bridge")
+                               ? json_object_get_object_member(d, "pci_bridge")
+                               : NULL;
+      unsigned n = 0;
+      char end = 0;
+      if (!bridge || sscanf(qdev, "pci.%u%c", &n, &end) != 1)
+        continue;
+      g_hash_table_add(present, GUINT_TO_POINTER(n));
+      JsonNode *bd = json_object_get_member(bridge, "devices");
+      if (bd && JSON_NODE_HOLDS_ARRAY(bd) && json_array_get_length(json_node_get_array(bd)) > 0)
+        g_hash_table_add(busy, GUINT_TO_POINTER(n));
+    }
+  }
+  for (guint i = 0; i < candidates->len; i++) {
+    unsigned n = g_array_index(candidates, unsigned, i);
+    if (g_hash_table_contains(present, GUINT_TO_POINTER(n)) &&
+        !g_hash_table_contains(busy, GUINT_TO_POINTER(n))) {
+      *ret_bus = (int)n;
+      return 0;
+    }
+  }
+  return -ENOSPC;
 }
 
 bool qemu_hotplug_qom_list_has(JsonNode *value, const char *id) {

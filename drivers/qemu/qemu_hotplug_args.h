@@ -62,6 +62,12 @@ JsonNode *qemu_hotplug_blockdev_del_args(const char *node);
 /* query-pci: the slots used on bus 0, as a mask (bit n = slot n). */
 int qemu_hotplug_parse_pci_slots(JsonNode *value, guint32 *ret_used);
 
+/* The first of `candidates` (unsigned PCI controller indexes, in order)
+ * whose bus QEMU's query-pci answer shows empty: a root port pci.N with
+ * nothing behind it. 0 and *ret_bus, -ENOSPC when none is free, -EPROTO
+ * when the answer is not understood. */
+int qemu_hotplug_parse_free_buses(JsonNode *value, GArray *candidates, int *ret_bus);
+
 /* qom-list of /machine/peripheral: whether a child named `id` is there. */
 bool qemu_hotplug_qom_list_has(JsonNode *value, const char *id);
 

@@ -107,6 +107,8 @@ cat > "$WORK/uefi.xml" <<XML
       <source file='$WORK/uefi.qcow2'/>
       <target dev='vda' bus='virtio'/>
     </disk>
+    <controller type='pci' model='pcie-root-port'/>
+    <controller type='pci' model='pcie-root-port'/>
     <serial type='pty'/>
     <channel type='unix'>
       <source mode='bind'/>
@@ -150,6 +152,29 @@ check_eq "the UEFI guest runs again" "running" "$(cat "$D/uefi/state")"
 check_eq "with the memory of the snapshot" "U41EFI" "$(ask uefi "cat /tmp/marker")"
 check "rmdir the snapshot" rmdir "$D/uefi/snapshots/u1"
 check_fails "it is gone from the NVRAM" grep -q u1 <(qemu-img snapshot -U -l "$nvram")
+# --- hot plug on q35 (issue 13): behind a free pcie-root-port of the definition
+qemu-img create -q -f raw "$WORK/q35-data.img" 8M
+printf 'VIRTFS-Q35-PLUG' | dd of="$WORK/q35-data.img" conv=notrunc status=none
+for t in vdb vdc vdd; do
+  cat > "$WORK/q35-$t.xml" <<XML
+<disk type='file' device='disk'>
+  <driver name='qemu' type='raw'/>
+  <source file='$WORK/q35-data.img'/>
+  <target dev='$t' bus='virtio'/>
+  <readonly/>
+</disk>
+XML
+done
+check "cp plugs a disk into the running q35 guest" cp "$WORK/q35-vdb.xml" "$D/uefi/devices/vdb.xml"
+check_contains "behind a root port: a bus of its own, slot 0" "slot='0x00'" "$(cat "$D/uefi/devices/vdb.xml")"
+check_eq "the guest reads the disk" "VIRTFS-Q35-PLUG" "$(ask uefi "head -c 15 /dev/vdb")"
+check "a second one takes the other root port" cp "$WORK/q35-vdc.xml" "$D/uefi/devices/vdc.xml"
+err=$(stderr_of cp "$WORK/q35-vdd.xml" "$D/uefi/devices/vdd.xml")
+check_contains "a third finds none free (ENOSPC)" "No space left" "$err"
+check_contains "error says what to add" "pcie-root-port" "$(cat "$D/uefi/error")"
+check "rm unplugs it" rm "$D/uefi/devices/vdb.xml"
+check_eq "the guest let it go" "gone" "$(ask uefi "test -e /dev/vdb && echo here || echo gone")"
+check "its root port takes a disk again" cp "$WORK/q35-vdd.xml" "$D/uefi/devices/vdd.xml"
 check_eq "the NVRAM is private" "600" "$(stat -c %a "$nvram")"
 ino=$(stat -c %i "$nvram")
 echo destroy > "$D/uefi/ctl"; wait_state uefi shutoff 30

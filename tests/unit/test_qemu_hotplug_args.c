@@ -60,8 +60,10 @@ static void test_virtio_explicit_address(void **state) {
                          "\"node-name\":\"dev-vdb-file\",\"read-only\":true}");
   assert_non_null(strstr(fm, "\"driver\":\"raw\""));
   assert_non_null(strstr(dv, "\"addr\":\"0x9\""));
-  /* a slot on another bus cannot be hot-plugged */
-  d->address.bus = 1;
+  json_node_unref(file);
+  json_node_unref(format);
+  /* a function other than 0 cannot be hot-plugged */
+  d->address.function = 1;
   g_clear_pointer(&error, g_free);
   assert_int_equal(qemu_hotplug_disk_args(d, "/dev/sdz", true, "dev-vdb", 3, &file, &format,
                                           &dev, &error), -EOPNOTSUPP);
@@ -176,6 +178,48 @@ static void test_replies(void **state) {
   json_node_unref(qom);
 }
 
+/* q35: a root port is free when query-pci shows nothing behind it; only
+ * the definition's root ports (pci.N) count, in the definition's order. */
+static void test_free_root_ports(void **state) {
+  JsonNode *pci = parse_json(
+      "[{\"bus\":0,\"devices\":["
+      "{\"slot\":0,\"function\":0,\"qdev_id\":\"\"},"
+      "{\"slot\":1,\"function\":0,\"qdev_id\":\"pci.1\",\"pci_bridge\":{\"bus\":{\"number\":1},"
+      "\"devices\":[{\"slot\":0,\"function\":0,\"qdev_id\":\"disk0\"}]}},"
+      "{\"slot\":1,\"function\":1,\"qdev_id\":\"pci.2\",\"pci_bridge\":{\"bus\":{\"number\":2},"
+      "\"devices\":[]}},"
+      "{\"slot\":1,\"function\":2,\"qdev_id\":\"pci.3\",\"pci_bridge\":{\"bus\":{\"number\":3}}},"
+      "{\"slot\":2,\"function\":0,\"qdev_id\":\"pci.30x\",\"pci_bridge\":{\"bus\":{}}}]}]");
+  g_autoptr(GArray) ports = g_array_new(FALSE, FALSE, sizeof(unsigned));
+  unsigned want[] = {1, 3, 2};
+  g_array_append_vals(ports, want, 3);
+  int bus = -1;
+  assert_int_equal(qemu_hotplug_parse_free_buses(pci, ports, &bus), 0);
+  assert_int_equal(bus, 3); /* 1 is used; 3 comes before 2 in the definition */
+  g_array_set_size(ports, 1); /* only the used one */
+  assert_int_equal(qemu_hotplug_parse_free_buses(pci, ports, &bus), -ENOSPC);
+  unsigned absent = 9;
+  g_array_append_val(ports, absent); /* not in QEMU: not free */
+  assert_int_equal(qemu_hotplug_parse_free_buses(pci, ports, &bus), -ENOSPC);
+  json_node_unref(pci);
+  JsonNode *bad = parse_json("{\"bus\":0}");
+  assert_int_equal(qemu_hotplug_parse_free_buses(bad, ports, &bus), -EPROTO);
+  json_node_unref(bad);
+
+  /* a device placed behind a root port: bus pci.N, slot 0 */
+  DomainInterface n = {.type = INTERFACE_USER, .mac = "52:54:00:aa:bb:cc",
+                       .model = (char *)"virtio",
+                       .address = {.type = DEVICE_ADDRESS_PCI, .bus = 3, .slot = 0}};
+  JsonNode *netdev = NULL, *dev = NULL;
+  g_autofree char *error = NULL;
+  assert_int_equal(qemu_hotplug_nic_args(&n, "a", "b", NULL, 0, &netdev, &dev, &error), 0);
+  g_autofree char *dv = json(dev);
+  json_node_unref(netdev);
+  assert_non_null(strstr(dv, "\"bus\":\"pci.3\",\"addr\":\"0x0\""));
+  n.address.bus = 0; /* slot 0 of the root bus is the host bridge's */
+  assert_int_equal(qemu_hotplug_nic_args(&n, "a", "b", NULL, 0, &netdev, &dev, &error), -EINVAL);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_virtio),
@@ -184,6 +228,7 @@ int main(void) {
     cmocka_unit_test(test_refused),
     cmocka_unit_test(test_media),
     cmocka_unit_test(test_nic),
+    cmocka_unit_test(test_free_root_ports),
     cmocka_unit_test(test_replies),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
