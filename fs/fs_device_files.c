@@ -228,8 +228,11 @@ static int device_write(FsContext *ctx, Obj *obj, const char *entry, const char 
       else
         qemu_domain_detach_disk(ctx->qemu, obj, e.name, &undo_error);
     }
-    return r;
   }
+  if (plugged || (r == 0 && qemu_domain_is_active(obj)))
+    qemu_domain_hotplug_commit(ctx->qemu, obj);
+  if (r < 0)
+    return r;
   if (!replaced)
     emit_device(ctx, obj, "device-added", entry);
   return 0;
@@ -263,6 +266,8 @@ static int device_remove(FsContext *ctx, Obj *obj, const char *entry, char **ret
     }
   }
   r = registry_update(ctx->registry, obj, (void **)&def, &error);
+  if (qemu_domain_is_active(obj))
+    qemu_domain_hotplug_commit(ctx->qemu, obj);
   if (r < 0) {
     *ret_error = g_strdup_printf("devices/%s: %s", entry, error);
     return r;

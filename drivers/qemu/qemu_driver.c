@@ -357,7 +357,7 @@ void qemu_on_qmp_event(QmpClient *client, const QmpMessage *event, gpointer user
 
 static void remove_run_files(const char *dir) {
   static const char *const files[] = {"qmp.sock", "console.sock", "qemu.pid", "live.xml", "id",
-                                      "devices"};
+                                      "devices", "hotplug"};
   for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
     g_autofree char *p = g_build_filename(dir, files[i], NULL);
     g_unlink(p);

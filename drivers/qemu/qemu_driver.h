@@ -159,11 +159,12 @@ int qemu_domain_set_live_vcpus(QemuDriver *driver, Obj *obj, unsigned count, cha
 /* ---- devices (qemu_hotplug.c) ---- */
 
 /* Plugs `disk` into the running domain (blockdev-add + device_add) and adds
- * it to the live definition. A virtio disk without a PCI <address> gets the
- * lowest free slot of bus 0, written back into disk->address for the
- * caller to keep in the persistent definition. -EEXIST (target in use),
- * -EOPNOTSUPP (ide/sata bus, q35 without root ports), -ENOSPC (no slot),
- * -EIO (QEMU refused; nothing stays plugged). */
+ * it to the live definition. A virtio disk without a PCI <address> gets a
+ * place (pc: the lowest free slot of bus 0; q35: slot 0 behind a free
+ * pcie-root-port), written back into disk->address for the caller to keep
+ * in the persistent definition. -EEXIST (target in use), -EOPNOTSUPP
+ * (ide/sata bus), -ENOSPC (no slot or root port), -EIO (QEMU refused;
+ * nothing stays plugged). */
 int qemu_domain_attach_disk(QemuDriver *driver, Obj *obj, DomainDisk *disk, char **ret_error);
 /* Unplugs disk `target` (device_del), waits for the guest to release it
  * (-ETIMEDOUT after 10 s: the disk stays), then removes its block nodes and
@@ -173,15 +174,18 @@ int qemu_domain_detach_disk(QemuDriver *driver, Obj *obj, const char *target, ch
  * or ejects it when it has none. Anything but the source differing is
  * -EBUSY; a tray the guest locked is -EBUSY. */
 int qemu_domain_update_disk(QemuDriver *driver, Obj *obj, DomainDisk *disk, char **ret_error);
-/* Plugs an interface of type user (netdev_add + device_add) at the lowest
- * free PCI slot (written back into iface->address); network and bridge
- * interfaces are -EOPNOTSUPP (their tap fd would have to be passed over
- * QMP). Unplugs the interface with MAC `mac` like a disk (10 s, then
- * -ETIMEDOUT), then netdev_del. */
+/* Plugs an interface (netdev_add + device_add), placed like a disk; for
+ * network and bridge interfaces the bridge driver's hook makes the tap and
+ * QEMU gets its descriptor with getfd. Unplugs the interface with MAC
+ * `mac` like a disk (10 s, then -ETIMEDOUT), then netdev_del and the tap. */
 int qemu_domain_attach_interface(QemuDriver *driver, Obj *obj, DomainInterface *iface,
                                  char **ret_error);
 int qemu_domain_detach_interface(QemuDriver *driver, Obj *obj, const char *mac,
                                  char **ret_error);
+/* The caller stored the outcome of its last attach or detach in the
+ * definition (or gave up): the operation's journal goes. Until then, a
+ * daemon killed in between finishes or undoes it at reattach. */
+void qemu_domain_hotplug_commit(QemuDriver *driver, Obj *obj);
 
 /* ---- console ---- */
 

@@ -108,6 +108,10 @@ static inline QemuDomain *qemu_domain_of_locked(Obj *obj) {
 void qemu_set_state_locked(QemuDomain *dom, DomainState state, const char *reason);
 void qemu_emit(QemuDomain *dom, const char *event, const char *detail);
 
+/* Reattach: finishes or undoes the hot plug operation a killed daemon
+ * left in its journal, so that the guest and the definition agree. */
+void qemu_hotplug_recover(QemuDriver *d, QemuDomain *dom);
+
 /* Runs a QMP command from a worker thread on the domain's client. */
 int qemu_qmp_sync(QemuDomain *dom, const char *command, JsonNode *args, JsonNode **ret_value,
                   char **ret_error);

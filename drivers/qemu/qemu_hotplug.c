@@ -16,10 +16,12 @@
 #include "drivers/qemu/qemu_driver_priv.h"
 
 #include <errno.h>
+#include <glib/gstdio.h>
 #include <string.h>
 
 #include "drivers/qemu/qemu_hotplug_args.h"
 #include "objects/domain_device.h"
+#include "objects/fault.h"
 #include "objects/log.h"
 
 /* How long the guest has to let go of an unplugged device. */
@@ -76,6 +78,32 @@ static void save_ids(QemuDomain *dom, GHashTable *ids) {
   if (!g_file_set_contents(path, out->str, (gssize)out->len, &err))
     log_warning("cannot save the device ids of a running domain: %s", err->message);
   g_string_free(out, TRUE);
+}
+
+/* ---- the journal: one operation in flight ----
+ *
+ * RUN/domains/UUID/hotplug holds "plug|unplug disk|nic KEY ID" (KEY: the
+ * target or MAC) from before the first command that changes QEMU until
+ * the definition has the outcome (qemu_domain_hotplug_commit), or the
+ * operation failed and undid itself. A daemon killed in between finds it
+ * at reattach (qemu_hotplug_recover). */
+
+static char *journal_path(QemuDomain *dom) {
+  return g_build_filename(dom->dir, "hotplug", NULL);
+}
+
+static void journal_write(QemuDomain *dom, const char *op, const char *kind, const char *key,
+                          const char *id) {
+  g_autofree char *path = journal_path(dom);
+  g_autofree char *line = g_strdup_printf("%s %s %s %s\n", op, kind, key, id);
+  g_autoptr(GError) err = NULL;
+  if (!g_file_set_contents(path, line, -1, &err))
+    log_warning("cannot write the hot plug journal: %s", err->message);
+}
+
+static void journal_clear(QemuDomain *dom) {
+  g_autofree char *path = journal_path(dom);
+  g_unlink(path);
 }
 
 static int disk_path(QemuDriver *d, const DomainDisk *disk, char **ret_path, bool *ret_block,
@@ -143,8 +171,19 @@ static int run_op(QemuDriver *d, Obj *obj, void *dev, const char *key, HotplugOp
     return r;
   g_mutex_lock(&d->hotplug_lock);
   r = op(d, dom, dev, key, ret_error);
+  if (r < 0)
+    journal_clear(dom); /* the operation undid what it had done */
   g_mutex_unlock(&d->hotplug_lock);
   return r;
+}
+
+void qemu_domain_hotplug_commit(QemuDriver *d, Obj *obj) {
+  g_autoptr(QemuDomain) dom = NULL;
+  if (qemu_get_active(obj, &dom, NULL) < 0)
+    return;
+  g_mutex_lock(&d->hotplug_lock);
+  journal_clear(dom);
+  g_mutex_unlock(&d->hotplug_lock);
 }
 
 /* The lowest free slot of PCI bus 0, asked from QEMU (query-pci). */
@@ -248,6 +287,7 @@ static int attach_locked_op(QemuDriver *d, QemuDomain *dom, void *dev, const cha
     }
   }
   del_nodes_quiet(dom, id, true);
+  journal_write(dom, "plug", "disk", disk->target_dev, id);
   if ((r = qemu_qmp_sync(dom, "blockdev-add", file, NULL, ret_error)) < 0)
     return r;
   if ((r = qemu_qmp_sync(dom, "blockdev-add", g_steal_pointer(&format_owned), NULL,
@@ -261,6 +301,7 @@ static int attach_locked_op(QemuDriver *d, QemuDomain *dom, void *dev, const cha
     del_nodes(dom, id);
     return r;
   }
+  fault_point("hotplug-plugged");
   if (disk->target_bus == DISK_BUS_VIRTIO)
     disk->address = where;
   g_hash_table_insert(ids, g_strdup(disk->target_dev), g_strdup(id));
@@ -341,8 +382,10 @@ static int detach_locked_op(QemuDriver *d, QemuDomain *dom, void *dev, const cha
   g_autofree char *id_copy = g_strdup(id);
   int r;
   g_autofree char *what = g_strdup_printf("disk %s", target);
+  journal_write(dom, "unplug", "disk", target, id_copy);
   if ((r = unplug_device(dom, id_copy, what, ret_error)) < 0)
     return r;
+  fault_point("hotplug-unplugged");
   del_nodes(dom, id_copy);
   g_hash_table_remove(ids, target);
   save_ids(dom, ids);
@@ -528,6 +571,8 @@ static int attach_nic_op(QemuDriver *d, QemuDomain *dom, void *dev, const char *
     return r;
   g_autofree char *ignored = NULL;
   qemu_qmp_sync(dom, "netdev_del", qemu_hotplug_id_args(netdev_id), NULL, &ignored);
+  g_autofree char *journal_id = g_strdup_printf("%s %s", id, netdev_id);
+  journal_write(dom, "plug", "nic", mkey, journal_id);
   if (fdname && (r = pass_tap(d, dom, iface, fdname, ret_error)) < 0)
     return r;
   if ((r = qemu_qmp_sync(dom, "netdev_add", g_steal_pointer(&netdev_owned), NULL,
@@ -542,6 +587,7 @@ static int attach_nic_op(QemuDriver *d, QemuDomain *dom, void *dev, const char *
     drop_tap(d, dom, iface, fdname);
     return r;
   }
+  fault_point("hotplug-plugged");
   if (iface->target_dev) {
     g_mutex_lock(&dom->obj->lock);
     g_ptr_array_add(dom->taps, g_strdup(iface->target_dev));
@@ -568,9 +614,11 @@ static int detach_nic_op(QemuDriver *d, QemuDomain *dom, void *dev, const char *
     return -ENOENT;
   }
   g_autofree char *what = g_strdup_printf("interface %s", mac);
+  journal_write(dom, "unplug", "nic", mkey, value);
   int r = unplug_device(dom, names[0], what, ret_error);
   if (r < 0)
     return r;
+  fault_point("hotplug-unplugged");
   g_autofree char *e = NULL;
   if (qemu_qmp_sync(dom, "netdev_del", qemu_hotplug_id_args(names[1]), NULL, &e) < 0)
     log_warning("netdev_del %s: %s", names[1], e);
@@ -597,4 +645,108 @@ int qemu_domain_attach_interface(QemuDriver *d, Obj *obj, DomainInterface *iface
 
 int qemu_domain_detach_interface(QemuDriver *d, Obj *obj, const char *mac, char **ret_error) {
   return run_op(d, obj, NULL, mac, detach_nic_op, ret_error);
+}
+
+/* ---- after a daemon was killed in the middle of an operation ---- */
+
+/* Whether the stored definition has the device of `kind` and `key`. */
+static bool config_has(Obj *obj, bool nic, const char *key) {
+  g_mutex_lock(&obj->lock);
+  const DomainDef *def = obj->def;
+  bool has = false;
+  if (nic) {
+    for (guint i = 0; i < def->interfaces->len && !has; i++)
+      has = g_ascii_strcasecmp(((DomainInterface *)def->interfaces->pdata[i])->mac, key) == 0;
+  } else {
+    has = domain_def_find_disk(def, key) >= 0;
+  }
+  g_mutex_unlock(&obj->lock);
+  return has;
+}
+
+/* Takes the device of `key` out of the live definition and the ids file,
+ * and deletes what QEMU kept of it (block nodes, netdev, tap). */
+static void forget_device(QemuDriver *d, QemuDomain *dom, bool nic, const char *key,
+                          char **ids_words) {
+  if (nic) {
+    g_autofree char *e = NULL;
+    if (ids_words[1])
+      qemu_qmp_sync(dom, "netdev_del", qemu_hotplug_id_args(ids_words[1]), NULL, &e);
+    close_tap_of(d, dom, key);
+  } else {
+    del_nodes_quiet(dom, ids_words[0], true);
+  }
+  g_autoptr(GHashTable) ids = load_ids(dom);
+  g_hash_table_remove(ids, key);
+  save_ids(dom, ids);
+  g_mutex_lock(&dom->obj->lock);
+  GPtrArray *list = nic ? dom->live_def->interfaces : dom->live_def->disks;
+  for (guint i = 0; i < list->len; i++) {
+    const char *k = nic ? ((DomainInterface *)list->pdata[i])->mac
+                        : ((DomainDisk *)list->pdata[i])->target_dev;
+    if (g_ascii_strcasecmp(k, key) == 0)
+      g_ptr_array_remove_index(list, i--);
+  }
+  g_mutex_unlock(&dom->obj->lock);
+  qemu_save_live(dom);
+}
+
+/* The definition without the device of `key`, stored. */
+static void drop_from_config(QemuDriver *d, Obj *obj, bool nic, const char *key) {
+  g_mutex_lock(&obj->lock);
+  DomainDef *def = domain_def_copy(obj->def);
+  g_mutex_unlock(&obj->lock);
+  GPtrArray *list = nic ? def->interfaces : def->disks;
+  for (guint i = 0; i < list->len; i++) {
+    const char *k = nic ? ((DomainInterface *)list->pdata[i])->mac
+                        : ((DomainDisk *)list->pdata[i])->target_dev;
+    if (g_ascii_strcasecmp(k, key) == 0)
+      g_ptr_array_remove_index(list, i--);
+  }
+  g_autofree char *error = NULL;
+  if (registry_update(d->registry, obj, (void **)&def, &error) < 0) {
+    log_warning("cannot store the definition after an unplug: %s", error);
+    domain_def_free(def);
+  }
+}
+
+void qemu_hotplug_recover(QemuDriver *d, QemuDomain *dom) {
+  g_autofree char *path = journal_path(dom);
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents(path, &text, NULL, NULL))
+    return;
+  g_auto(GStrv) w = g_strsplit(g_strstrip(text), " ", 5);
+  if (g_strv_length(w) < 4) {
+    journal_clear(dom);
+    return;
+  }
+  bool plug = strcmp(w[0], "plug") == 0, nic = strcmp(w[1], "nic") == 0;
+  const char *key = w[2];
+  char *ids_words[] = {w[3], w[4], NULL};
+  Obj *obj = dom->obj;
+  int present = device_present(dom, w[3]);
+  if (present < 0)
+    return; /* QEMU does not answer: try at the next start of the daemon */
+  const char *name = obj->name;
+  if (plug && !config_has(obj, nic, key)) {
+    /* Killed before the definition had it: the plug did not happen. */
+    g_autofree char *error = NULL;
+    if (present == 1 && unplug_device(dom, w[3], key, &error) < 0) {
+      log_warning("domain '%s': the unfinished hot plug of %s stays in the guest: %s", name,
+                  key, error);
+      return;
+    }
+    forget_device(d, dom, nic, key, ids_words);
+    log_info("domain '%s': undid the hot plug of %s that a stopped daemon did not finish",
+             name, key);
+  } else if (!plug && present == 0) {
+    /* Killed after the guest let go: the unplug happened. */
+    forget_device(d, dom, nic, key, ids_words);
+    if (config_has(obj, nic, key))
+      drop_from_config(d, obj, nic, key);
+    log_info("domain '%s': finished the unplug of %s that a stopped daemon began", name, key);
+  }
+  /* A plug the definition has, or an unplug the guest has not done: the
+   * guest and the definition agree already. */
+  journal_clear(dom);
 }

@@ -188,7 +188,7 @@ static void open_log(QemuDriver *d, const DomainDef *def, char **ret_path, goffs
 static void clear_run_dir(const char *dir) {
   g_mkdir_with_parents(dir, 0700);
   static const char *const files[] = {"qmp.sock", "console.sock", "qemu.pid", "live.xml", "id",
-                                      "cidata.img", "devices"};
+                                      "cidata.img", "devices", "hotplug"};
   for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
     g_autofree char *p = g_build_filename(dir, files[i], NULL);
     g_unlink(p);
@@ -503,6 +503,7 @@ static int reattach_one(QemuDriver *d, Obj *obj) {
   log_info("domain '%s': reattached to QEMU pid %d (%s)", def->name, pid,
            status ? status : "unknown");
   qemu_save_recover(dom, status);
+  qemu_hotplug_recover(d, dom);
   /* A guest that powered off while no daemon watched is still paused in
    * QEMU (-no-shutdown): finish what the daemon would have done. */
   if (g_strcmp0(status, "shutdown") == 0) {

@@ -202,6 +202,48 @@ check_eq "the guest keeps running" "running" "$(cat "$D/g1/state")"
 guest "echo ALIVE-\$((40+2))"
 check "and answers on its console" grep -q "ALIVE-42" "$D/g1/console.log"
 check "the daemon can plug vdb again at once" cp "$WORK/vdb.xml" "$D/g1/devices/vdb.xml"
+# --- kill -9 between the steps of a hot plug (VIRTFS_FAULT_KILL kills the
+# daemon at a named point): the restarted daemon makes the guest and the
+# definition agree, undoing a plug the definition lacks and finishing an
+# unplug the guest had done.
+crash_daemon() { # POINT COMMAND...: the daemon dies at POINT while COMMAND runs
+  local point=$1; shift
+  kill $EVENTS_PID 2>/dev/null
+  stop_daemon
+  DAEMON_PREFIX="env VIRTFS_FAULT_KILL=$point" start_daemon || return 1
+  "$@" 2>/dev/null
+  local i
+  for ((i = 0; i < 100; i++)); do kill -0 "$DAEMON_PID" 2>/dev/null || break; sleep 0.1; done
+  kill_daemon
+  start_daemon
+}
+qemu-img create -q -f raw "$WORK/third.img" 8M
+disk_xml vdd "$WORK/third.img" > "$WORK/vdd.xml"
+crash_daemon hotplug-plugged cp "$WORK/vdd.xml" "$D/g1/devices/vdd.xml"
+check "the daemon died after device_add, before the definition had the disk" \
+  grep -q "fault point 'hotplug-plugged'" "$DAEMON_LOG"
+check_eq "restarted, the guest runs" "running" "$(cat "$D/g1/state")"
+check_fails "the definition has no vdd" grep -q "dev='vdd'" "$D/g1/config.xml"
+check_fails "nor live.xml" grep -q "dev='vdd'" "$D/g1/live.xml"
+check_contains "the daemon undid the plug" "undid the hot plug of vdd" "$(cat "$DAEMON_LOG")"
+serials UNDONE vdb-13
+log=$(cat "$D/g1/console.log")
+if [[ "$log" == *UNDONE-vdd-13* ]]; then fail "the guest lost vdd"; else pass "the guest lost vdd"; fi
+check "vdd can be plugged now" cp "$WORK/vdd.xml" "$D/g1/devices/vdd.xml"
+serials REPLUGGED vdd-13
+check_contains "the guest has it" "REPLUGGED-vdd-13" "$(cat "$D/g1/console.log")"
+crash_daemon hotplug-unplugged rm "$D/g1/devices/vdd.xml"
+check "the daemon died after the guest let go, before the definition knew" \
+  grep -q "fault point 'hotplug-unplugged'" "$DAEMON_LOG"
+check_fails "restarted, the definition no longer has vdd" grep -q "dev='vdd'" "$D/g1/config.xml"
+check_fails "nor live.xml" grep -q "dev='vdd'" "$D/g1/live.xml"
+check_contains "the daemon finished the unplug" "finished the unplug of vdd" "$(cat "$DAEMON_LOG")"
+check "and vdd can be plugged again (its block nodes are gone)" cp "$WORK/vdd.xml" "$D/g1/devices/vdd.xml"
+check "and removed" rm "$D/g1/devices/vdd.xml"
+cat "$MNT/events" >> "$WORK/events.txt" &
+EVENTS_PID=$!
+on_exit "kill $EVENTS_PID"
+
 t0=$(date +%s%N)
 cat "$D/g1/devices/vdb.xml" > /dev/null
 echo "# a fragment read took $(( ($(date +%s%N) - t0) / 1000000 )) ms (floor: cat of uuid $( t1=$(date +%s%N); cat "$D/g1/uuid" >/dev/null; echo $(( ($(date +%s%N) - t1) / 1000000 )) ) ms)"
