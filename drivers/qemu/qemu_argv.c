@@ -203,6 +203,7 @@ int qemu_argv_build(const DomainDef *def, const QemuArgvConfig *cfg, GStrv *ret_
     qargv_build_rngs(&b);
     qargv_build_sound_redir(&b);
     qargv_build_watchdog_panic(&b);
+    qargv_build_tpm(&b);
   }
   if (b.err) {
     if (ret_error)

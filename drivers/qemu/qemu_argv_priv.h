@@ -164,3 +164,4 @@ void qargv_build_sound_redir(Builder *b);
 void qargv_build_memballoon(Builder *b);
 void qargv_build_rngs(Builder *b);
 void qargv_build_watchdog_panic(Builder *b);
+void qargv_build_tpm(Builder *b);

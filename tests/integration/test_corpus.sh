@@ -7,10 +7,13 @@
 #   - config.xml validates against libvirt's RelaxNG schema (libvirt0);
 #   - QEMU starts it: `echo running > state` reads back running, with the
 #     disks pointed at scratch images and the NICs made type user (this
-#     test creates no bridges); a definition virtfs cannot run yet (<tpm>)
-#     must be refused at start with the reason in the error file;
-#   - the test guest boots under UEFI from such a definition, keeps its
-#     NVRAM across restarts and loses it with rmdir.
+#     test creates no bridges); those with a <tpm> run one swtpm each;
+#   - the test guest boots under UEFI from such a definition with a
+#     <tpm model='tpm-crb'>, keeps its NVRAM and TPM state across restarts
+#     and loses them with rmdir; its kernel finds the TPM and a TPM2
+#     command round-trips through swtpm, before and after the daemon is
+#     killed and restarted (reattach); swtpm ends with QEMU, and with a
+#     QEMU that fails to start.
 # Prints the figures for the note (accepted / started per kind).
 . "$(dirname "$0")/lib.sh"
 need_root
@@ -18,6 +21,26 @@ need_cmd xmllint qemu-img fusermount3
 SCHEMA=/usr/share/libvirt/schemas/domain.rng
 [[ -f $SCHEMA ]] || skip "needs libvirt's schemas (package libvirt0)"
 CORPUS="$VIRTFS_SOURCE_ROOT/tests/data/corpus"
+
+# swtpm_pids DIR: the swtpm processes using DIR as their state (fd 4,
+# qemu_tpm.h), zombies excluded.
+swtpm_pids() {
+  local p
+  for p in /proc/[0-9]*; do
+    [[ $(readlink "$p/fd/4" 2>/dev/null) == "$1" ]] || continue
+    [[ $(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) == swtpm\ * ]] || continue
+    process_gone "${p#/proc/}" || echo "${p#/proc/}"
+  done
+}
+# swtpm_gone DIR: waits up to 10 s until no swtpm uses DIR.
+swtpm_gone() {
+  local i
+  for ((i = 0; i < 100; i++)); do
+    [[ -z $(swtpm_pids "$1") ]] && return 0
+    sleep 0.1
+  done
+  return 1
+}
 
 start_daemon || exit 1
 D="$MNT/domains"
@@ -49,19 +72,21 @@ for f in "$CORPUS"/*.xml; do
     "$(cat "$D/$name/config.xml")"
   check "$base: config.xml validates against libvirt's schema" \
     xmllint --noout --relaxng "$SCHEMA" "$WORK/$name.canonical.xml"
-  if grep -q "<tpm" "$f"; then
-    check_fails "$base: start is refused (<tpm> needs swtpm)" bash -c "echo running > '$D/$name/state'"
-    check_contains "$base: the error file says why" "swtpm" "$(cat "$D/$name/error")"
-  elif bash -c "echo running > '$D/$name/state'" 2>/dev/null && \
+  uuid=$(cat "$D/$name/uuid")
+  if bash -c "echo running > '$D/$name/state'" 2>/dev/null && \
        [[ $(cat "$D/$name/state") == running ]]; then
     pass "$base: QEMU starts it"
     started[$kind]=$(( ${started[$kind]:-0} + 1 ))
+    if grep -q "<tpm" "$f"; then
+      check_eq "$base: one swtpm serves its TPM" 1 "$(swtpm_pids "$STATE/tpm/$uuid" | wc -l)"
+    fi
     echo destroy > "$D/$name/ctl"
     wait_state "$name" shutoff 30 || fail "$base: destroy"
   else
     fail "$base: QEMU starts it: $(cat "$D/$name/error")"
   fi
   rm -r "$D/$name" || fail "$base: rmdir"
+  check_fails "$base: no TPM state is left after rm -r" test -e "$STATE/tpm/$uuid"
 done
 for kind in "${!total[@]}"; do
   echo "# corpus $kind: ${total[$kind]} fixtures, ${accepted[$kind]:-0} accepted, ${started[$kind]:-0} started"
@@ -103,6 +128,9 @@ cat > "$WORK/uefi.xml" <<XML
   <pm><suspend-to-mem enabled='no'/><suspend-to-disk enabled='no'/></pm>
   <devices>
     <serial type='pty'/>
+    <tpm model='tpm-crb'>
+      <backend type='emulator' version='2.0'/>
+    </tpm>
     <channel type='unix'>
       <source mode='bind'/>
       <target type='virtio' name='org.qemu.guest_agent.0'/>
@@ -125,12 +153,51 @@ if [[ -f $template ]]; then
 fi
 check_eq "the NVRAM is private" "600" "$(stat -c %a "$nvram")"
 ino=$(stat -c %i "$nvram")
+
+# The TPM: the guest kernel's tpm_crb driver finds it, and TPM2_GetRandom
+# (8 bytes) written to /dev/tpm0 comes back with TPM_RC_SUCCESS: tag 8001,
+# size 0x14, rc 0, 8 bytes. The console does not echo, so the markers only
+# appear as the commands' output.
+tpmstate="$STATE/tpm/$uuid"
+tpm_cmd='exec 3<>/dev/tpm0; printf "\200\001\000\000\000\014\000\000\001\173\000\010" >&3; r=$(dd bs=64 count=1 <&3 2>/dev/null | od -An -tx1 | tr -d " \n"); exec 3<&-; echo'
+console_cmd uefi "echo TPM-MAJOR-\$(cat /sys/class/tpm/tpm0/tpm_version_major)"
+check "the guest kernel finds a TPM 2.0 (tpm0)" wait_console uefi TPM-MAJOR-2 1 30
+console_cmd uefi "$tpm_cmd TPM-REPLY-\$r"
+check "a TPM2 command round-trips through swtpm" wait_console uefi TPM-REPLY-80010000001400000000 1 30
+check_eq "one swtpm serves the domain" 1 "$(swtpm_pids "$tpmstate" | wc -l)"
+check_eq "the TPM state directory is private" "700" "$(stat -c %a "$tpmstate")"
+check "swtpm keeps its state there" test -s "$tpmstate/tpm2-00.permall"
+check "swtpm logs beside QEMU" test -f "$STATE/logs/swtpm/uefi.log"
+check_fails "the control socket is gone once QEMU connected" test -e "$RUN/domains/$uuid/swtpm.sock"
+tpm_pid=$(swtpm_pids "$tpmstate")
+kill_daemon
+start_daemon || exit 1
+check_eq "after a daemon restart the domain is running" running "$(cat "$D/uefi/state")"
+check_eq "and its swtpm is the same process" "$tpm_pid" "$(swtpm_pids "$tpmstate")"
+console_cmd uefi "$tpm_cmd TPM-AGAIN-\$r"
+check "the TPM still answers the guest after the restart" wait_console uefi TPM-AGAIN-80010000001400000000 1 30
 echo destroy > "$D/uefi/ctl"; wait_state uefi shutoff 30
+check "swtpm ends with QEMU" swtpm_gone "$tpmstate"
 check "it starts again" bash -c "echo running > '$D/uefi/state'"
 check_eq "the same NVRAM is used (not copied again)" "$ino" "$(stat -c %i "$nvram")"
+check_eq "a new swtpm serves the kept TPM state" 1 "$(swtpm_pids "$tpmstate" | wc -l)"
+tpm_pid=$(swtpm_pids "$tpmstate")
 echo destroy > "$D/uefi/ctl"; wait_state uefi shutoff 30
+check "that swtpm ends with QEMU and the daemon reaps it" bash -c "for i in \$(seq 100); do [[ -e /proc/$tpm_pid ]] || exit 0; sleep 0.1; done; exit 1"
 check "rm -r undefines it" rm -r "$D/uefi"
 check_fails "the NVRAM went with it" test -e "$nvram"
+check_fails "the TPM state went with it" test -e "$tpmstate"
+
+# A QEMU that fails to start (its kernel is missing) takes its swtpm with it.
+sed -e 's#<name>uefi</name>#<name>tpm-fail</name>#' \
+  -e "s#<kernel>[^<]*</kernel>#<kernel>$WORK/no-such-kernel</kernel>#" "$WORK/uefi.xml" > "$WORK/tpm-fail.xml"
+check "a domain with a <tpm> and a missing kernel is defined" \
+  bash -c "mkdir '$D/tpm-fail' && cp '$WORK/tpm-fail.xml' '$D/tpm-fail/config.xml'"
+check_fails "its start fails" bash -c "echo running > '$D/tpm-fail/state'"
+uuid=$(cat "$D/tpm-fail/uuid")
+check_eq "no swtpm is left behind" "" "$(swtpm_pids "$STATE/tpm/$uuid")"
+check_fails "nor its control socket" test -e "$RUN/domains/$uuid/swtpm.sock"
+rm -r "$D/tpm-fail"
 
 stop_daemon
 finish
