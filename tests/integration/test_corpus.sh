@@ -159,6 +159,7 @@ ino=$(stat -c %i "$nvram")
 # size 0x14, rc 0, 8 bytes. The console does not echo, so the markers only
 # appear as the commands' output.
 tpmstate="$STATE/tpm/$uuid"
+tpm_t0=$SECONDS
 tpm_cmd='exec 3<>/dev/tpm0; printf "\200\001\000\000\000\014\000\000\001\173\000\010" >&3; r=$(dd bs=64 count=1 <&3 2>/dev/null | od -An -tx1 | tr -d " \n"); exec 3<&-; echo'
 console_cmd uefi "echo TPM-MAJOR-\$(cat /sys/class/tpm/tpm0/tpm_version_major)"
 check "the guest kernel finds a TPM 2.0 (tpm0)" wait_console uefi TPM-MAJOR-2 1 30
@@ -176,6 +177,17 @@ check_eq "after a daemon restart the domain is running" running "$(cat "$D/uefi/
 check_eq "and its swtpm is the same process" "$tpm_pid" "$(swtpm_pids "$tpmstate")"
 console_cmd uefi "$tpm_cmd TPM-AGAIN-\$r"
 check "the TPM still answers the guest after the restart" wait_console uefi TPM-AGAIN-80010000001400000000 1 30
+# Saved state: QEMU carries the TPM's state in its stream. A fresh swtpm
+# would answer TPM_RC_INITIALIZE (no TPM2_Startup was sent to it), so a
+# successful command after the restore shows the state came back.
+t0=$(date +%s%N)
+check "the domain with its TPM saves" bash -c "echo saved > '$D/uefi/state'"
+check "its swtpm ends with the saved QEMU" swtpm_gone "$tpmstate"
+check "and restores" bash -c "echo running > '$D/uefi/state'"
+echo "# save + restore with a TPM took $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+console_cmd uefi "$tpm_cmd TPM-RESTORED-\$r"
+check "the restored guest's TPM answers without a new TPM2_Startup" \
+  wait_console uefi TPM-RESTORED-80010000001400000000 1 30
 echo destroy > "$D/uefi/ctl"; wait_state uefi shutoff 30
 check "swtpm ends with QEMU" swtpm_gone "$tpmstate"
 check "it starts again" bash -c "echo running > '$D/uefi/state'"
@@ -187,6 +199,7 @@ check "that swtpm ends with QEMU and the daemon reaps it" bash -c "for i in \$(s
 check "rm -r undefines it" rm -r "$D/uefi"
 check_fails "the NVRAM went with it" test -e "$nvram"
 check_fails "the TPM state went with it" test -e "$tpmstate"
+echo "# the TPM checks took $((SECONDS - tpm_t0)) s (daemon restart, save and restore included)"
 
 # A QEMU that fails to start (its kernel is missing) takes its swtpm with it.
 sed -e 's#<name>uefi</name>#<name>tpm-fail</name>#' \
