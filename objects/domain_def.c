@@ -190,6 +190,7 @@ void domain_def_free(DomainDef *def) {
   domain_xnode_free(def->pm);
   domain_xnode_free(def->root_ext);
   g_free(def->metadata);
+  g_free(def->vcpu_cpuset);
   g_free(def->emulator);
   array_unref(def->disks);
   array_unref(def->controllers);
@@ -368,6 +369,7 @@ DomainDef *domain_def_copy(const DomainDef *def) {
   c->vcpus = def->vcpus;
   c->vcpus_current = def->vcpus_current;
   c->vcpu_placement_auto = def->vcpu_placement_auto;
+  c->vcpu_cpuset = g_strdup(def->vcpu_cpuset);
 
   c->os = def->os;
   c->os.type = g_strdup(def->os.type);

@@ -293,6 +293,8 @@ typedef struct DomainDef {
   unsigned vcpus;             /* <vcpu>N</vcpu> */
   unsigned vcpus_current;     /* current='..', = vcpus when absent */
   bool vcpu_placement_auto;   /* placement='auto' (default static) */
+  char *vcpu_cpuset;          /* cpuset='..' in canonical form (values.h), NULL = any
+                                 CPU; the driver pins QEMU's threads to it */
 
   DomainOs os;
   DomainFeatures features;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "drivers/qemu/qemu_argv.h"
+#include "drivers/qemu/qemu_cpuset.h"
 #include "drivers/qemu/qemu_firmware.h"
 #include "drivers/qemu/qemu_save.h"
 #include "drivers/qemu/qemu_tpm.h"
@@ -343,6 +344,11 @@ static int start_locked_out(QemuDomain *dom, bool paused, char **ret_error) {
     *ret_error = g_strdup_printf("QEMU failed to start: %s",
                                  tail ? tail : "QEMU exited without a message");
     return -EIO;
+  }
+  if (dom->live_def->vcpu_cpuset &&
+      (r = qemu_cpuset_apply(pid, dom->live_def->vcpu_cpuset, ret_error)) < 0) {
+    abort_start(dom);
+    return r;
   }
   learn_ptys(dom);
   if (restore) {

@@ -13,7 +13,9 @@
 #     and loses them with rmdir; its kernel finds the TPM and a TPM2
 #     command round-trips through swtpm, before and after the daemon is
 #     killed and restarted (reattach); swtpm ends with QEMU, and with a
-#     QEMU that fails to start.
+#     QEMU that fails to start;
+#   - <vcpu cpuset> pins every QEMU thread, and a set the host lacks fails
+#     at start with the reason.
 # Prints the figures for the note (accepted / started per kind).
 . "$(dirname "$0")/lib.sh"
 need_root
@@ -91,6 +93,34 @@ done
 for kind in "${!total[@]}"; do
   echo "# corpus $kind: ${total[$kind]} fixtures, ${accepted[$kind]:-0} accepted, ${started[$kind]:-0} started"
 done
+
+# --- <vcpu cpuset>: every thread of QEMU is pinned to the set (the last
+# CPU this test may use, so that the pinning differs from the default
+# whenever the host has more than one).
+allowed=$(awk '/^Cpus_allowed_list/ {print $2}' /proc/self/status)
+cpu=${allowed##*[-,]}
+domain_xml pin 64 | sed "s#<vcpu>#<vcpu cpuset='$cpu'>#" > "$WORK/pin.xml"
+if mkdir "$D/pin" && cp "$WORK/pin.xml" "$D/pin/config.xml"; then
+  pass "a definition with <vcpu cpuset='$cpu'> is accepted"
+  check_contains "cpuset is kept" "cpuset='$cpu'" "$(cat "$D/pin/config.xml")"
+  check "it starts" bash -c "echo paused > '$D/pin/state'"
+  pid=$(qemu_pid pin)
+  masks=$(cat /proc/"$pid"/task/*/status | awk '/^Cpus_allowed_list/ {print $2}' | sort -u)
+  check_eq "all $(ls /proc/"$pid"/task | wc -l) QEMU threads run only on CPU $cpu" "$cpu" "$masks"
+  echo destroy > "$D/pin/ctl"; wait_state pin shutoff 30
+  sed -i "s#cpuset='$cpu'#cpuset='4095'#" "$WORK/pin.xml"
+  if cp "$WORK/pin.xml" "$D/pin/config.xml"; then
+    check_fails "a cpuset of CPUs the host lacks fails at start" bash -c "echo running > '$D/pin/state'"
+    check_contains "with the reason" "names no CPU this host can run QEMU on" "$(cat "$D/pin/error")"
+    check_eq "and QEMU is gone" shutoff "$(cat "$D/pin/state")"
+  else
+    fail "cpuset='4095' is accepted at define: $(cat "$D/pin/error")"
+  fi
+else
+  fail "a definition with <vcpu cpuset='$cpu'> is accepted: $(cat "$D/pin/error")"
+fi
+echo destroy > "$D/pin/ctl" 2>/dev/null
+rm -r "$D/pin"
 
 # --- the test guest under UEFI (OVMF without Secure Boot: the guest kernel
 # is loaded directly, not through a signed shim). OVMF loads the compressed
@@ -196,7 +226,9 @@ check_eq "a new swtpm serves the kept TPM state" 1 "$(swtpm_pids "$tpmstate" | w
 tpm_pid=$(swtpm_pids "$tpmstate")
 echo destroy > "$D/uefi/ctl"; wait_state uefi shutoff 30
 check "that swtpm ends with QEMU and the daemon reaps it" bash -c "for i in \$(seq 100); do [[ -e /proc/$tpm_pid ]] || exit 0; sleep 0.1; done; exit 1"
-check "rm -r undefines it" rm -r "$D/uefi"
+check "mv renames it" mv "$D/uefi" "$D/uefi2"
+check "the TPM state stays with the renamed domain" test -s "$tpmstate/tpm2-00.permall"
+check "rm -r undefines it" rm -r "$D/uefi2"
 check_fails "the NVRAM went with it" test -e "$nvram"
 check_fails "the TPM state went with it" test -e "$tpmstate"
 echo "# the TPM checks took $((SECONDS - tpm_t0)) s (daemon restart, save and restore included)"
@@ -204,12 +236,18 @@ echo "# the TPM checks took $((SECONDS - tpm_t0)) s (daemon restart, save and re
 # A QEMU that fails to start (its kernel is missing) takes its swtpm with it.
 sed -e 's#<name>uefi</name>#<name>tpm-fail</name>#' \
   -e "s#<kernel>[^<]*</kernel>#<kernel>$WORK/no-such-kernel</kernel>#" "$WORK/uefi.xml" > "$WORK/tpm-fail.xml"
-check "a domain with a <tpm> and a missing kernel is defined" \
-  bash -c "mkdir '$D/tpm-fail' && cp '$WORK/tpm-fail.xml' '$D/tpm-fail/config.xml'"
-check_fails "its start fails" bash -c "echo running > '$D/tpm-fail/state'"
-uuid=$(cat "$D/tpm-fail/uuid")
-check_eq "no swtpm is left behind" "" "$(swtpm_pids "$STATE/tpm/$uuid")"
-check_fails "nor its control socket" test -e "$RUN/domains/$uuid/swtpm.sock"
+# (Only started once defined, so that a refused definition cannot leave a
+# default domain running.)
+if mkdir "$D/tpm-fail" && cp "$WORK/tpm-fail.xml" "$D/tpm-fail/config.xml"; then
+  pass "a domain with a <tpm> and a missing kernel is defined"
+  check_fails "its start fails" bash -c "echo running > '$D/tpm-fail/state'"
+  uuid=$(cat "$D/tpm-fail/uuid")
+  check_eq "no swtpm is left behind" "" "$(swtpm_pids "$STATE/tpm/$uuid")"
+  check_fails "nor its control socket" test -e "$RUN/domains/$uuid/swtpm.sock"
+else
+  fail "a domain with a <tpm> and a missing kernel is defined: $(cat "$D/tpm-fail/error")"
+fi
+echo destroy > "$D/tpm-fail/ctl" 2>/dev/null
 rm -r "$D/tpm-fail"
 
 stop_daemon
