@@ -17,9 +17,9 @@ ENUM_TABLE_IMPL(domain_cpu_mode, DomainCpuMode,
                 "none", "custom", "host-model", "host-passthrough", "maximum")
 ENUM_TABLE_IMPL(domain_clock_offset, DomainClockOffset, "utc", "localtime")
 ENUM_TABLE_IMPL(disk_type, DiskType, "file", "block", "volume")
-ENUM_TABLE_IMPL(disk_device, DiskDevice, "disk", "cdrom")
+ENUM_TABLE_IMPL(disk_device, DiskDevice, "disk", "cdrom", "floppy")
 ENUM_TABLE_IMPL(disk_format, DiskFormat, "raw", "qcow2")
-ENUM_TABLE_IMPL(disk_bus, DiskBus, "virtio", "ide", "sata", "scsi")
+ENUM_TABLE_IMPL(disk_bus, DiskBus, "virtio", "ide", "sata", "scsi", "fdc")
 ENUM_TABLE_IMPL(controller_type, ControllerType,
                 "usb", "ide", "pci", "sata", "scsi", "virtio-serial")
 ENUM_TABLE_IMPL(interface_type, InterfaceType, "user", "network", "bridge")

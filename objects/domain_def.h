@@ -148,18 +148,19 @@ ENUM_TABLE_DECL(domain_clock_offset, DomainClockOffset)
 
 typedef enum { DISK_TYPE_FILE, DISK_TYPE_BLOCK, DISK_TYPE_VOLUME } DiskType;
 ENUM_TABLE_DECL(disk_type, DiskType)
-typedef enum { DISK_DEVICE_DISK, DISK_DEVICE_CDROM } DiskDevice;
+typedef enum { DISK_DEVICE_DISK, DISK_DEVICE_CDROM, DISK_DEVICE_FLOPPY } DiskDevice;
 ENUM_TABLE_DECL(disk_device, DiskDevice)
 typedef enum { DISK_FORMAT_RAW, DISK_FORMAT_QCOW2 } DiskFormat;
 ENUM_TABLE_DECL(disk_format, DiskFormat)
-typedef enum { DISK_BUS_VIRTIO, DISK_BUS_IDE, DISK_BUS_SATA, DISK_BUS_SCSI } DiskBus;
+typedef enum { DISK_BUS_VIRTIO, DISK_BUS_IDE, DISK_BUS_SATA, DISK_BUS_SCSI, DISK_BUS_FDC } DiskBus;
 ENUM_TABLE_DECL(disk_bus, DiskBus)
 
 typedef struct {
   DiskType type;
   DiskDevice device;
   DiskFormat format;          /* <driver name='qemu' type='raw|qcow2'/> */
-  char *source;               /* file path (file) or device path (block); NULL = empty cdrom */
+  char *source;               /* file path (file) or device path (block); NULL = empty
+                                 cdrom or floppy drive */
   char *source_pool;          /* type='volume' */
   char *source_volume;        /* type='volume' */
   char *target_dev;           /* "vda", "hdc", "sda" */

@@ -38,7 +38,8 @@
  *    console that contradicts the first <serial> is refused instead of being
  *    overwritten.
  *  - Disk buses are inferred from the target dev like libvirt: vd→virtio,
- *    hd→ide, sd→scsi. A volume disk needs pool and volume, even a cdrom.
+ *    hd→ide, sd→scsi, fd→fdc (floppy drives only). A volume disk needs pool
+ *    and volume, even a cdrom.
  *  - Live-only data is parsed and kept but written only with live=true:
  *    interface <target dev>, a pty's <source path> (and console tty=).
  *    Likewise a VNC port together with autoport='yes' is the live port and

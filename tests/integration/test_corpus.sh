@@ -15,7 +15,7 @@
 #     killed and restarted (reattach); swtpm ends with QEMU, and with a
 #     QEMU that fails to start;
 #   - <vcpu cpuset> pins every QEMU thread, and a set the host lacks fails
-#     at start with the reason.
+#     at start with the reason; floppy drives start.
 # Prints the figures for the note (accepted / started per kind).
 . "$(dirname "$0")/lib.sh"
 need_root
@@ -121,6 +121,22 @@ else
 fi
 echo destroy > "$D/pin/ctl" 2>/dev/null
 rm -r "$D/pin"
+
+# --- floppy drives: an image on fda and an empty fdb; QEMU starts with them
+qemu-img create -q -f raw "$WORK/images/floppy.img" 1440K
+domain_xml fd 64 "<disk type='file' device='floppy'><source file='$WORK/images/floppy.img'/>
+  <target dev='fda'/></disk><disk type='file' device='floppy'><target dev='fdb'/></disk>" \
+  > "$WORK/fd.xml"
+if mkdir "$D/fd" && cp "$WORK/fd.xml" "$D/fd/config.xml"; then
+  pass "a definition with two floppy drives is accepted"
+  check_contains "stored with bus fdc" "<target dev='fdb' bus='fdc'/>" "$(cat "$D/fd/config.xml")"
+  check "it starts" bash -c "echo paused > '$D/fd/state'"
+  check_eq "and is paused" paused "$(cat "$D/fd/state")"
+else
+  fail "a definition with two floppy drives is accepted: $(cat "$D/fd/error")"
+fi
+echo destroy > "$D/fd/ctl" 2>/dev/null; wait_state fd shutoff 30
+rm -r "$D/fd"
 
 # --- the test guest under UEFI (OVMF without Secure Boot: the guest kernel
 # is loaded directly, not through a signed shim). OVMF loads the compressed

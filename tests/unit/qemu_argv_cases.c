@@ -178,6 +178,9 @@ const QemuArgvCase qemu_argv_cases[] = {
   /* <tpm>: QEMU connects to the swtpm the daemon starts (qemu_tpm.h) */
   {"tpm-tis", XML, false, false, NO_TAPS, "needs the swtpm the daemon starts (test_corpus starts it)"},
   {"tpm-crb-v12", XML, false, false, NO_TAPS, NULL},
+  {"floppy-pc", XML, false, false, NO_TAPS, NULL},
+  {"floppy-q35", XML, false, false, NO_TAPS, NULL},
+  {"floppy-serial", XML, false, false, NO_TAPS, NULL},
   /* built in C: the parser keeps these out, the builder must too */
   {"topology-mismatch", c_topology_mismatch, false, false, NO_TAPS, NULL},
   {"disk-relative-path", c_disk_relative_path, false, false, NO_TAPS, NULL},
