@@ -115,6 +115,7 @@ void domain_interface_free(DomainInterface *iface) {
   if (!iface)
     return;
   g_free(iface->source);
+  g_free(iface->portgroup);
   g_free(iface->model);
   g_free(iface->target_dev);
   domain_xnode_free(iface->ext);
@@ -290,6 +291,7 @@ DomainController *domain_controller_copy(const DomainController *controller) {
 DomainInterface *domain_interface_copy(const DomainInterface *iface) {
   DomainInterface *c = g_memdup2(iface, sizeof(*iface));
   c->source = g_strdup(iface->source);
+  c->portgroup = g_strdup(iface->portgroup);
   c->model = g_strdup(iface->model);
   c->target_dev = g_strdup(iface->target_dev);
   c->ext = domain_xnode_copy(iface->ext);

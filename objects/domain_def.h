@@ -198,6 +198,8 @@ typedef struct {
   bool mac_generated;         /* the parser invented `mac` (no <mac> given);
                                  never formatted, see domain_def_inherit_generated */
   char *source;               /* network name or bridge name; NULL for user */
+  char *portgroup;            /* <source portgroup=''> (type network), NULL = the network's
+                                 default portgroup */
   char *model;                /* "virtio", "e1000", "rtl8139"; NULL = hypervisor default */
   char *target_dev;           /* tap name: live state only, never persisted */
   unsigned boot_order;
