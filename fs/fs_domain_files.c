@@ -9,6 +9,7 @@
 
 #include "drivers/qemu/qemu_driver.h"
 #include "drivers/qemu/qemu_firmware.h"
+#include "drivers/qemu/qemu_tpm.h"
 #include "drivers/qemu/qemu_save.h"
 #include "fs/fs_cloud_init_files.h"
 #include "fs/fs_common_files.h"
@@ -369,7 +370,8 @@ static const FsFile domain_files[] = {
 
 /* rmdir: undefine, then let go of what the domain owned beside its
  * definition: the QEMU driver's console record (so defining and removing
- * domains keeps no memory) and its UEFI variables (qemu_firmware.h). A
+ * domains keeps no memory), its UEFI variables (qemu_firmware.h) and its TPM
+ * state (qemu_tpm.h). A
  * saved state holds the guest's memory; undefining would orphan it, so it
  * is refused until the domain is started or the state discarded. */
 static int domain_remove(FsContext *ctx, Obj *obj, char **ret_error) {
@@ -384,8 +386,10 @@ static int domain_remove(FsContext *ctx, Obj *obj, char **ret_error) {
   int r = registry_undefine(ctx->registry, obj, ret_error);
   if (r == 0 && ctx->qemu)
     qemu_driver_forget_domain(ctx->qemu, uuid);
-  if (r == 0 && *uuid)
+  if (r == 0 && *uuid) {
     qemu_firmware_remove_nvram(ctx->state_dir, uuid);
+    qemu_tpm_remove_state(ctx->state_dir, uuid);
+  }
   return r;
 }
 

@@ -17,9 +17,9 @@ ENUM_TABLE_IMPL(domain_cpu_mode, DomainCpuMode,
                 "none", "custom", "host-model", "host-passthrough", "maximum")
 ENUM_TABLE_IMPL(domain_clock_offset, DomainClockOffset, "utc", "localtime")
 ENUM_TABLE_IMPL(disk_type, DiskType, "file", "block", "volume")
-ENUM_TABLE_IMPL(disk_device, DiskDevice, "disk", "cdrom")
+ENUM_TABLE_IMPL(disk_device, DiskDevice, "disk", "cdrom", "floppy")
 ENUM_TABLE_IMPL(disk_format, DiskFormat, "raw", "qcow2")
-ENUM_TABLE_IMPL(disk_bus, DiskBus, "virtio", "ide", "sata", "scsi")
+ENUM_TABLE_IMPL(disk_bus, DiskBus, "virtio", "ide", "sata", "scsi", "fdc")
 ENUM_TABLE_IMPL(controller_type, ControllerType,
                 "usb", "ide", "pci", "sata", "scsi", "virtio-serial")
 ENUM_TABLE_IMPL(interface_type, InterfaceType, "user", "network", "bridge")
@@ -115,6 +115,7 @@ void domain_interface_free(DomainInterface *iface) {
   if (!iface)
     return;
   g_free(iface->source);
+  g_free(iface->portgroup);
   g_free(iface->model);
   g_free(iface->target_dev);
   g_free(iface->alias);
@@ -191,6 +192,7 @@ void domain_def_free(DomainDef *def) {
   domain_xnode_free(def->pm);
   domain_xnode_free(def->root_ext);
   g_free(def->metadata);
+  g_free(def->vcpu_cpuset);
   g_free(def->emulator);
   array_unref(def->disks);
   array_unref(def->controllers);
@@ -290,6 +292,7 @@ DomainController *domain_controller_copy(const DomainController *controller) {
 DomainInterface *domain_interface_copy(const DomainInterface *iface) {
   DomainInterface *c = g_memdup2(iface, sizeof(*iface));
   c->source = g_strdup(iface->source);
+  c->portgroup = g_strdup(iface->portgroup);
   c->model = g_strdup(iface->model);
   c->target_dev = g_strdup(iface->target_dev);
   c->alias = g_strdup(iface->alias);
@@ -370,6 +373,7 @@ DomainDef *domain_def_copy(const DomainDef *def) {
   c->vcpus = def->vcpus;
   c->vcpus_current = def->vcpus_current;
   c->vcpu_placement_auto = def->vcpu_placement_auto;
+  c->vcpu_cpuset = g_strdup(def->vcpu_cpuset);
 
   c->os = def->os;
   c->os.type = g_strdup(def->os.type);

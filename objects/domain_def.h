@@ -148,18 +148,19 @@ ENUM_TABLE_DECL(domain_clock_offset, DomainClockOffset)
 
 typedef enum { DISK_TYPE_FILE, DISK_TYPE_BLOCK, DISK_TYPE_VOLUME } DiskType;
 ENUM_TABLE_DECL(disk_type, DiskType)
-typedef enum { DISK_DEVICE_DISK, DISK_DEVICE_CDROM } DiskDevice;
+typedef enum { DISK_DEVICE_DISK, DISK_DEVICE_CDROM, DISK_DEVICE_FLOPPY } DiskDevice;
 ENUM_TABLE_DECL(disk_device, DiskDevice)
 typedef enum { DISK_FORMAT_RAW, DISK_FORMAT_QCOW2 } DiskFormat;
 ENUM_TABLE_DECL(disk_format, DiskFormat)
-typedef enum { DISK_BUS_VIRTIO, DISK_BUS_IDE, DISK_BUS_SATA, DISK_BUS_SCSI } DiskBus;
+typedef enum { DISK_BUS_VIRTIO, DISK_BUS_IDE, DISK_BUS_SATA, DISK_BUS_SCSI, DISK_BUS_FDC } DiskBus;
 ENUM_TABLE_DECL(disk_bus, DiskBus)
 
 typedef struct {
   DiskType type;
   DiskDevice device;
   DiskFormat format;          /* <driver name='qemu' type='raw|qcow2'/> */
-  char *source;               /* file path (file) or device path (block); NULL = empty cdrom */
+  char *source;               /* file path (file) or device path (block); NULL = empty
+                                 cdrom or floppy drive */
   char *source_pool;          /* type='volume' */
   char *source_volume;        /* type='volume' */
   char *target_dev;           /* "vda", "hdc", "sda" */
@@ -203,6 +204,8 @@ typedef struct {
   bool mac_generated;         /* the parser invented `mac` (no <mac> given);
                                  never formatted, see domain_def_inherit_generated */
   char *source;               /* network name or bridge name; NULL for user */
+  char *portgroup;            /* <source portgroup=''> (type network), NULL = the network's
+                                 default portgroup */
   char *model;                /* "virtio", "e1000", "rtl8139"; NULL = hypervisor default */
   char *target_dev;           /* tap name: live state only, never persisted */
   char *alias;                /* <alias name='ua-NAME'/>: names the interface's entry
@@ -302,6 +305,8 @@ typedef struct DomainDef {
   unsigned vcpus;             /* <vcpu>N</vcpu> */
   unsigned vcpus_current;     /* current='..', = vcpus when absent */
   bool vcpu_placement_auto;   /* placement='auto' (default static) */
+  char *vcpu_cpuset;          /* cpuset='..' in canonical form (values.h), NULL = any
+                                 CPU; the driver pins QEMU's threads to it */
 
   DomainOs os;
   DomainFeatures features;

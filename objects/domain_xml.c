@@ -38,7 +38,8 @@
  *    console that contradicts the first <serial> is refused instead of being
  *    overwritten.
  *  - Disk buses are inferred from the target dev like libvirt: vd→virtio,
- *    hd→ide, sd→scsi. A volume disk needs pool and volume, even a cdrom.
+ *    hd→ide, sd→scsi, fd→fdc (floppy drives only). A volume disk needs pool
+ *    and volume, even a cdrom.
  *  - Live-only data is parsed and kept but written only with live=true:
  *    interface <target dev>, a pty's <source path> (and console tty=).
  *    Likewise a VNC port together with autoport='yes' is the live port and
@@ -303,7 +304,7 @@ static int parse_size_kib(ParseState *ps, const xmlNode *n, uint64_t *ret_kib) {
 static int parse_vcpu(ParseState *ps, const xmlNode *n) {
   DomainDef *def = ps->def;
   int r;
-  if ((r = xml_check_attrs(n, LIST("placement", "current"), ps->err)) < 0)
+  if ((r = xml_check_attrs(n, LIST("placement", "current", "cpuset"), ps->err)) < 0)
     return r;
   g_autofree char *text = NULL;
   if ((r = dxml_leaf_text(n, true, &text, ps->err)) < 0)
@@ -321,6 +322,14 @@ static int parse_vcpu(ParseState *ps, const xmlNode *n) {
     else if (strcmp(placement, "static") != 0)
       return xml_fail(ps->err, n, "attribute 'placement' must be 'static' or 'auto', not '%s'",
                       placement);
+  }
+  g_autofree char *cpuset = xml_prop(n, "cpuset");
+  if (cpuset) {
+    uint64_t bits[VALUE_CPUSET_WORDS];
+    if ((r = value_parse_cpuset(cpuset, bits)) < 0)
+      return xml_fail(ps->err, n, "attribute 'cpuset' must list host CPUs below %d as in "
+                      "'0-3,^2,8' and leave at least one, not '%s'", VALUE_CPUSET_MAX, cpuset);
+    def->vcpu_cpuset = value_format_cpuset(bits);
   }
   g_autofree char *current = xml_prop(n, "current");
   if (current) {
@@ -770,6 +779,8 @@ char *domain_def_format(const DomainDef *def, bool live, int id) {
   format_memory(w, "currentMemory", def->current_memory_kib);
   xml_writer_start(w, "vcpu");
   xml_writer_attr(w, "placement", def->vcpu_placement_auto ? "auto" : "static");
+  if (def->vcpu_cpuset)
+    xml_writer_attr(w, "cpuset", def->vcpu_cpuset);
   if (def->vcpus_current && def->vcpus_current < def->vcpus)
     xml_writer_attr_printf(w, "current", "%u", def->vcpus_current);
   g_autofree char *vcpus = g_strdup_printf("%u", def->vcpus);

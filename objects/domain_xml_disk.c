@@ -17,7 +17,7 @@ DEFINE_CHOICES(disk_format, DiskFormat, 0)
 DEFINE_CHOICES(disk_bus, DiskBus, 0)
 
 /* Infers the bus from the target dev like libvirt: vd → virtio, hd → ide,
- * sd → scsi. */
+ * sd → scsi, fd → fdc. */
 static bool disk_bus_from_dev(const char *dev, DiskBus *ret) {
   if (g_str_has_prefix(dev, "vd"))
     *ret = DISK_BUS_VIRTIO;
@@ -25,6 +25,8 @@ static bool disk_bus_from_dev(const char *dev, DiskBus *ret) {
     *ret = DISK_BUS_IDE;
   else if (g_str_has_prefix(dev, "sd"))
     *ret = DISK_BUS_SCSI;
+  else if (g_str_has_prefix(dev, "fd"))
+    *ret = DISK_BUS_FDC;
   else
     return false;
   return true;
@@ -167,7 +169,7 @@ int dxml_parse_disk(ParseState *ps, const xmlNode *n) {
     return xml_fail(ps->err, source ? source : n,
                     "a disk of type 'volume' needs <source pool='...' volume='...'/>");
   if (d->type != DISK_TYPE_VOLUME && !d->source && d->device == DISK_DEVICE_DISK)
-    return xml_fail(ps->err, n, "a disk needs a <source>; only a cdrom may be empty");
+    return xml_fail(ps->err, n, "a disk needs a <source>; only a cdrom or floppy may be empty");
 
   const xmlNode *target = xml_child(n, "target");
   if (!target)
@@ -195,6 +197,9 @@ int dxml_parse_disk(ParseState *ps, const xmlNode *n) {
   if (d->device == DISK_DEVICE_CDROM && d->target_bus == DISK_BUS_VIRTIO)
     return xml_fail(ps->err, target, "a cdrom cannot be on the virtio bus (virtio-blk has no "
                     "removable media); use sata, ide or scsi");
+  if ((d->device == DISK_DEVICE_FLOPPY) != (d->target_bus == DISK_BUS_FDC))
+    return xml_fail(ps->err, target, "a floppy drive goes on bus 'fdc' (target dev 'fda' or "
+                    "'fdb'), and bus 'fdc' holds floppy drives only");
   g_autofree char *what = g_strdup_printf("target dev '%s'", d->target_dev);
   if ((r = dxml_claim(ps, ps->disk_targets, g_strdup(d->target_dev), target, what)) < 0)
     return r;
@@ -234,6 +239,10 @@ int dxml_parse_disk(ParseState *ps, const xmlNode *n) {
       return xml_fail(ps->err, an, "a SATA drive address has bus 0, target 0 and unit 0-5");
     if (d->target_bus == DISK_BUS_SCSI && a->drive_bus != 0)
       return xml_fail(ps->err, an, "a SCSI drive address has bus 0");
+    if (d->target_bus == DISK_BUS_FDC &&
+        (a->controller != 0 || a->drive_bus != 0 || a->target != 0 || a->unit > 1))
+      return xml_fail(ps->err, an, "a floppy drive address has controller 0, bus 0, target 0 "
+                      "and unit 0-1");
     if ((r = dxml_claim(ps, ps->drive_addrs,
                         g_strdup_printf("%s/%u:%u:%u:%u", disk_bus_to_string(d->target_bus),
                                         a->controller, a->drive_bus, a->target, a->unit),

@@ -1,5 +1,6 @@
 /* domain_xml_net.c — <interface>: type user/network/bridge, MAC (generated
- * when absent, unique within the domain), source, live target dev, model.
+ * when absent, unique within the domain), source (and its portgroup), live
+ * target dev, model.
  *
  * Part of the domain XML parser and formatter; shared state and helpers are
  * in domain_xml_priv.h. Pure: no I/O, no mutable globals. */
@@ -111,14 +112,20 @@ int dxml_parse_interface(ParseState *ps, const xmlNode *n) {
     if (!c)
       return xml_fail(ps->err, n, "an interface of type '%s' needs <source %s='...'/>", type,
                       attr);
-    if ((r = dxml_empty_element(c, (const char *const[]){attr, NULL}, ps->err)) < 0 ||
+    bool net = iface->type == INTERFACE_NETWORK;
+    /* portgroup= only on a network source (a NULL ends the list early) */
+    if ((r = dxml_empty_element(c, LIST(attr, net ? "portgroup" : NULL), ps->err)) < 0 ||
         (r = dxml_require_prop(c, attr, &iface->source, ps->err)) < 0)
       return r;
-    if (iface->type == INTERFACE_NETWORK)
+    if (net)
       r = dxml_check_object_name(c, "the network name", iface->source, ps->err);
     else
       r = dxml_check_ifname(c, "the bridge name", iface->source, ps->err);
     if (r < 0)
+      return r;
+    iface->portgroup = net ? xml_prop(c, "portgroup") : NULL;
+    if (iface->portgroup &&
+        (r = dxml_check_object_name(c, "the portgroup name", iface->portgroup, ps->err)) < 0)
       return r;
   }
 
@@ -193,6 +200,8 @@ void dxml_format_interface(XmlWriter *w, const DomainInterface *iface, bool live
   if (iface->type != INTERFACE_USER && iface->source) {
     xml_writer_start(w, "source");
     xml_writer_attr(w, iface->type == INTERFACE_NETWORK ? "network" : "bridge", iface->source);
+    if (iface->portgroup)
+      xml_writer_attr(w, "portgroup", iface->portgroup);
     xml_writer_end_empty(w);
   }
   if (live && iface->target_dev) {

@@ -182,10 +182,10 @@ const NetworkIp *network_def_ip_for(const NetworkDef *def, const NetworkAddr *ad
   return NULL;
 }
 
-const NetworkPortgroup *network_def_default_portgroup(const NetworkDef *def) {
+const NetworkPortgroup *network_def_portgroup(const NetworkDef *def, const char *name) {
   for (guint i = 0; i < def->portgroups->len; i++) {
     const NetworkPortgroup *pg = def->portgroups->pdata[i];
-    if (pg->is_default)
+    if (name ? strcmp(pg->name, name) == 0 : pg->is_default)
       return pg;
   }
   return NULL;

@@ -179,8 +179,10 @@ typedef struct NetworkDef {
 const NetworkIp *network_def_first_ip(const NetworkDef *def, int family);
 /* The <ip> whose subnet holds `addr`, or NULL. */
 const NetworkIp *network_def_ip_for(const NetworkDef *def, const NetworkAddr *addr);
-/* The default portgroup, or NULL. */
-const NetworkPortgroup *network_def_default_portgroup(const NetworkDef *def);
+/* The portgroup called `name`, or with a NULL name the default portgroup
+ * (what an interface naming none gets, as in libvirt); NULL when there is
+ * none. */
+const NetworkPortgroup *network_def_portgroup(const NetworkDef *def, const char *name);
 
 /* virtfs's embedded default network: name 'default', a fresh UUID, NAT,
  * bridge by the default scheme ("virbr-default"), 192.168.122.1/24 with DHCP

@@ -136,3 +136,61 @@ int value_parse_uint(const char *text, uint64_t min, uint64_t max, uint64_t *ret
   *ret_value = v;
   return 0;
 }
+
+static bool cpuset_bit(const uint64_t *bits, unsigned cpu) {
+  return bits[cpu / 64] >> (cpu % 64) & 1;
+}
+
+int value_parse_cpuset(const char *text, uint64_t ret_bits[VALUE_CPUSET_WORDS]) {
+  if (!text)
+    return -EINVAL;
+  uint64_t bits[VALUE_CPUSET_WORDS] = {0};
+  g_auto(GStrv) items = g_strsplit(text, ",", -1);
+  for (guint i = 0; items[i]; i++) {
+    char *item = g_strstrip(items[i]);
+    bool exclude = *item == '^';
+    if (exclude)
+      item++;
+    char *dash = strchr(item, '-');
+    if (dash)
+      *dash = '\0';
+    uint64_t lo, hi;
+    int r = value_parse_uint(item, 0, VALUE_CPUSET_MAX - 1, &lo);
+    if (r < 0)
+      return r;
+    hi = lo;
+    if (dash && (r = value_parse_uint(dash + 1, 0, VALUE_CPUSET_MAX - 1, &hi)) < 0)
+      return r;
+    if (hi < lo)
+      return -EINVAL;
+    for (uint64_t c = lo; c <= hi; c++) {
+      if (exclude)
+        bits[c / 64] &= ~(UINT64_C(1) << (c % 64));
+      else
+        bits[c / 64] |= UINT64_C(1) << (c % 64);
+    }
+  }
+  bool any = false;
+  for (size_t w = 0; w < VALUE_CPUSET_WORDS; w++)
+    any = any || bits[w];
+  if (!any)
+    return -EINVAL;
+  memcpy(ret_bits, bits, sizeof bits);
+  return 0;
+}
+
+char *value_format_cpuset(const uint64_t bits[VALUE_CPUSET_WORDS]) {
+  GString *s = g_string_new(NULL);
+  for (unsigned c = 0; c < VALUE_CPUSET_MAX; c++) {
+    if (!cpuset_bit(bits, c))
+      continue;
+    unsigned end = c;
+    while (end + 1 < VALUE_CPUSET_MAX && cpuset_bit(bits, end + 1))
+      end++;
+    g_string_append_printf(s, "%s%u", s->len ? "," : "", c);
+    if (end > c)
+      g_string_append_printf(s, "-%u", end);
+    c = end;
+  }
+  return g_string_free(s, FALSE);
+}

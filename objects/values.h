@@ -34,3 +34,17 @@ int value_parse_bool(const char *text, bool *ret_value);
 
 /* An unsigned decimal in [min, max]. */
 int value_parse_uint(const char *text, uint64_t min, uint64_t max, uint64_t *ret_value);
+
+/* A host CPU set in libvirt's syntax, as in <vcpu cpuset='0-3,^2,8'>:
+ * comma-separated CPU numbers and ranges N-M, a '^N' (or '^N-M') removing
+ * CPUs added before it; blanks around items are allowed. CPU numbers are
+ * below VALUE_CPUSET_MAX. The result is a bitmap (bit N of word N/64 is
+ * CPU N). -EINVAL for malformed text or a set left empty, -ERANGE for a
+ * number too large. */
+#define VALUE_CPUSET_MAX 4096
+#define VALUE_CPUSET_WORDS (VALUE_CPUSET_MAX / 64)
+int value_parse_cpuset(const char *text, uint64_t ret_bits[VALUE_CPUSET_WORDS]);
+
+/* The canonical text of a CPU set: ascending, ranges of 2 or more CPUs as
+ * N-M, no exclusions ("0-1,3,8-11"). Empty for an empty set. */
+char *value_format_cpuset(const uint64_t bits[VALUE_CPUSET_WORDS]);

@@ -593,8 +593,11 @@ int network_manager_open_tap(NetworkManager *m, const DomainDef *def, size_t ind
                   "first (echo active > networks/%s/state)", index, iface->source,
                   iface->source);
     bridge = g_strdup(live->bridge);
-    /* An interface names no portgroup (yet): it gets the default one's. */
-    const NetworkPortgroup *pg = network_def_default_portgroup(live);
+    /* The portgroup the interface names, or the default one (libvirt). */
+    const NetworkPortgroup *pg = network_def_portgroup(live, iface->portgroup);
+    if (!pg && iface->portgroup)
+      return fail(ret_error, -ENOENT, "interface %zu: the network '%s' has no portgroup '%s'",
+                  index, iface->source, iface->portgroup);
     if (pg)
       bw = pg->bandwidth;
   } else if (iface->type == INTERFACE_BRIDGE) {

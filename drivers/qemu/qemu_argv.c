@@ -94,8 +94,11 @@ static void plan_boot(Builder *b) {
     unsigned order = (unsigned)k + 1;
     switch (def->os.boot[k]) {
     case DOMAIN_BOOT_HD:
-    case DOMAIN_BOOT_CDROM: {
-      DiskDevice want = def->os.boot[k] == DOMAIN_BOOT_HD ? DISK_DEVICE_DISK : DISK_DEVICE_CDROM;
+    case DOMAIN_BOOT_CDROM:
+    case DOMAIN_BOOT_FD: {
+      DiskDevice want = def->os.boot[k] == DOMAIN_BOOT_HD      ? DISK_DEVICE_DISK
+                        : def->os.boot[k] == DOMAIN_BOOT_CDROM ? DISK_DEVICE_CDROM
+                                                               : DISK_DEVICE_FLOPPY;
       for (guint i = 0; disks && i < disks->len; i++) {
         const DomainDisk *d = disks->pdata[i];
         if (d->device == want) {
@@ -109,9 +112,6 @@ static void plan_boot(Builder *b) {
     case DOMAIN_BOOT_NETWORK:
       if (ifaces && ifaces->len > 0 && !b->net_bootindex[0])
         b->net_bootindex[0] = order;
-      break;
-    case DOMAIN_BOOT_FD:
-      /* no floppy drives exist in virtfs definitions */
       break;
     }
   }
@@ -203,6 +203,7 @@ int qemu_argv_build(const DomainDef *def, const QemuArgvConfig *cfg, GStrv *ret_
     qargv_build_rngs(&b);
     qargv_build_sound_redir(&b);
     qargv_build_watchdog_panic(&b);
+    qargv_build_tpm(&b);
   }
   if (b.err) {
     if (ret_error)

@@ -50,6 +50,7 @@
  *                   a serial console is serial 0)
  *      video<i> (0 is the primary adapter), input<i>, balloon0, rng<i> with
  *                   backend object objrng<i>
+ *      tpm:         chardev chrtpm, tpmdev tpm0, device tpm0
  *      controllers: usb (USB index 0) / usb<N>, scsi<N>, sata<N>,
  *                   virtio-serial<N>; on q35 the built-in AHCI is "ide".
  *
@@ -113,6 +114,9 @@ typedef struct {
    * -1 for type user. Entries past n_tap_fds count as -1. */
   const int *tap_fds;
   size_t n_tap_fds;
+  /* The unix socket swtpm listens on (qemu_tpm.h); required when the
+   * definition has a <tpm>. */
+  const char *tpm_socket_path;
   /* -incoming VALUE ("defer" to restore a saved state), NULL = none. */
   const char *incoming;
 } QemuArgvConfig;

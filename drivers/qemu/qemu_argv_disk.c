@@ -1,5 +1,6 @@
 /* qemu_argv_disk.c — disks: drive addresses from the target name, the
- * -blockdev protocol and format nodes, and the -device on its bus.
+ * -blockdev protocol and format nodes, and the -device on its bus; floppy
+ * drives on the ISA floppy controller (built into pc, added on q35).
  * Part of the builder; see qemu_argv_priv.h. */
 #include "drivers/qemu/qemu_argv_priv.h"
 
@@ -23,7 +24,9 @@ static bool disk_name_index(const char *name, const char *prefix, unsigned *ret_
 
 static bool plan_drive_address(Builder *b, const DomainDisk *d, const char *label, DiskPlan *p) {
   const DeviceAddress *a = &d->address;
-  const char *prefix = d->target_bus == DISK_BUS_IDE ? "hd" : "sd";
+  const char *prefix = d->target_bus == DISK_BUS_IDE   ? "hd"
+                       : d->target_bus == DISK_BUS_FDC ? "fd"
+                                                       : "sd";
   unsigned idx = 0;
 
   if (a->type == DEVICE_ADDRESS_DRIVE) {
@@ -79,6 +82,14 @@ static bool plan_drive_address(Builder *b, const DomainDisk *d, const char *labe
     }
     b->scsi_needed |= 1u << p->controller;
     return true;
+  case DISK_BUS_FDC:
+    if (a->type == DEVICE_ADDRESS_NONE)
+      p->unit = idx;
+    if (p->controller != 0 || p->bus != 0 || p->target != 0 || p->unit > 1) {
+      fail(b, -EINVAL, "%s: the floppy controller has units 0-1 only (fda, fdb)", label);
+      return false;
+    }
+    return true;
   case DISK_BUS_VIRTIO:
     break;
   }
@@ -108,6 +119,7 @@ void qargv_plan_disks(Builder *b) {
                              "'virtio' or 'scsi', or a cdrom", label);
       G_GNUC_FALLTHROUGH;
     case DISK_BUS_SCSI:
+    case DISK_BUS_FDC:
       plan_drive_address(b, d, label, &b->disks[i]);
       break;
     default:
@@ -126,7 +138,7 @@ static bool disk_source(Builder *b, const DomainDisk *d, const char *label, cons
     const QemuArgvVolume *vol = NULL;
     path = NULL;
     if (!d->source_pool || !d->source_volume) {
-      if (d->device != DISK_DEVICE_CDROM) {
+      if (d->device == DISK_DEVICE_DISK) {
         fail(b, -EINVAL, "%s: a volume disk needs a pool and a volume", label);
         return false;
       }
@@ -147,8 +159,8 @@ static bool disk_source(Builder *b, const DomainDisk *d, const char *label, cons
       block = vol->is_block;
     }
   }
-  if (!path && d->device != DISK_DEVICE_CDROM) {
-    fail(b, -EINVAL, "%s has no source (only a cdrom may be empty)", label);
+  if (!path && d->device == DISK_DEVICE_DISK) {
+    fail(b, -EINVAL, "%s has no source (only a cdrom or floppy may be empty)", label);
     return false;
   }
   *ret_path = path;
@@ -240,6 +252,37 @@ static void disk_device_opts(Builder *b, GString *s, const DomainDisk *d, const 
   }
 }
 
+/* The floppy controller, once, before the first drive: boot indexes are
+ * its properties (bootindexA/B), not the drives'. pc has one built in
+ * (reached with -global); q35 gets an isa-fdc with id fdc0. */
+static void build_fdc(Builder *b) {
+  if (b->fdc_built)
+    return;
+  b->fdc_built = true;
+  unsigned boot[2] = {0, 0};
+  for (guint i = 0; i < b->def->disks->len; i++) {
+    const DomainDisk *d = b->def->disks->pdata[i];
+    if (d->target_bus == DISK_BUS_FDC && b->disks[i].unit < 2)
+      boot[b->disks[i].unit] = b->disks[i].bootindex;
+  }
+  GString *s = b->q35 ? opts_new("isa-fdc") : NULL;
+  if (s)
+    qemu_opt_append(s, "id", "fdc0");
+  for (unsigned u = 0; u < 2; u++) {
+    if (!boot[u])
+      continue;
+    g_autofree char *key = g_strdup_printf("bootindex%c", 'A' + u);
+    if (s) {
+      optf(s, key, "%u", boot[u]);
+    } else {
+      arg(b, "-global");
+      g_ptr_array_add(b->argv, g_strdup_printf("isa-fdc.%s=%u", key, boot[u]));
+    }
+  }
+  if (s)
+    arg_opts(b, "-device", s);
+}
+
 void qargv_build_disk(Builder *b, const DomainDisk *d, size_t i) {
   g_autofree char *label = qargv_disk_label(d, i);
   g_autofree char *what = g_strdup_printf("%s: source", label);
@@ -323,6 +366,16 @@ void qargv_build_disk(Builder *b, const DomainDisk *d, size_t i) {
     optf(s, "scsi-id", "%u", p->target);
     optf(s, "lun", "%u", p->unit);
     break;
+  case DISK_BUS_FDC:
+    build_fdc(b);
+    s = opts_new("floppy");
+    qemu_opt_append(s, "id", id);
+    if (b->q35)
+      qemu_opt_append(s, "bus", "fdc0.0");
+    optf(s, "unit", "%u", p->unit);
+    if (d->serial)
+      fail(b, -EOPNOTSUPP, "%s: a floppy drive has no serial number", label);
+    break;
   }
   if (!s) {
     fail(b, -EINVAL, "%s: unknown bus", label);
@@ -337,7 +390,7 @@ void qargv_build_disk(Builder *b, const DomainDisk *d, size_t i) {
   if (d->shareable)
     qemu_opt_append(s, "share-rw", "on");
   disk_device_opts(b, s, d, label);
-  if (p->bootindex)
+  if (p->bootindex && d->target_bus != DISK_BUS_FDC)
     optf(s, "bootindex", "%u", p->bootindex);
   arg_opts(b, "-device", s);
 }

@@ -1,6 +1,7 @@
-/* qemu_argv_misc.c — the memory balloon and RNG devices.
+/* qemu_argv_misc.c — the memory balloon, RNG, watchdog, panic and TPM devices.
  * Part of the builder; see qemu_argv_priv.h. */
 #include "drivers/qemu/qemu_argv_priv.h"
+#include "drivers/qemu/qemu_tpm.h"
 
 void qargv_build_memballoon(Builder *b) {
   const DomainMemballoon *m = &b->def->memballoon;
@@ -36,9 +37,9 @@ void qargv_build_rngs(Builder *b) {
   }
 }
 
-/* <watchdog> and <panic>; what virtfs cannot run yet is refused here, at
- * start, with the reason (<tpm>: the swtpm emulator is not started by the
- * daemon yet; UEFI firmware: see check_firmware in qemu_argv_os.c). */
+/* <watchdog> and <panic>; what virtfs cannot run is refused here, at
+ * start, with the reason (UEFI firmware: see check_firmware in
+ * qemu_argv_os.c). */
 void qargv_build_watchdog_panic(Builder *b) {
   const GPtrArray *xs = b->def->xdevices;
   for (guint i = 0; xs && i < xs->len; i++) {
@@ -78,10 +79,37 @@ void qargv_build_watchdog_panic(Builder *b) {
         return;
       }
       arg_opts(b, "-device", s);
-    } else if (strcmp(x->name, "tpm") == 0) {
-      fail(b, -EOPNOTSUPP, "<tpm> with the emulator backend needs swtpm, which virtfs does not "
-                           "start yet");
-      return;
     }
   }
+}
+
+/* <tpm>: the emulator backend, swtpm, which the daemon starts before QEMU
+ * (qemu_tpm.h) listening on cfg->tpm_socket_path. */
+void qargv_build_tpm(Builder *b) {
+  const DomainXNode *tpm = qemu_tpm_device(b->def);
+  if (!tpm)
+    return;
+  const char *model = domain_xnode_attr(tpm, "model");
+  bool crb = g_strcmp0(model, "tpm-crb") == 0;
+  if (crb && !qemu_tpm_is_tpm2(tpm)) {
+    fail(b, -EOPNOTSUPP, "<tpm model='tpm-crb'> is a TPM 2.0 interface: use backend version "
+                         "'2.0' or model 'tpm-tis'");
+    return;
+  }
+  if (!b->cfg->tpm_socket_path) {
+    fail(b, -EINVAL, "the TPM emulator's socket path is not configured");
+    return;
+  }
+  GString *s = opts_new("socket");
+  qemu_opt_append(s, "id", "chrtpm");
+  opt_path(b, s, "path", "the TPM socket", b->cfg->tpm_socket_path);
+  arg_opts(b, "-chardev", s);
+  s = opts_new("emulator");
+  qemu_opt_append(s, "id", "tpm0");
+  qemu_opt_append(s, "chardev", "chrtpm");
+  arg_opts(b, "-tpmdev", s);
+  s = opts_new(crb ? "tpm-crb" : "tpm-tis");
+  qemu_opt_append(s, "tpmdev", "tpm0");
+  qemu_opt_append(s, "id", "tpm0");
+  arg_opts(b, "-device", s);
 }

@@ -52,6 +52,7 @@ typedef struct {
   uint32_t usb_defined, scsi_defined, sata_defined, vserial_defined;
   uint32_t scsi_needed, sata_needed;
   bool usb0_none, usb_needed, vserial_needed;
+  bool fdc_built;       /* the floppy controller's options are out */
 } Builder;
 
 /* ---- sticky errors, argv and option strings ---- */
@@ -164,3 +165,4 @@ void qargv_build_sound_redir(Builder *b);
 void qargv_build_memballoon(Builder *b);
 void qargv_build_rngs(Builder *b);
 void qargv_build_watchdog_panic(Builder *b);
+void qargv_build_tpm(Builder *b);

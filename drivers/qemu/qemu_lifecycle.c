@@ -10,8 +10,10 @@
 #include <unistd.h>
 
 #include "drivers/qemu/qemu_argv.h"
+#include "drivers/qemu/qemu_cpuset.h"
 #include "drivers/qemu/qemu_firmware.h"
 #include "drivers/qemu/qemu_save.h"
+#include "drivers/qemu/qemu_tpm.h"
 #include "objects/log.h"
 
 #define QEMU_LOG_TAIL_LINES 4
@@ -289,6 +291,7 @@ static int start_locked_out(QemuDomain *dom, bool paused, char **ret_error) {
   g_autofree char *qmp_path = g_build_filename(dom->dir, "qmp.sock", NULL);
   g_autofree char *console_path = g_build_filename(dom->dir, "console.sock", NULL);
   g_autofree char *pid_path = g_build_filename(dom->dir, "qemu.pid", NULL);
+  g_autofree char *tpm_path = g_build_filename(dom->dir, "swtpm.sock", NULL);
   g_autoptr(GArray) vols = g_array_new(FALSE, FALSE, sizeof(QemuArgvVolume));
   for (guint i = 0; i < res.volumes->len; i++)
     g_array_append_val(vols, *(QemuArgvVolume *)res.volumes->pdata[i]);
@@ -304,9 +307,14 @@ static int start_locked_out(QemuDomain *dom, bool paused, char **ret_error) {
     .tap_fds = (const int *)(void *)res.tap_fds->data,
     .n_tap_fds = res.tap_fds->len,
     .incoming = restore ? "defer" : NULL,
+    .tpm_socket_path = tpm_path,
   };
   g_auto(GStrv) argv = NULL;
   if ((r = qemu_argv_build(dom->live_def, &cfg, &argv, ret_error)) < 0)
+    return r;
+  g_auto(QemuTpm) tpm = QEMU_TPM_INIT; /* killed on every failure below */
+  if (qemu_tpm_device(dom->live_def) &&
+      (r = qemu_tpm_start(dom->live_def, d->state_dir, tpm_path, &tpm, ret_error)) < 0)
     return r;
   g_autofree char *log_path = NULL;
   goffset log_offset = 0;
@@ -337,6 +345,11 @@ static int start_locked_out(QemuDomain *dom, bool paused, char **ret_error) {
                                  tail ? tail : "QEMU exited without a message");
     return -EIO;
   }
+  if (dom->live_def->vcpu_cpuset &&
+      (r = qemu_cpuset_apply(pid, dom->live_def->vcpu_cpuset, ret_error)) < 0) {
+    abort_start(dom);
+    return r;
+  }
   learn_ptys(dom);
   if (restore) {
     if ((r = qemu_save_restore_incoming(dom, ret_error)) < 0) {
@@ -364,6 +377,7 @@ static int start_locked_out(QemuDomain *dom, bool paused, char **ret_error) {
     abort_start(dom);
     return r;
   }
+  qemu_tpm_release(&tpm, d->main_context);
   return 0;
 }
 

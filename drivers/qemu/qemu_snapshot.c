@@ -174,7 +174,7 @@ static char *image_user(QemuDriver *d, const char *uuid, const DomainDisk *disk,
 }
 
 /* The images of the snapshot set of `def` (SnapTarget*), and the targets
- * left out on purpose (CD-ROMs, snapshot='no'). With `strict`, a disk that
+ * left out on purpose (CD-ROMs, empty floppy drives, snapshot='no'). With `strict`, a disk that
  * cannot be part of an internal snapshot fails the whole set with
  * -EOPNOTSUPP naming it; without, it is skipped (listing images). */
 static int snapshot_targets(QemuDriver *d, const DomainDef *def, bool strict,
@@ -184,7 +184,9 @@ static int snapshot_targets(QemuDriver *d, const DomainDef *def, bool strict,
   g_autoptr(GPtrArray) excluded = g_ptr_array_new_with_free_func(g_free);
   for (guint i = 0; i < def->disks->len; i++) {
     const DomainDisk *disk = def->disks->pdata[i];
-    if (disk->device == DISK_DEVICE_CDROM || disk->snapshot_excluded) {
+    bool empty_floppy = disk->device == DISK_DEVICE_FLOPPY && disk->type != DISK_TYPE_VOLUME &&
+                        !disk->source;
+    if (disk->device == DISK_DEVICE_CDROM || empty_floppy || disk->snapshot_excluded) {
       g_ptr_array_add(excluded, g_strdup(disk->target_dev));
       continue;
     }

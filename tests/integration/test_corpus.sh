@@ -7,10 +7,15 @@
 #   - config.xml validates against libvirt's RelaxNG schema (libvirt0);
 #   - QEMU starts it: `echo running > state` reads back running, with the
 #     disks pointed at scratch images and the NICs made type user (this
-#     test creates no bridges); a definition virtfs cannot run yet (<tpm>)
-#     must be refused at start with the reason in the error file;
-#   - the test guest boots under UEFI from such a definition, keeps its
-#     NVRAM across restarts and loses it with rmdir.
+#     test creates no bridges); those with a <tpm> run one swtpm each;
+#   - the test guest boots under UEFI from such a definition with a
+#     <tpm model='tpm-crb'>, keeps its NVRAM and TPM state across restarts
+#     and loses them with rmdir; its kernel finds the TPM and a TPM2
+#     command round-trips through swtpm, before and after the daemon is
+#     killed and restarted (reattach); swtpm ends with QEMU, and with a
+#     QEMU that fails to start;
+#   - <vcpu cpuset> pins every QEMU thread, and a set the host lacks fails
+#     at start with the reason; floppy drives start.
 # Prints the figures for the note (accepted / started per kind).
 . "$(dirname "$0")/lib.sh"
 need_root
@@ -18,6 +23,26 @@ need_cmd xmllint qemu-img fusermount3
 SCHEMA=/usr/share/libvirt/schemas/domain.rng
 [[ -f $SCHEMA ]] || skip "needs libvirt's schemas (package libvirt0)"
 CORPUS="$VIRTFS_SOURCE_ROOT/tests/data/corpus"
+
+# swtpm_pids DIR: the swtpm processes using DIR as their state (fd 4,
+# qemu_tpm.h), zombies excluded.
+swtpm_pids() {
+  local p
+  for p in /proc/[0-9]*; do
+    [[ $(readlink "$p/fd/4" 2>/dev/null) == "$1" ]] || continue
+    [[ $(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) == swtpm\ * ]] || continue
+    process_gone "${p#/proc/}" || echo "${p#/proc/}"
+  done
+}
+# swtpm_gone DIR: waits up to 10 s until no swtpm uses DIR.
+swtpm_gone() {
+  local i
+  for ((i = 0; i < 100; i++)); do
+    [[ -z $(swtpm_pids "$1") ]] && return 0
+    sleep 0.1
+  done
+  return 1
+}
 
 start_daemon || exit 1
 D="$MNT/domains"
@@ -49,23 +74,69 @@ for f in "$CORPUS"/*.xml; do
     "$(cat "$D/$name/config.xml")"
   check "$base: config.xml validates against libvirt's schema" \
     xmllint --noout --relaxng "$SCHEMA" "$WORK/$name.canonical.xml"
-  if grep -q "<tpm" "$f"; then
-    check_fails "$base: start is refused (<tpm> needs swtpm)" bash -c "echo running > '$D/$name/state'"
-    check_contains "$base: the error file says why" "swtpm" "$(cat "$D/$name/error")"
-  elif bash -c "echo running > '$D/$name/state'" 2>/dev/null && \
+  uuid=$(cat "$D/$name/uuid")
+  if bash -c "echo running > '$D/$name/state'" 2>/dev/null && \
        [[ $(cat "$D/$name/state") == running ]]; then
     pass "$base: QEMU starts it"
     started[$kind]=$(( ${started[$kind]:-0} + 1 ))
+    if grep -q "<tpm" "$f"; then
+      check_eq "$base: one swtpm serves its TPM" 1 "$(swtpm_pids "$STATE/tpm/$uuid" | wc -l)"
+    fi
     echo destroy > "$D/$name/ctl"
     wait_state "$name" shutoff 30 || fail "$base: destroy"
   else
     fail "$base: QEMU starts it: $(cat "$D/$name/error")"
   fi
   rm -r "$D/$name" || fail "$base: rmdir"
+  check_fails "$base: no TPM state is left after rm -r" test -e "$STATE/tpm/$uuid"
 done
 for kind in "${!total[@]}"; do
   echo "# corpus $kind: ${total[$kind]} fixtures, ${accepted[$kind]:-0} accepted, ${started[$kind]:-0} started"
 done
+
+# --- <vcpu cpuset>: every thread of QEMU is pinned to the set (the last
+# CPU this test may use, so that the pinning differs from the default
+# whenever the host has more than one).
+allowed=$(awk '/^Cpus_allowed_list/ {print $2}' /proc/self/status)
+cpu=${allowed##*[-,]}
+domain_xml pin 64 | sed "s#<vcpu>#<vcpu cpuset='$cpu'>#" > "$WORK/pin.xml"
+if mkdir "$D/pin" && cp "$WORK/pin.xml" "$D/pin/config.xml"; then
+  pass "a definition with <vcpu cpuset='$cpu'> is accepted"
+  check_contains "cpuset is kept" "cpuset='$cpu'" "$(cat "$D/pin/config.xml")"
+  check "it starts" bash -c "echo paused > '$D/pin/state'"
+  pid=$(qemu_pid pin)
+  masks=$(cat /proc/"$pid"/task/*/status | awk '/^Cpus_allowed_list/ {print $2}' | sort -u)
+  check_eq "all $(ls /proc/"$pid"/task | wc -l) QEMU threads run only on CPU $cpu" "$cpu" "$masks"
+  echo destroy > "$D/pin/ctl"; wait_state pin shutoff 30
+  sed -i "s#cpuset='$cpu'#cpuset='4095'#" "$WORK/pin.xml"
+  if cp "$WORK/pin.xml" "$D/pin/config.xml"; then
+    check_fails "a cpuset of CPUs the host lacks fails at start" bash -c "echo running > '$D/pin/state'"
+    check_contains "with the reason" "names no CPU this host can run QEMU on" "$(cat "$D/pin/error")"
+    check_eq "and QEMU is gone" shutoff "$(cat "$D/pin/state")"
+  else
+    fail "cpuset='4095' is accepted at define: $(cat "$D/pin/error")"
+  fi
+else
+  fail "a definition with <vcpu cpuset='$cpu'> is accepted: $(cat "$D/pin/error")"
+fi
+echo destroy > "$D/pin/ctl" 2>/dev/null
+rm -r "$D/pin"
+
+# --- floppy drives: an image on fda and an empty fdb; QEMU starts with them
+qemu-img create -q -f raw "$WORK/images/floppy.img" 1440K
+domain_xml fd 64 "<disk type='file' device='floppy'><source file='$WORK/images/floppy.img'/>
+  <target dev='fda'/></disk><disk type='file' device='floppy'><target dev='fdb'/></disk>" \
+  > "$WORK/fd.xml"
+if mkdir "$D/fd" && cp "$WORK/fd.xml" "$D/fd/config.xml"; then
+  pass "a definition with two floppy drives is accepted"
+  check_contains "stored with bus fdc" "<target dev='fdb' bus='fdc'/>" "$(cat "$D/fd/config.xml")"
+  check "it starts" bash -c "echo paused > '$D/fd/state'"
+  check_eq "and is paused" paused "$(cat "$D/fd/state")"
+else
+  fail "a definition with two floppy drives is accepted: $(cat "$D/fd/error")"
+fi
+echo destroy > "$D/fd/ctl" 2>/dev/null; wait_state fd shutoff 30
+rm -r "$D/fd"
 
 # --- the test guest under UEFI (OVMF without Secure Boot: the guest kernel
 # is loaded directly, not through a signed shim). OVMF loads the compressed
@@ -110,6 +181,9 @@ cat > "$WORK/uefi.xml" <<XML
     <controller type='pci' model='pcie-root-port'/>
     <controller type='pci' model='pcie-root-port'/>
     <serial type='pty'/>
+    <tpm model='tpm-crb'>
+      <backend type='emulator' version='2.0'/>
+    </tpm>
     <channel type='unix'>
       <source mode='bind'/>
       <target type='virtio' name='org.qemu.guest_agent.0'/>
@@ -177,12 +251,72 @@ check_eq "the guest let it go" "gone" "$(ask uefi "test -e /dev/vdb && echo here
 check "its root port takes a disk again" cp "$WORK/q35-vdd.xml" "$D/uefi/devices/vdd.xml"
 check_eq "the NVRAM is private" "600" "$(stat -c %a "$nvram")"
 ino=$(stat -c %i "$nvram")
+
+# The TPM: the guest kernel's tpm_crb driver finds it, and TPM2_GetRandom
+# (8 bytes) written to /dev/tpm0 comes back with TPM_RC_SUCCESS: tag 8001,
+# size 0x14, rc 0, 8 bytes. The console does not echo, so the markers only
+# appear as the commands' output.
+tpmstate="$STATE/tpm/$uuid"
+tpm_t0=$SECONDS
+tpm_cmd='exec 3<>/dev/tpm0; printf "\200\001\000\000\000\014\000\000\001\173\000\010" >&3; r=$(dd bs=64 count=1 <&3 2>/dev/null | od -An -tx1 | tr -d " \n"); exec 3<&-; echo'
+console_cmd uefi "echo TPM-MAJOR-\$(cat /sys/class/tpm/tpm0/tpm_version_major)"
+check "the guest kernel finds a TPM 2.0 (tpm0)" wait_console uefi TPM-MAJOR-2 1 30
+console_cmd uefi "$tpm_cmd TPM-REPLY-\$r"
+check "a TPM2 command round-trips through swtpm" wait_console uefi TPM-REPLY-80010000001400000000 1 30
+check_eq "one swtpm serves the domain" 1 "$(swtpm_pids "$tpmstate" | wc -l)"
+check_eq "the TPM state directory is private" "700" "$(stat -c %a "$tpmstate")"
+check "swtpm keeps its state there" test -s "$tpmstate/tpm2-00.permall"
+check "swtpm logs beside QEMU" test -f "$STATE/logs/swtpm/uefi.log"
+check_fails "the control socket is gone once QEMU connected" test -e "$RUN/domains/$uuid/swtpm.sock"
+tpm_pid=$(swtpm_pids "$tpmstate")
+kill_daemon
+start_daemon || exit 1
+check_eq "after a daemon restart the domain is running" running "$(cat "$D/uefi/state")"
+check_eq "and its swtpm is the same process" "$tpm_pid" "$(swtpm_pids "$tpmstate")"
+console_cmd uefi "$tpm_cmd TPM-AGAIN-\$r"
+check "the TPM still answers the guest after the restart" wait_console uefi TPM-AGAIN-80010000001400000000 1 30
+# Saved state: QEMU carries the TPM's state in its stream. A fresh swtpm
+# would answer TPM_RC_INITIALIZE (no TPM2_Startup was sent to it), so a
+# successful command after the restore shows the state came back.
+t0=$(date +%s%N)
+check "the domain with its TPM saves" bash -c "echo saved > '$D/uefi/state'"
+check "its swtpm ends with the saved QEMU" swtpm_gone "$tpmstate"
+check "and restores" bash -c "echo running > '$D/uefi/state'"
+echo "# save + restore with a TPM took $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+console_cmd uefi "$tpm_cmd TPM-RESTORED-\$r"
+check "the restored guest's TPM answers without a new TPM2_Startup" \
+  wait_console uefi TPM-RESTORED-80010000001400000000 1 30
 echo destroy > "$D/uefi/ctl"; wait_state uefi shutoff 30
+check "swtpm ends with QEMU" swtpm_gone "$tpmstate"
 check "it starts again" bash -c "echo running > '$D/uefi/state'"
 check_eq "the same NVRAM is used (not copied again)" "$ino" "$(stat -c %i "$nvram")"
+check_eq "a new swtpm serves the kept TPM state" 1 "$(swtpm_pids "$tpmstate" | wc -l)"
+tpm_pid=$(swtpm_pids "$tpmstate")
 echo destroy > "$D/uefi/ctl"; wait_state uefi shutoff 30
-check "rm -r undefines it" rm -r "$D/uefi"
+check "that swtpm ends with QEMU and the daemon reaps it" bash -c "for i in \$(seq 100); do [[ -e /proc/$tpm_pid ]] || exit 0; sleep 0.1; done; exit 1"
+check "mv renames it" mv "$D/uefi" "$D/uefi2"
+check "the TPM state stays with the renamed domain" test -s "$tpmstate/tpm2-00.permall"
+check "rm -r undefines it" rm -r "$D/uefi2"
 check_fails "the NVRAM went with it" test -e "$nvram"
+check_fails "the TPM state went with it" test -e "$tpmstate"
+echo "# the TPM checks took $((SECONDS - tpm_t0)) s (daemon restart, save and restore included)"
+
+# A QEMU that fails to start (its kernel is missing) takes its swtpm with it.
+sed -e 's#<name>uefi</name>#<name>tpm-fail</name>#' \
+  -e "s#<kernel>[^<]*</kernel>#<kernel>$WORK/no-such-kernel</kernel>#" "$WORK/uefi.xml" > "$WORK/tpm-fail.xml"
+# (Only started once defined, so that a refused definition cannot leave a
+# default domain running.)
+if mkdir "$D/tpm-fail" && cp "$WORK/tpm-fail.xml" "$D/tpm-fail/config.xml"; then
+  pass "a domain with a <tpm> and a missing kernel is defined"
+  check_fails "its start fails" bash -c "echo running > '$D/tpm-fail/state'"
+  uuid=$(cat "$D/tpm-fail/uuid")
+  check_eq "no swtpm is left behind" "" "$(swtpm_pids "$STATE/tpm/$uuid")"
+  check_fails "nor its control socket" test -e "$RUN/domains/$uuid/swtpm.sock"
+else
+  fail "a domain with a <tpm> and a missing kernel is defined: $(cat "$D/tpm-fail/error")"
+fi
+echo destroy > "$D/tpm-fail/ctl" 2>/dev/null
+rm -r "$D/tpm-fail"
 
 stop_daemon
 finish

@@ -186,6 +186,24 @@ static char *command_output(const char *cmd) {
   return g_steal_pointer(&out);
 }
 
+/* Opens a tap for an interface in `portgroup` of network pg; returns its tc
+ * classes (NULL: none) and closes it again. */
+static char *portgroup_tap_class(Fixture *f, const DomainDef *def, size_t index,
+                                 const char *mac, const char *portgroup) {
+  g_autoptr(DomainInterface) iface = iface_new(INTERFACE_NETWORK, "pg", mac, "virtio");
+  iface->portgroup = g_strdup(portgroup);
+  int fd = -1;
+  g_autofree char *error = NULL;
+  int r = network_manager_open_tap(f->m, def, index, iface, &fd, &error);
+  if (r != 0)
+    fail_msg("open_tap (portgroup %s): %d %s", portgroup, r, error);
+  g_autofree char *cmd = g_strdup_printf("tc class show dev %s", iface->target_dev);
+  char *cls = command_output(cmd);
+  network_manager_close_tap(f->m, iface->target_dev);
+  close(fd);
+  return cls;
+}
+
 /* A tap on a network whose default portgroup has a <bandwidth> gets that
  * limit: an HTB class for inbound, an nftables policing chain for
  * outbound; closing the tap removes the chain. */
@@ -199,7 +217,9 @@ static void test_tap_portgroup(void **state) {
       "<ip address='10.89.0.1' prefix='24'/>"
       "<portgroup name='slow' default='yes'><bandwidth>"
       "<inbound average='100' peak='200'/><outbound average='50' burst='20'/>"
-      "</bandwidth></portgroup><portgroup name='other'/></network>");
+      "</bandwidth></portgroup><portgroup name='other'/>"
+      "<portgroup name='fast'><bandwidth><inbound average='1000'/></bandwidth></portgroup>"
+      "</network>");
   start_ok(f, net);
   g_autoptr(DomainDef) def = domain_def_new_default("vm3", false);
   g_autoptr(DomainInterface) iface = iface_new(INTERFACE_NETWORK, "pg", "52:54:00:12:34:59",
@@ -227,6 +247,26 @@ static void test_tap_portgroup(void **state) {
   g_autofree char *gone = nft_rules_list(chain, NULL);
   assert_null(gone);
   close(fd);
+
+  /* <source network='pg' portgroup='fast'>: that group's limit, not the
+   * default's */
+  g_autofree char *cls2 = portgroup_tap_class(f, def, 1, "52:54:00:12:34:5a", "fast");
+  if (!cls2 || !strstr(cls2, "rate 8Mbit ceil 8Mbit"))
+    fail_msg("tc class of the tap in portgroup 'fast': %s", cls2 ? cls2 : "(none)");
+
+  /* a portgroup without <bandwidth>: no limit, even though the default has one */
+  g_autofree char *cls3 = portgroup_tap_class(f, def, 2, "52:54:00:12:34:5b", "other");
+  if (cls3 && strstr(cls3, "htb"))
+    fail_msg("portgroup 'other' has no bandwidth, yet its tap has: %s", cls3);
+
+  /* a portgroup the network lacks: refused, no tap made */
+  g_autoptr(DomainInterface) bad = iface_new(INTERFACE_NETWORK, "pg", "52:54:00:12:34:5c",
+                                             "virtio");
+  bad->portgroup = g_strdup("nope");
+  g_clear_pointer(&error, g_free);
+  assert_int_equal(network_manager_open_tap(f->m, def, 3, bad, &fd, &error), -ENOENT);
+  assert_string_equal(error, "interface 3: the network 'pg' has no portgroup 'nope'");
+  assert_null(bad->target_dev);
 }
 
 static void test_tap_bridge(void **state) {

@@ -197,6 +197,9 @@ cat > "$WORK/multi.xml" <<'XML'
   <portgroup name='eng' default='yes'>
     <bandwidth><inbound average='800'/></bandwidth>
   </portgroup>
+  <portgroup name='fast'>
+    <bandwidth><inbound average='1000'/></bandwidth>
+  </portgroup>
 </network>
 XML
 check "define a network with four <ip>" cp "$WORK/multi.xml" "$N/multi/config.xml"
@@ -241,6 +244,41 @@ mcns="vfs$$m"
 ip -n "$mcns" addr add "$DHCP_IP/24" dev "vc${mcns: -6}"
 check_eq "multi: dnsmasq answers the TXT record" "yes" \
   "$(in_netns "$mcns" busybox nslookup -type=txt info.multi.test "${DHCP_IP%.*}.1" 2>/dev/null | grep -q 'virtfs, txt' && echo yes)"
+# Interfaces in port groups: <source portgroup='fast'> gets that group's
+# bandwidth on its tap, an interface naming none the default group's.
+D="$MNT/domains"
+cat > "$WORK/pgvm.xml" <<XML
+<domain type='qemu'>
+  <name>pgvm</name>
+  <memory unit='MiB'>64</memory>
+  <os><type arch='x86_64' machine='pc'>hvm</type></os>
+  <devices>
+    <interface type='network'><mac address='52:54:00:81:01:01'/>
+      <source network='multi' portgroup='fast'/><model type='virtio'/></interface>
+    <interface type='network'><mac address='52:54:00:81:01:02'/>
+      <source network='multi'/><model type='virtio'/></interface>
+  </devices>
+</domain>
+XML
+if mkdir "$D/pgvm" && cp "$WORK/pgvm.xml" "$D/pgvm/config.xml"; then
+  pass "a domain with an interface in portgroup 'fast' is defined"
+  check_contains "the portgroup is kept" "portgroup='fast'" "$(cat "$D/pgvm/config.xml")"
+  check "it starts" sh -c "echo paused > '$D/pgvm/state'"
+  taps=($(grep -o "<target dev='[^']*'" "$D/pgvm/live.xml" | cut -d"'" -f2))
+  check_contains "its tap in 'fast' is shaped to 1000 kB/s" "rate 8Mbit ceil 8Mbit" \
+    "$(in_netns "$NS" tc class show dev "${taps[0]}")"
+  check_contains "its tap in the default group 'eng' to 800 kB/s" "rate 6400Kbit" \
+    "$(in_netns "$NS" tc class show dev "${taps[1]}")"
+  echo destroy > "$D/pgvm/ctl"; wait_state pgvm shutoff 30
+  sed -i "s/portgroup='fast'/portgroup='nope'/" "$WORK/pgvm.xml"
+  cp "$WORK/pgvm.xml" "$D/pgvm/config.xml"
+  check_fails "a portgroup the network lacks fails the start" sh -c "echo running > '$D/pgvm/state'"
+  check_contains "with the reason" "the network 'multi' has no portgroup 'nope'" "$(cat "$D/pgvm/error")"
+else
+  fail "a domain with an interface in portgroup 'fast' is defined: $(cat "$D/pgvm/error")"
+fi
+echo destroy > "$D/pgvm/ctl" 2>/dev/null
+rm -r "$D/pgvm"
 check "stop multi" sh -c "echo inactive > '$N/multi/state'"
 check_eq "multi: the policing chain is gone" "0" "$(chain_count bw-vbmulti)"
 

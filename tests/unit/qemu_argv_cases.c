@@ -170,11 +170,17 @@ const QemuArgvCase qemu_argv_cases[] = {
   {"corpus-rhel9-uefi-secure", XML, false, false, NO_TAPS, NVRAM_SKIP},
   {"corpus-ubuntu2204-cdrom-vnc", XML, false, false, NO_TAPS, NULL},
   {"corpus-win10-bios", XML, false, false, NO_TAPS, NULL},
-  {"corpus-win11-uefi-tpm", XML, false, false, NO_TAPS, NULL},
+  {"corpus-win11-uefi-tpm", XML, false, false, NO_TAPS, NVRAM_SKIP},
   {"corpus-debian11-spice-printed", XML, false, false, NO_TAPS, NULL},
   {"corpus-win10-bios-printed", XML, false, false, NO_TAPS, NULL},
   {"libvirt-extras", XML, false, false, NO_TAPS, NVRAM_SKIP},
   {"memory-iothreads", XML, false, false, NO_TAPS, NULL},
+  /* <tpm>: QEMU connects to the swtpm the daemon starts (qemu_tpm.h) */
+  {"tpm-tis", XML, false, false, NO_TAPS, "needs the swtpm the daemon starts (test_corpus starts it)"},
+  {"tpm-crb-v12", XML, false, false, NO_TAPS, NULL},
+  {"floppy-pc", XML, false, false, NO_TAPS, NULL},
+  {"floppy-q35", XML, false, false, NO_TAPS, NULL},
+  {"floppy-serial", XML, false, false, NO_TAPS, NULL},
   /* built in C: the parser keeps these out, the builder must too */
   {"topology-mismatch", c_topology_mismatch, false, false, NO_TAPS, NULL},
   {"disk-relative-path", c_disk_relative_path, false, false, NO_TAPS, NULL},
@@ -244,5 +250,6 @@ void qemu_argv_case_config(const QemuArgvCase *c, QemuArgvConfig *ret_cfg) {
     .n_volumes = qemu_argv_n_test_volumes,
     .tap_fds = c->tap_fds,
     .n_tap_fds = c->n_tap_fds,
+    .tpm_socket_path = "/run/virtfs/test/swtpm.sock",
   };
 }

@@ -258,9 +258,12 @@ static void test_bandwidth(void **state) {
   assert_non_null(strstr(nft, "limit rate over 500000 bytes/second burst 500000 bytes drop\n"));
 
   /* The default portgroup: what its taps get. */
-  const NetworkPortgroup *pg = network_def_default_portgroup(def);
+  const NetworkPortgroup *pg = network_def_portgroup(def, NULL);
   assert_non_null(pg);
   assert_string_equal(pg->name, "engineering");
+  /* by name: the same one, and none for a name the network lacks */
+  assert_ptr_equal(network_def_portgroup(def, "engineering"), pg);
+  assert_null(network_def_portgroup(def, "no-such-group"));
   g_autofree char *tap_nft = bandwidth_build_nft("vnet7", &pg->bandwidth);
   assert_non_null(strstr(tap_nft, "limit rate over 400000 bytes/second burst 64000 bytes drop"));
 

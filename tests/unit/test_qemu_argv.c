@@ -18,6 +18,7 @@
 
 #include "drivers/qemu/qemu_argv.h"
 #include "drivers/qemu/qemu_firmware.h"
+#include "drivers/qemu/qemu_tpm.h"
 #include "tests/unit/qemu_argv_cases.h"
 
 static const QemuArgvCase minimal_case = {.name = "minimal"};
@@ -326,6 +327,67 @@ static void test_injection_roundtrip(void **state) {
   }
 }
 
+/* swtpm's command line (qemu_tpm_swtpm_argv is pure): the state and the
+ * control socket come in as fds, so no path reaches swtpm's option parser,
+ * which has no escape for commas. */
+static char *swtpm_cmd(const char *tpm_xml) {
+  g_autofree char *xml = g_strdup_printf(
+      "<domain type='qemu'><name>t</name><memory>1024</memory><devices>%s</devices></domain>",
+      tpm_xml);
+  g_autoptr(DomainDef) def = NULL;
+  g_autofree char *err = NULL;
+  assert_int_equal(domain_def_parse(xml, strlen(xml), &def, &err), 0);
+  g_auto(GStrv) argv = NULL;
+  assert_int_equal(qemu_tpm_swtpm_argv(def, "swtpm", &argv, &err), 0);
+  return g_strjoinv(" ", argv);
+}
+
+static void test_swtpm_argv(void **state) {
+  g_autofree char *v2 = swtpm_cmd("<tpm model='tpm-crb'><backend type='emulator' "
+                                  "version='2.0'/></tpm>");
+  assert_string_equal(v2, "swtpm socket --tpm2 --tpmstate dir=/proc/self/fd/4,mode=0600 "
+                          "--ctrl type=unixio,fd=3 --log fd=1 --terminate");
+  g_autofree char *dflt = swtpm_cmd("<tpm><backend type='emulator'/></tpm>");
+  assert_string_equal(dflt, v2);
+  g_autofree char *v1 = swtpm_cmd("<tpm model='tpm-tis'><backend type='emulator' "
+                                  "version='1.2'/></tpm>");
+  assert_string_equal(v1, "swtpm socket --tpmstate dir=/proc/self/fd/4,mode=0600 "
+                          "--ctrl type=unixio,fd=3 --log fd=1 --terminate");
+  /* no <tpm>: nothing to start */
+  g_autoptr(DomainDef) def = qemu_argv_minimal_def("minimal");
+  g_auto(GStrv) argv = NULL;
+  g_autofree char *err = NULL;
+  assert_int_equal(qemu_tpm_swtpm_argv(def, "swtpm", &argv, &err), -EINVAL);
+  assert_null(argv);
+  assert_null(qemu_tpm_device(def));
+}
+
+/* QEMU's side: the socket path is escaped like every other path, and a
+ * <tpm> without a configured socket is refused. */
+static void test_tpm_socket_path(void **state) {
+  static const char *const hostile[] = {"a,b", ",id=x", "x,,path=/etc/shadow"};
+  for (size_t h = 0; h < G_N_ELEMENTS(hostile); h++) {
+    const QemuArgvCase c = {.name = "tpm-tis"};
+    g_autoptr(DomainDef) def = qemu_argv_case_def(&c);
+    g_autofree char *path = g_strconcat("/run/", hostile[h], "/swtpm.sock", NULL);
+    QemuArgvConfig cfg;
+    qemu_argv_case_config(&c, &cfg);
+    cfg.tpm_socket_path = path;
+    g_auto(GStrv) argv = NULL;
+    g_autofree char *error = NULL;
+    assert_int_equal(qemu_argv_build(def, &cfg, &argv, &error), 0);
+    g_autofree char *got = opt_value(argv, "-chardev", "socket,id=chrtpm", "path");
+    assert_string_equal(got, path);
+    g_autofree char *dev = opt_value(argv, "-tpmdev", "emulator", "chardev");
+    assert_string_equal(dev, "chrtpm");
+    g_autofree char *model = opt_value(argv, "-device", "tpm-tis", "tpmdev");
+    assert_string_equal(model, "tpm0");
+    cfg.tpm_socket_path = NULL;
+    g_strfreev(g_steal_pointer(&argv));
+    assert_int_equal(qemu_argv_build(def, &cfg, &argv, &error), -EINVAL);
+  }
+}
+
 static void test_outputs_untouched_on_error(void **state) {
   DomainDef *def = qemu_argv_minimal_def("minimal");
   def->virt_type = DOMAIN_VIRT_KVM;
@@ -402,6 +464,8 @@ int main(void) {
     cmocka_unit_test(test_escape),
     cmocka_unit_test(test_firmware_select),
     cmocka_unit_test(test_firmware_nvram),
+    cmocka_unit_test(test_swtpm_argv),
+    cmocka_unit_test(test_tpm_socket_path),
     cmocka_unit_test(test_value_is_safe),
     cmocka_unit_test(test_injection_roundtrip),
     cmocka_unit_test(test_outputs_untouched_on_error),

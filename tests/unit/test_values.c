@@ -66,6 +66,50 @@ static void test_trim_bool_uint(void **state) {
   assert_int_equal(value_parse_uint("4 ", 1, 8, &n), -EINVAL);
 }
 
+static char *cpuset(const char *text, int *ret_r) {
+  uint64_t bits[VALUE_CPUSET_WORDS];
+  *ret_r = value_parse_cpuset(text, bits);
+  return *ret_r < 0 ? NULL : value_format_cpuset(bits);
+}
+
+static void test_cpuset(void **state) {
+  static const struct {
+    const char *in, *out;
+    int r;
+  } cases[] = {
+    {"0", "0", 0},
+    {"1-3", "1-3", 0},
+    {"0-3,^2", "0-1,3", 0},
+    {" 8 , 0-1,2", "0-2,8", 0},
+    {"0-7,^2-5,5", "0-1,5-7", 0},
+    {"4095", "4095", 0},
+    {"63-64,127", "63-64,127", 0},
+    {"0,^0", NULL, -EINVAL},     /* nothing left */
+    {"^1", NULL, -EINVAL},
+    {"3-1", NULL, -EINVAL},      /* reversed */
+    {"4096", NULL, -ERANGE},
+    {"0-4096", NULL, -ERANGE},
+    {"", NULL, -EINVAL},
+    {"1,,2", NULL, -EINVAL},
+    {"a", NULL, -EINVAL},
+    {"1-", NULL, -EINVAL},
+    {"-1", NULL, -EINVAL},
+    {"1 -2", NULL, -EINVAL},
+    {"+1", NULL, -EINVAL},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+    int r = 0;
+    g_autofree char *out = cpuset(cases[i].in, &r);
+    if (r != cases[i].r || g_strcmp0(out, cases[i].out) != 0)
+      fail_msg("'%s': got %d '%s', want %d '%s'", cases[i].in, r, out ? out : "",
+               cases[i].r, cases[i].out ? cases[i].out : "");
+  }
+  /* the output is a fixed point */
+  int r = 0;
+  g_autofree char *again = cpuset("0-1,3,8-11", &r);
+  assert_string_equal(again, "0-1,3,8-11");
+}
+
 static void test_names(void **state) {
   assert_int_equal(object_name_validate("web1", NULL), 0);
   assert_int_equal(object_name_validate("a,b=c", NULL), 0);
@@ -88,6 +132,7 @@ int main(void) {
     cmocka_unit_test(test_units_xml),
     cmocka_unit_test(test_units_value),
     cmocka_unit_test(test_trim_bool_uint),
+    cmocka_unit_test(test_cpuset),
     cmocka_unit_test(test_names),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
