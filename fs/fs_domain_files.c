@@ -11,6 +11,7 @@
 #include "drivers/qemu/qemu_firmware.h"
 #include "drivers/qemu/qemu_save.h"
 #include "fs/fs_cloud_init_files.h"
+#include "fs/fs_guest_files.h"
 #include "fs/fs_common_files.h"
 #include "fs/fs_events_notify.h"
 #include "fs/fs_handle.h"
@@ -363,6 +364,7 @@ static const FsFile domain_files[] = {
   {.name = "history", .kind = FS_FILE_DIR, .mode = 0755, .dir = &fs_history_dir},
   {"snapshots", FS_FILE_DIR, 0755, NULL, NULL},
   FS_CLOUD_INIT_FILES,
+  FS_GUEST_FILES,
   FS_ERROR_FILE,
 };
 

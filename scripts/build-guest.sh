@@ -28,6 +28,9 @@ outdir=$1
 src_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 guest_src=$src_root/tests/guest
 guest_files=(init udhcpc.script power-button start-dhcp hotplug)
+# The QEMU guest agent, copied from the host's qemu-guest-agent package with
+# the libraries ldd names (about 2 MB more in the gzipped initramfs).
+qga_bin=/usr/sbin/qemu-ga
 
 work=
 # When apt cannot name or fetch a package, the lists are missing or older
@@ -61,8 +64,10 @@ flock 9
 
 versions=$(candidates linux-image-amd64 busybox-static) ||
   refresh_lists_and_restart "apt knows no candidate for linux-image-amd64 or busybox-static"
+[[ -x $qga_bin ]] || die "$qga_bin is missing (install qemu-guest-agent: scripts/install-deps.sh --test)"
 inputs=$(
   echo "$versions"
+  sha256sum "$qga_bin"
   echo "modules ${guest_modules[*]}"
   (cd "$guest_src" && sha256sum "${guest_files[@]}")
   sha256sum <"${BASH_SOURCE[0]}" | sed 's/-$/build-guest.sh/'
@@ -157,6 +162,14 @@ install -m 755 "$guest_src/udhcpc.script" "$root/etc/udhcpc.script"
 install -m 755 "$guest_src/power-button" "$root/etc/acpi/PWRF/00000080"
 install -m 755 "$guest_src/start-dhcp" "$root/etc/start-dhcp"
 install -m 755 "$guest_src/hotplug" "$root/etc/hotplug"
+# qemu-ga and the shared libraries it loads, at the paths ldd resolves.
+install -m 755 "$qga_bin" "$root/bin/qemu-ga"
+for lib in $(ldd "$qga_bin" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}'); do
+  mkdir -p "$root${lib%/*}"
+  cp -L "$lib" "$root$lib"
+done
+printf '%s\n' 'NAME="virtfs test guest"' 'ID=virtfs-guest' 'VERSION_ID=1' \
+  'PRETTY_NAME="virtfs test guest (busybox)"' >"$root/etc/os-release"
 echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"
 echo 'root:x:0:' >"$root/etc/group"
 printf '%s\n' 'export PATH=/bin HOME=/root' 'PS1='\''\h:\w# '\' 'cd' >"$root/etc/profile"

@@ -256,3 +256,19 @@ int qga_render_time(JsonNode *value, GString *out, char **ret_error) {
   g_string_append_printf(out, " %" G_GINT64_FORMAT "\n", ns);
   return 0;
 }
+
+int qga_render_state(JsonNode *info, JsonNode *freeze_status, GString *out, char **ret_error) {
+  JsonObject *o = info && JSON_NODE_HOLDS_OBJECT(info) ? json_node_get_object(info) : NULL;
+  JsonNode *v = o ? json_object_get_member(o, "version") : NULL;
+  if (!v || !JSON_NODE_HOLDS_VALUE(v) || json_node_get_value_type(v) != G_TYPE_STRING)
+    return bad_reply(QGA_CMD_INFO, ret_error);
+  if (!freeze_status || !JSON_NODE_HOLDS_VALUE(freeze_status) ||
+      json_node_get_value_type(freeze_status) != G_TYPE_STRING)
+    return bad_reply(QGA_CMD_FSFREEZE_STATUS, ret_error);
+  g_string_append(out, "connected: yes\nversion: ");
+  append_clean(out, json_node_get_string(v));
+  g_string_append(out, "\nfilesystems: ");
+  append_clean(out, json_node_get_string(freeze_status));
+  g_string_append_c(out, '\n');
+  return 0;
+}
