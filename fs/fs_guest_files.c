@@ -65,5 +65,10 @@ int fs_guest_ctl_write(FsContext *ctx, Obj *obj, const char *data, size_t len, c
     return -EOPNOTSUPP;
   }
   g_autofree char *line = g_strndup(data, len);
-  return qemu_guest_ctl(ctx->qemu, obj, line, ret_error);
+  g_autofree char *why = NULL;
+  int r = qemu_guest_ctl(ctx->qemu, obj, line, &why);
+  if (r < 0)
+    *ret_error = g_str_has_prefix(why, "guest/ctl:") ? g_steal_pointer(&why)
+                                                     : g_strdup_printf("guest/ctl: %s", why);
+  return r;
 }

@@ -19,6 +19,7 @@ guest_modules=(
   af_packet e1000
   button evdev # ACPI power button -> KEY_POWER on /dev/input for acpid
   vfat nls_cp437 nls_ascii nls_utf8 # the cloud-init seed (a vfat disk)
+  ext4 crc32c_generic # a disk the guest agent can freeze (guest/ctl fsfreeze)
 )
 
 die() { echo "build-guest: $*" >&2; exit 1; }
@@ -27,7 +28,7 @@ die() { echo "build-guest: $*" >&2; exit 1; }
 outdir=$1
 src_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 guest_src=$src_root/tests/guest
-guest_files=(init udhcpc.script power-button start-dhcp hotplug)
+guest_files=(init udhcpc.script power-button start-dhcp hotplug shutdown)
 # The QEMU guest agent, copied from the host's qemu-guest-agent package with
 # the libraries ldd names (about 2 MB more in the gzipped initramfs).
 qga_bin=/usr/sbin/qemu-ga
@@ -162,6 +163,7 @@ install -m 755 "$guest_src/udhcpc.script" "$root/etc/udhcpc.script"
 install -m 755 "$guest_src/power-button" "$root/etc/acpi/PWRF/00000080"
 install -m 755 "$guest_src/start-dhcp" "$root/etc/start-dhcp"
 install -m 755 "$guest_src/hotplug" "$root/etc/hotplug"
+install -m 755 "$guest_src/shutdown" "$root/bin/shutdown"
 # qemu-ga and the shared libraries it loads, at the paths ldd resolves.
 install -m 755 "$qga_bin" "$root/bin/qemu-ga"
 for lib in $(ldd "$qga_bin" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}'); do
