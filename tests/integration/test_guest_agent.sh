@@ -4,7 +4,8 @@
 # port (tests/guest/init), plus a domain without the channel. Covers the
 # files, the ctl verbs, an agent that hangs (SIGSTOP: the read times out in
 # the documented 3 s and blocks nothing else), an agent that is gone
-# (SIGKILL: said at once), a daemon restart, and shutdown through the agent.
+# (SIGKILL: said at once), a daemon restart, reboot through the agent, and
+# `echo shutoff > state` of a guest that ignores ACPI (through the agent).
 . "$(dirname "$0")/lib.sh"
 need_root
 need_cmd qemu-system-x86_64
@@ -138,12 +139,27 @@ check_contains "no agent channel" "has no guest agent channel" "$state"
 check_fails "its addresses fail" cat "$D/noga/guest/addresses"
 check "destroy it" bash -c "echo destroy > '$D/noga/ctl'"
 
-# --- shutdown through the agent
+# --- reboot through the agent (after a restart of qemu-ga in the guest)
 console_cmd ga 'qemu-ga -m virtio-serial -p /dev/virtio-ports/org.qemu.guest_agent.0 -d -f /run/qemu-ga.pid -t /run && echo GA-RESTARTED'
 check "qemu-ga restarted in the guest" wait_console ga GA-RESTARTED 1 30
 for ((i = 0; i < 50; i++)); do grep -q "connected: yes" "$G/state" && break; sleep 0.2; done
-check "echo shutdown > guest/ctl" bash -c "echo shutdown > '$G/ctl'"
-check "the guest powers off" wait_state ga shutoff 60
+check "echo reboot > guest/ctl" bash -c "echo reboot > '$G/ctl'"
+check "the guest reboots" wait_console ga VIRTFS-GUEST-AGENT-REBOOT 1 30
+check "and comes back" wait_console ga VIRTFS-GUEST-READY 1 60
+agent_up=
+for ((i = 0; i < 150; i++)); do grep -q "connected: yes" "$G/state" && { agent_up=1; break; }; sleep 0.2; done
+check "its agent answers again" test -n "$agent_up"
+
+# --- echo shutoff > state: a guest that ignores the power button (acpid
+# stopped) is powered off through its agent
+console_cmd ga 'kill $(cat /run/acpid.pid) && echo GA-NO-ACPID'
+check "acpid is stopped in the guest" wait_console ga GA-NO-ACPID 1 30
+t0=$(date +%s%N)
+check "echo shutoff > state" bash -c "echo shutoff > '$D/ga/state'"
+echo "# shutoff of a guest ignoring ACPI, through the agent: $(ms_since "$t0") ms (the agent is asked at the second press of the button, after 5 s)"
+check_eq "the domain is shut off" "shutoff" "$(cat "$D/ga/state")"
+check_contains "the agent powered it off" "VIRTFS-GUEST-AGENT-POWEROFF" "$(cat "$D/ga/console.log")"
+check_contains "the daemon says it asked the agent" "asked its guest agent to power off" "$(cat "$DAEMON_LOG")"
 
 wait_state noga shutoff 30
 stop_daemon
