@@ -89,6 +89,11 @@ check "the guest waits for the console command" wait_console ga 'GA-WRITE-' 1 30
 check_contains "a write in the guest blocks while frozen" "GA-WRITE-BLOCKED" "$(cat "$D/ga/console.log")"
 check "echo thaw > guest/ctl" bash -c "echo thaw > '$G/ctl'"
 check_contains "state: thawed" "filesystems: thawed" "$(cat "$G/state")"
+KEY="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGtestkeyvirtfs0123456789abcdefghijklmnop ops@virtfs"
+check "echo ssh-key root KEY > guest/ctl" bash -c "echo 'ssh-key root $KEY' > '$G/ctl'"
+console_cmd ga 'sed "s/^/GA-AUTHKEY /" /root/.ssh/authorized_keys; echo GA-AUTHKEYS-DONE'
+check "the guest lists its authorized keys" wait_console ga GA-AUTHKEYS-DONE 1 30
+check_contains "the key is in root's authorized_keys" "GA-AUTHKEY $KEY" "$(tr -d '\r' < "$D/ga/console.log")"
 check_fails "an unknown verb is refused" bash -c "echo fly > '$G/ctl'"
 check_contains "with the verbs in error" "unknown verb 'fly'" "$(cat "$D/ga/error")"
 check_fails "ssh-key without a key is refused" bash -c "echo 'ssh-key root' > '$G/ctl'"
