@@ -102,6 +102,10 @@ typedef struct FsFile {
    * again, as the tools that replace a file expect). Returns 0 when done,
    * FS_REMOVE_HIDE to be hidden like any other file instead, or -errno. */
   int (*remove)(FsContext *ctx, Obj *obj, char **ret_error);
+  /* CTL, optional: the line (stripped) needs the next one, which may be a
+   * secret never to be logged (guest/ctl's set-password USER, then the
+   * password): write gets "LINE\nNEXT" once both are in. */
+  bool (*ctl_joins_next)(const char *line);
 } FsFile;
 
 /* What a remove handler returns to be treated as an ordinary table file. */

@@ -55,8 +55,14 @@ GUEST_FILE(filesystems, QEMU_GUEST_FILESYSTEMS, "filesystems")
 GUEST_FILE(time, QEMU_GUEST_TIME, "time")
 
 int fs_guest_ctl_read(FsContext *ctx, Obj *obj, GString *out) {
-  g_string_append(out, "fsfreeze\nthaw\nshutdown\nreboot\nssh-key USER KEY\n");
+  g_string_append(out, "fsfreeze\nthaw\nshutdown\nreboot\nssh-key USER KEY\n"
+                       "set-password USER (the password on the next line)\n");
   return 0;
+}
+
+/* set-password USER: the password is the next line. */
+bool fs_guest_ctl_joins_next(const char *line) {
+  return g_str_has_prefix(line, "set-password ");
 }
 
 int fs_guest_ctl_write(FsContext *ctx, Obj *obj, const char *data, size_t len, char **ret_error) {

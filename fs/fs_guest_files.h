@@ -16,6 +16,7 @@ extern const FsStreamOps fs_guest_filesystems_ops;
 extern const FsStreamOps fs_guest_time_ops;
 int fs_guest_ctl_read(FsContext *ctx, Obj *obj, GString *out);
 int fs_guest_ctl_write(FsContext *ctx, Obj *obj, const char *data, size_t len, char **ret_error);
+bool fs_guest_ctl_joins_next(const char *line);
 
 #define FS_GUEST_FILES                                                                    \
   {"guest", FS_FILE_DIR, 0755, NULL, NULL},                                               \
@@ -25,4 +26,5 @@ int fs_guest_ctl_write(FsContext *ctx, Obj *obj, const char *data, size_t len, c
   {"guest/users", FS_FILE_STREAM, 0444, NULL, NULL, &fs_guest_users_ops},                 \
   {"guest/filesystems", FS_FILE_STREAM, 0444, NULL, NULL, &fs_guest_filesystems_ops},     \
   {"guest/time", FS_FILE_STREAM, 0444, NULL, NULL, &fs_guest_time_ops},                   \
-  {"guest/ctl", FS_FILE_CTL, 0600, fs_guest_ctl_read, fs_guest_ctl_write}
+  {.name = "guest/ctl", .kind = FS_FILE_CTL, .mode = 0600, .read = fs_guest_ctl_read,      \
+   .write = fs_guest_ctl_write, .ctl_joins_next = fs_guest_ctl_joins_next}

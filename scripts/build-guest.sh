@@ -32,7 +32,7 @@ guest_src=$src_root/tests/guest
 # Only in initrd-agent.img: ext4, so that the agent has a disk filesystem
 # to freeze (it skips vfat).
 agent_modules=(ext4 crc32c_generic)
-guest_files=(init udhcpc.script power-button start-dhcp hotplug shutdown)
+guest_files=(init udhcpc.script power-button start-dhcp hotplug shutdown chpasswd)
 # The QEMU guest agent, copied from the host's qemu-guest-agent package with
 # the libraries ldd names (3.2 MB more, gzipped: a separate initrd).
 qga_bin=/usr/sbin/qemu-ga
@@ -186,6 +186,7 @@ done
 agent=$work/agent
 mkdir -p "$agent"/{bin,etc,lib/modules}
 install -m 755 "$guest_src/shutdown" "$agent/bin/shutdown"
+install -m 755 "$guest_src/chpasswd" "$agent/bin/chpasswd"
 # qemu-ga and the shared libraries it loads, at the paths ldd resolves.
 install -m 755 "$qga_bin" "$agent/bin/qemu-ga"
 for lib in $(ldd "$qga_bin" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}'); do

@@ -370,14 +370,26 @@ int qemu_guest_read(QemuDriver *driver, Obj *obj, QemuGuestFile file, GString *o
 }
 
 int qemu_guest_ctl(QemuDriver *driver, Obj *obj, const char *line, char **ret_error) {
+  g_autofree char *verb = g_strdup(line);
+  char *password = strchr(verb, '\n');
+  if (password)
+    *password++ = '\0';
   g_auto(QgaCtl) ctl = {0};
-  int r = qga_ctl_parse(line, &ctl, ret_error);
-  if (r < 0)
-    return r;
-  if (ctl.await_password_for) {
-    *ret_error = g_strdup("set-password is not supported yet (see docs/domains.md)");
-    return -EOPNOTSUPP;
+  int r = qga_ctl_parse(verb, &ctl, ret_error);
+  if (r >= 0 && ctl.await_password_for && (!password || !*password)) {
+    *ret_error = g_strdup("set-password: the password must follow on the next line");
+    r = -EINVAL;
+  } else if (r >= 0 && !ctl.await_password_for && password) {
+    *ret_error = g_strdup("guest/ctl: one verb per line");
+    r = -EINVAL;
+  } else if (r >= 0 && ctl.await_password_for) {
+    ctl.args = qga_args_set_password(ctl.await_password_for, password);
   }
-  bool no_reply = strcmp(ctl.command, QGA_CMD_SHUTDOWN) == 0;
-  return qemu_agent_command(driver, obj, ctl.command, ctl.args, no_reply, NULL, ret_error);
+  if (r >= 0) {
+    bool no_reply = strcmp(ctl.command, QGA_CMD_SHUTDOWN) == 0;
+    r = qemu_agent_command(driver, obj, ctl.command, ctl.args, no_reply, NULL, ret_error);
+  }
+  if (password)
+    explicit_bzero(password, strlen(password));
+  return r;
 }

@@ -241,5 +241,7 @@ typedef enum {
  * fails: it says "connected: no" with the reason instead. */
 int qemu_guest_read(QemuDriver *driver, Obj *obj, QemuGuestFile file, GString *out,
                     char **ret_error);
-/* One line of guest/ctl (qga_ctl_parse), sent to the agent. */
+/* One line of guest/ctl (qga_ctl_parse), sent to the agent; for
+ * set-password, "set-password USER\nPASSWORD" (the password is wiped
+ * here after use and never part of a sentence). */
 int qemu_guest_ctl(QemuDriver *driver, Obj *obj, const char *line, char **ret_error);

@@ -94,6 +94,28 @@ check "echo ssh-key root KEY > guest/ctl" bash -c "echo 'ssh-key root $KEY' > '$
 console_cmd ga 'sed "s/^/GA-AUTHKEY /" /root/.ssh/authorized_keys; echo GA-AUTHKEYS-DONE'
 check "the guest lists its authorized keys" wait_console ga GA-AUTHKEYS-DONE 1 30
 check_contains "the key is in root's authorized_keys" "GA-AUTHKEY $KEY" "$(tr -d '\r' < "$D/ga/console.log")"
+# set-password: the password is the next line, in the same write or a later one
+check "set-password root, the password on the next line" \
+  bash -c "printf 'set-password root\nS3cret pass\n' > '$G/ctl'"
+console_cmd ga 'h=$(awk -F: "\$1 == \"root\" {print \$2}" /etc/passwd); s=${h#\$6\$}; s=${s%%\$*}; [ "$(mkpasswd -m sha512 -S "$s" "S3cret pass")" = "$h" ] && echo GA-PASSWORD-OK || echo GA-PASSWORD-BAD'
+check "the guest checks root's password" wait_console ga 'GA-PASSWORD-' 1 30
+check_contains "root's password is set in the guest" "GA-PASSWORD-OK" "$(cat "$D/ga/console.log")"
+check "the password in a second write" \
+  bash -c "{ echo 'set-password root'; sleep 0.3; echo 'other pw'; } > '$G/ctl'"
+console_cmd ga 'h=$(awk -F: "\$1 == \"root\" {print \$2}" /etc/passwd); s=${h#\$6\$}; s=${s%%\$*}; [ "$(mkpasswd -m sha512 -S "$s" "other pw")" = "$h" ] && echo GA-PASSWORD2-OK || echo GA-PASSWORD2-BAD'
+check "the guest checks it again" wait_console ga 'GA-PASSWORD2-' 1 30
+check_contains "the second password is set" "GA-PASSWORD2-OK" "$(cat "$D/ga/console.log")"
+# Without the password line it is refused at the last close (release,
+# which the kernel sends after close returns): wait for the sentence.
+echo 'set-password root' > "$G/ctl"
+for ((i = 0; i < 50; i++)); do grep -q "must follow" "$D/ga/error" && break; sleep 0.1; done
+check_contains "set-password without a password line says so" "must follow on the next line" \
+  "$(cat "$D/ga/error")"
+check_fails "set-password of an unknown user fails" \
+  bash -c "printf 'set-password nobody9\nx\n' > '$G/ctl'"
+check_contains "with the agent's reason" "guest agent refused 'guest-set-user-password'" \
+  "$(cat "$D/ga/error")"
+check_eq "no password reaches the daemon's log" "0" "$(grep -c -e 'S3cret' -e 'other pw' "$DAEMON_LOG")"
 check_fails "an unknown verb is refused" bash -c "echo fly > '$G/ctl'"
 check_contains "with the verbs in error" "unknown verb 'fly'" "$(cat "$D/ga/error")"
 check_fails "ssh-key without a key is refused" bash -c "echo 'ssh-key root' > '$G/ctl'"
