@@ -12,6 +12,7 @@ need_cmd qemu-system-x86_64
 command -v mkfs.ext4 >/dev/null || PATH=$PATH:/usr/sbin:/sbin
 need_cmd mkfs.ext4
 ensure_guest
+[[ -f $GUEST_INITRD_AGENT ]] || skip "the test guest has no qemu-ga (install qemu-guest-agent)"
 GUEST_INITRD=$GUEST_INITRD_AGENT
 start_daemon || exit 1
 D="$MNT/domains"
