@@ -216,7 +216,12 @@ int qga_render_users(JsonNode *value, GString *out, char **ret_error) {
     }
     g_string_append_c(out, ' ');
     double login = json_object_get_double_member_with_default(u, "login-time", 0);
-    append_time(out, (gint64)(login * G_USEC_PER_SEC));
+    /* A time no clock gives (negative, NaN, after 9999) is "?": it would
+     * not even convert to an integer. */
+    if (login >= 0 && login < 253402300800.0)
+      append_time(out, (gint64)(login * G_USEC_PER_SEC));
+    else
+      g_string_append_c(out, '?');
     g_string_append_c(out, '\n');
   }
   return 0;

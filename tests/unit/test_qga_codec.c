@@ -101,6 +101,12 @@ static void test_render(void **state) {
   g_string_truncate(out, 0);
   assert_int_equal(qga_render_users(users, out, &err), 0);
   assert_string_equal(out->str, "ops 2023-11-14T22:13:20Z\n");
+  /* a login time no clock gives (found by fuzz_qga: 1.7e26 overflowed) */
+  g_autoptr(JsonNode) odd = reply("{\"return\": [{\"user\": \"a\", \"login-time\": 1.7e26},"
+                                  " {\"user\": \"b\", \"login-time\": -5}]}");
+  g_string_truncate(out, 0);
+  assert_int_equal(qga_render_users(odd, out, &err), 0);
+  assert_string_equal(out->str, "a ?\nb ?\n");
   g_autoptr(JsonNode) fs = reply("{\"return\": [{\"name\": \"vda1\", \"mountpoint\": \"/\", \"type\": \"ext4\","
                                  " \"used-bytes\": 1000, \"total-bytes\": 4000, \"disk\": []},"
                                  " {\"name\": \"tmpfs\", \"mountpoint\": \"/run\", \"type\": \"tmpfs\", \"disk\": []}]}");
