@@ -12,6 +12,7 @@
 #include "drivers/qemu/qemu_tpm.h"
 #include "drivers/qemu/qemu_save.h"
 #include "fs/fs_cloud_init_files.h"
+#include "fs/fs_guest_files.h"
 #include "fs/fs_common_files.h"
 #include "fs/fs_events_notify.h"
 #include "fs/fs_handle.h"
@@ -365,6 +366,7 @@ static const FsFile domain_files[] = {
   {"snapshots", FS_FILE_DIR, 0755, NULL, NULL},
   FS_CLOUD_INIT_FILES,
   {"devices", FS_FILE_DIR, 0755, .data_dir = &fs_device_dir_ops},
+  FS_GUEST_FILES,
   FS_ERROR_FILE,
 };
 

@@ -124,6 +124,10 @@ typedef struct FsFile {
   int (*remove)(FsContext *ctx, Obj *obj, char **ret_error);
   /* A directory with data entries (kind DIR), or one of its entries. */
   const FsDataDirOps *data_dir;
+  /* CTL, optional: the line (stripped) needs the next one, which may be a
+   * secret never to be logged (guest/ctl's set-password USER, then the
+   * password): write gets "LINE\nNEXT" once both are in. */
+  bool (*ctl_joins_next)(const char *line);
 } FsFile;
 
 /* What a remove handler returns to be treated as an ordinary table file. */

@@ -83,6 +83,74 @@ static int write_file(FsContext *ctx, Obj *obj, const FsFile *file, const char *
   return file->write(ctx, obj, data, len, ret_error);
 }
 
+/* A line the next one completes (FsFile.ctl_joins_next), e.g. a password
+ * after its verb: both go to the handler as "LINE\nNEXT". NEXT is taken
+ * as written, without its newline (a password may have blanks); it must
+ * hold no control character. The joined copy is wiped after use. */
+static int apply_ctl_pair(FsContext *ctx, Obj *obj, const FsFile *file, const char *line,
+                          size_t len, const char *next, size_t next_len) {
+  g_autofree char *verb = NULL;
+  if (value_trim(line, len, &verb) < 0) {
+    obj_set_error(obj, "%s: a line holds control characters", file->name);
+    return -EINVAL;
+  }
+  for (size_t i = 0; i < next_len; i++)
+    if ((unsigned char)next[i] < ' ' || next[i] == 0x7f) {
+      obj_set_error(obj, "%s: %s: the next line holds control characters", file->name, verb);
+      return -EINVAL;
+    }
+  GString *joined = g_string_new(verb);
+  g_string_append_c(joined, '\n');
+  g_string_append_len(joined, next, (gssize)next_len);
+  g_autofree char *error = NULL;
+  int r = file->write(ctx, obj, joined->str, joined->len, &error);
+  explicit_bzero(joined->str, joined->len);
+  g_string_free(joined, TRUE);
+  report(obj, file, r, error);
+  if (r >= 0)
+    obj_clear_error(obj);
+  return r;
+}
+
+/* When the lines of a ctl buffer are dispatched: as they complete
+ * (write), at a close (flush: also a last line without newline, but a line
+ * waiting for the next one with nothing after it stays, since a shell's
+ * child closing its copy of the descriptor flushes too), or at the last
+ * close (release: everything). */
+typedef enum { CTL_LINES_COMPLETE, CTL_LINES_FLUSH, CTL_LINES_RELEASE } CtlLinesWhen;
+
+/* Dispatches the lines of a ctl buffer; returns the first failure (or 0)
+ * and in *ret_used how much of the buffer was dispatched. */
+static int apply_ctl_lines(FsContext *ctx, Obj *obj, const FsFile *file, const char *data,
+                           size_t len, CtlLinesWhen when, size_t *ret_used) {
+  bool at_close = when != CTL_LINES_COMPLETE;
+  size_t pos = 0;
+  int r = 0;
+  while (pos < len && r >= 0) {
+    const char *p = data + pos, *end = data + len;
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    if (!nl && !at_close)
+      break;
+    const char *stop = nl ? nl : end;
+    size_t next = nl ? (size_t)(nl + 1 - data) : len;
+    g_autofree char *line = g_strndup(p, (size_t)(stop - p));
+    if (file->ctl_joins_next && file->ctl_joins_next(g_strstrip(line))) {
+      const char *q = data + next;
+      const char *nl2 = memchr(q, '\n', (size_t)(end - q));
+      if (!nl2 && (!at_close || (when == CTL_LINES_FLUSH && q == end)))
+        break;
+      const char *stop2 = nl2 ? nl2 : end;
+      r = apply_ctl_pair(ctx, obj, file, p, (size_t)(stop - p), q, (size_t)(stop2 - q));
+      pos = nl2 ? (size_t)(nl2 + 1 - data) : len;
+      continue;
+    }
+    r = apply_ctl_line(ctx, obj, file, p, (size_t)(stop - p));
+    pos = next;
+  }
+  *ret_used = pos;
+  return r;
+}
+
 int fs_apply_content(FsContext *ctx, Obj *obj, const FsFile *file, const char *data,
                      size_t len) {
   if (!file->write)
@@ -103,15 +171,8 @@ int fs_apply_content(FsContext *ctx, Obj *obj, const FsFile *file, const char *d
     r = write_file(ctx, obj, file, data, len, &error);
     break;
   case FS_FILE_CTL: {
-    const char *p = data, *end = data + len;
-    r = 0;
-    while (p < end && r >= 0) {
-      const char *nl = memchr(p, '\n', (size_t)(end - p));
-      const char *stop = nl ? nl : end;
-      r = apply_ctl_line(ctx, obj, file, p, (size_t)(stop - p));
-      p = nl ? nl + 1 : end;
-    }
-    return r;
+    size_t used;
+    return apply_ctl_lines(ctx, obj, file, data, len, CTL_LINES_RELEASE, &used);
   }
   default:
     return -EINVAL;
@@ -157,14 +218,14 @@ int fs_handle_write(FsContext *ctx, FsHandle *h, const char *data, size_t size, 
   if (h->file->kind == FS_FILE_CTL) {
     /* Dispatch every complete line now, keep a partial last line. */
     g_string_append_len(h->buf, data, (gssize)size);
-    char *nl;
-    while (r >= 0 && (nl = memchr(h->buf->str, '\n', h->buf->len))) {
-      size_t line_len = (size_t)(nl - h->buf->str);
-      int res = apply_ctl_line(ctx, h->obj, h->file, h->buf->str, line_len);
-      g_string_erase(h->buf, 0, (gssize)line_len + 1);
-      if (res < 0)
-        r = res;
-    }
+    size_t used = 0;
+    int res = apply_ctl_lines(ctx, h->obj, h->file, h->buf->str, h->buf->len,
+                              CTL_LINES_COMPLETE, &used);
+    if (used > 0)
+      explicit_bzero(h->buf->str, used); /* a password may have been there */
+    g_string_erase(h->buf, 0, (gssize)used);
+    if (res < 0)
+      r = res;
     h->dirty = h->buf->len > 0;
     g_mutex_unlock(&h->lock);
     return r;
@@ -231,12 +292,22 @@ int fs_handle_truncate(FsHandle *h, off_t size) {
   return 0;
 }
 
-int fs_handle_commit(FsContext *ctx, FsHandle *h) {
+int fs_handle_commit(FsContext *ctx, FsHandle *h, bool last) {
   if (h->type != FS_HANDLE_TABLE || !h->writable)
     return 0;
   g_mutex_lock(&h->lock);
   int r = 0;
-  if (h->dirty && !h->wrote && h->obj && h->file->kind != FS_FILE_CTL &&
+  if (h->dirty && h->file->kind == FS_FILE_CTL && h->file->write) {
+    size_t used = 0;
+    r = apply_ctl_lines(ctx, h->obj, h->file, h->buf->str, h->buf->len,
+                        last ? CTL_LINES_RELEASE : CTL_LINES_FLUSH, &used);
+    explicit_bzero(h->buf->str, used);
+    g_string_erase(h->buf, 0, (gssize)used);
+    if (r < 0 || last)
+      g_string_truncate(h->buf, 0);
+    h->dirty = h->buf->len > 0;
+    h->wrote = false;
+  } else if (h->dirty && !h->wrote && h->obj && h->file->kind != FS_FILE_CTL &&
       !h->file->empty_applies) {
     h->dirty = false;
     fs_pending_truncate(h->obj, h->file->name, (off_t)h->buf->len);

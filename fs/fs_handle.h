@@ -53,11 +53,12 @@ int fs_handle_write(FsContext *ctx, FsHandle *h, const char *data, size_t size, 
  * content changes. */
 int fs_handle_truncate(FsHandle *h, off_t size);
 
-/* Applies what a dirty handle holds (flush, release). 0 when nothing is
- * pending. A handle that only truncated (truncate(1), ftruncate without a
+/* Applies what a dirty handle holds (flush, release: `last`). 0 when
+ * nothing is pending. A ctl line waiting for its next line (a password)
+ * stays until the last close. A handle that only truncated (truncate(1), ftruncate without a
  * write) applies nothing: its size is kept for the next writer of the file
  * (fs_pending.h), since an empty document or value is never what is meant. */
-int fs_handle_commit(FsContext *ctx, FsHandle *h);
+int fs_handle_commit(FsContext *ctx, FsHandle *h, bool last);
 
 /* Applies `len` bytes as the new content of a table file of obj, exactly as
  * a write+close would: the single place where VALUE trimming, DOCUMENT

@@ -883,13 +883,13 @@ static int op_flush(const char *path, struct fuse_file_info *fi) {
   FsHandle *h = handle_of(fi);
   if (h->type == FS_HANDLE_STREAM && h->file->stream->flush)
     return h->file->stream->flush(context(), h);
-  return fs_handle_commit(context(), h);
+  return fs_handle_commit(context(), h, false);
 }
 
 static int op_release(const char *path, struct fuse_file_info *fi) {
   FsContext *ctx = context();
   FsHandle *h = handle_of(fi);
-  fs_handle_commit(ctx, h);
+  fs_handle_commit(ctx, h, true);
   if (h->type == FS_HANDLE_STREAM && h->file->stream->release)
     h->file->stream->release(ctx, h);
   fs_handle_free(h);

@@ -264,6 +264,19 @@ DomainDef *domain_def_new_default(const char *name, bool kvm_available) {
 
   def->memballoon.present = true;
   def->memballoon.model = MEMBALLOON_VIRTIO;
+
+  /* The QEMU guest agent's port, as virt-install adds it: a unix socket
+   * the daemon picks (in the run dir) behind virtio-serial. */
+  DomainXNode *channel = domain_xnode_new("channel");
+  g_ptr_array_add(channel->attrs, g_strdup("type"));
+  g_ptr_array_add(channel->attrs, g_strdup("unix"));
+  DomainXNode *target = domain_xnode_new("target");
+  g_ptr_array_add(target->attrs, g_strdup("type"));
+  g_ptr_array_add(target->attrs, g_strdup("virtio"));
+  g_ptr_array_add(target->attrs, g_strdup("name"));
+  g_ptr_array_add(target->attrs, g_strdup("org.qemu.guest_agent.0"));
+  g_ptr_array_add(channel->children, target);
+  g_ptr_array_add(def->xdevices, channel);
   return def;
 }
 

@@ -2,7 +2,9 @@
 # Builds the tiny Linux guest that the integration tests boot in QEMU (see
 # tests/guest/README.md): OUTDIR/vmlinuz (Debian's own amd64 kernel),
 # OUTDIR/vmlinux (the same, decompressed, which boots faster) and
-# OUTDIR/initrd.img (busybox, a handful of modules and tests/guest/*).
+# OUTDIR/initrd.img (busybox, a handful of modules and tests/guest/*) and
+# OUTDIR/initrd-agent.img (the same plus the QEMU guest agent, for the tests
+# of guest/; only they pay for its size at boot).
 # Everything comes from Debian packages fetched with `apt-get download` and
 # unpacked with `dpkg-deb -x` into a scratch directory; nothing is installed
 # on the host and no root is needed unless the apt lists are missing. The
@@ -27,7 +29,13 @@ die() { echo "build-guest: $*" >&2; exit 1; }
 outdir=$1
 src_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 guest_src=$src_root/tests/guest
-guest_files=(init udhcpc.script power-button start-dhcp hotplug)
+# Only in initrd-agent.img: ext4, so that the agent has a disk filesystem
+# to freeze (it skips vfat).
+agent_modules=(ext4 crc32c_generic)
+guest_files=(init udhcpc.script power-button start-dhcp hotplug shutdown chpasswd)
+# The QEMU guest agent, copied from the host's qemu-guest-agent package with
+# the libraries ldd names (3.2 MB more, gzipped: a separate initrd).
+qga_bin=/usr/sbin/qemu-ga
 
 work=
 # When apt cannot name or fetch a package, the lists are missing or older
@@ -61,14 +69,18 @@ flock 9
 
 versions=$(candidates linux-image-amd64 busybox-static) ||
   refresh_lists_and_restart "apt knows no candidate for linux-image-amd64 or busybox-static"
+have_qga=1
+[[ -x $qga_bin ]] || have_qga=
 inputs=$(
   echo "$versions"
-  echo "modules ${guest_modules[*]}"
+  if [[ -n $have_qga ]]; then sha256sum "$qga_bin"; else echo "no qemu-ga"; fi
+  echo "modules ${guest_modules[*]} agent ${agent_modules[*]}"
   (cd "$guest_src" && sha256sum "${guest_files[@]}")
   sha256sum <"${BASH_SOURCE[0]}" | sed 's/-$/build-guest.sh/'
 )
 stamp=$outdir/guest.inputs
-if [[ -f $outdir/vmlinuz && -f $outdir/vmlinux && -f $outdir/initrd.img && -f $stamp ]] &&
+if [[ -f $outdir/vmlinuz && -f $outdir/vmlinux && -f $outdir/initrd.img &&
+  (-z $have_qga || -f $outdir/initrd-agent.img) && -f $stamp ]] &&
   [[ $(cat "$stamp") == "$inputs" ]]; then
   exit 0
 fi
@@ -140,6 +152,10 @@ for m in "${guest_modules[@]}"; do
   fi
   add_module "$m"
 done
+n_base=${#load_order[@]}
+for m in "${agent_modules[@]}"; do add_module "$m"; done
+agent_load_order=("${load_order[@]:n_base}")
+load_order=("${load_order[@]:0:n_base}")
 
 root=$work/root
 mkdir -p "$root"/{bin,dev,proc,sys,run,tmp,root,etc/acpi/PWRF,lib/modules}
@@ -166,9 +182,42 @@ for path in "${load_order[@]}"; do
   echo "${path##*/}" >>"$root/lib/modules/load-order"
 done
 
-find "$root" -exec touch -h -d @0 {} +
-(cd "$root" && find . -print0 | LC_ALL=C sort -z |
-  cpio --null --quiet -o -H newc -R 0:0 --reproducible) | gzip -9n >"$work/initrd.img"
+# The agent's part: a second cpio, appended (the kernel unpacks every
+# archive of a concatenation, later files over earlier ones).
+build_agent_part() {
+  agent=$work/agent
+  mkdir -p "$agent"/{bin,etc,lib/modules}
+  install -m 755 "$guest_src/shutdown" "$agent/bin/shutdown"
+  install -m 755 "$guest_src/chpasswd" "$agent/bin/chpasswd"
+  # qemu-ga and the shared libraries it loads, at the paths ldd resolves.
+  install -m 755 "$qga_bin" "$agent/bin/qemu-ga"
+  for lib in $(ldd "$qga_bin" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}'); do
+    mkdir -p "$agent${lib%/*}"
+    cp -L "$lib" "$agent$lib"
+  done
+  printf '%s\n' 'NAME="virtfs test guest"' 'ID=virtfs-guest' 'VERSION_ID=1' \
+    'PRETTY_NAME="virtfs test guest (busybox)"' >"$agent/etc/os-release"
+  : >"$agent/lib/modules/load-order.agent"
+  for path in "${agent_load_order[@]}"; do
+    cp "$moddir/$path" "$agent/lib/modules/"
+    echo "${path##*/}" >>"$agent/lib/modules/load-order.agent"
+  done
+}
+
+pack() { # DIR OUT
+  find "$1" -exec touch -h -d @0 {} +
+  (cd "$1" && find . -print0 | LC_ALL=C sort -z |
+    cpio --null --quiet -o -H newc -R 0:0 --reproducible) | gzip -9n >"$2"
+}
+pack "$root" "$work/initrd.img"
+if [[ -n $have_qga ]]; then
+  build_agent_part
+  pack "$agent" "$work/agent.img"
+  cat "$work/initrd.img" "$work/agent.img" >"$work/initrd-agent.img"
+else
+  echo "build-guest: $qga_bin is missing (Debian package qemu-guest-agent):" \
+    "no initrd-agent.img, the tests of guest/ skip" >&2
+fi
 
 # Under TCG the bzImage spends ~2.5 s decompressing itself (xz) before the
 # kernel proper starts. QEMU boots the uncompressed ELF directly through its
@@ -193,9 +242,15 @@ rm -f "$stamp"
 mv -f "$work/vmlinuz" "$outdir/vmlinuz"
 mv -f "$work/vmlinux" "$outdir/vmlinux"
 mv -f "$work/initrd.img" "$outdir/initrd.img"
+if [[ -n $have_qga ]]; then
+  mv -f "$work/initrd-agent.img" "$outdir/initrd-agent.img"
+else
+  rm -f "$outdir/initrd-agent.img"
+fi
 echo "$inputs" >"$stamp"
 echo "$kpkg $kver" >"$outdir/guest.kernel"
 echo "build-guest: $outdir: vmlinuz $(stat -c %s "$outdir/vmlinuz") bytes," \
   "vmlinux $(stat -c %s "$outdir/vmlinux") bytes," \
   "initrd.img $(stat -c %s "$outdir/initrd.img") bytes," \
+  "initrd-agent.img $(stat -c %s "$outdir/initrd-agent.img" 2>/dev/null || echo no) bytes," \
   "modules: $(sed 's/\.ko$//' "$root/lib/modules/load-order" | tr '\n' ' ')" >&2

@@ -19,6 +19,7 @@ test_pkgs=(
   lvm2 dosfstools e2fsprogs util-linux procps psmisc
   ansible-core rsync vim-nox python3 xz-utils zstd kmod
   libvirt0 libxml2-utils jq
+  qemu-guest-agent # copied into the test guest (scripts/build-guest.sh)
   prometheus prometheus-node-exporter
 )
 

@@ -135,6 +135,15 @@ typedef struct {
 int qemu_argv_build(const DomainDef *def, const QemuArgvConfig *cfg, GStrv *ret_argv,
                     char **ret_error);
 
+/* The QEMU guest agent's channel of `def`: the first <channel type='unix'>
+ * whose target is org.qemu.guest_agent.0 and where QEMU listens (not
+ * <source mode='connect'>). Its index among the <channel>s (QEMU ids
+ * charchannelN / channelN) and its socket path: <source path>, or
+ * channelN.sock in `run_dir` (the directory of the QMP socket), as the
+ * builder gives QEMU. -ENOENT when there is none. Pure. */
+int qemu_argv_agent_channel(const DomainDef *def, const char *run_dir, unsigned *ret_index,
+                            char **ret_path);
+
 /* Appends `value` to `buf` with every ',' doubled. QemuOpts and keyval, the
  * two parsers behind -device, -chardev, -netdev, -blockdev, -object, -machine
  * and -name, read ",," as one literal comma, so the value cannot end early. */

@@ -2,6 +2,7 @@
  * ports and virtio consoles, with the console socket the daemon serves.
  * Part of the builder; see qemu_argv_priv.h. */
 #include "drivers/qemu/qemu_argv_priv.h"
+#include "drivers/qemu/qga_codec.h"
 
 static void build_chardev(Builder *b, const char *id, const DomainChardev *c, const char *label,
                           bool console_socket) {
@@ -120,6 +121,39 @@ void qargv_build_serials_consoles(Builder *b) {
   }
 }
 
+/* The next <channel> of xs from *pos on (moving *pos past it), or NULL. */
+static const DomainXNode *next_channel(const GPtrArray *xs, guint *pos) {
+  while (xs && *pos < xs->len) {
+    const DomainXNode *x = xs->pdata[(*pos)++];
+    if (strcmp(x->name, "channel") == 0)
+      return x;
+  }
+  return NULL;
+}
+
+/* Where a unix channel without <source path> listens. */
+static char *channel_auto_path(const char *run_dir, unsigned idx) {
+  g_autofree char *file = g_strdup_printf("channel%u.sock", idx);
+  return g_build_filename(run_dir, file, NULL);
+}
+
+int qemu_argv_agent_channel(const DomainDef *def, const char *run_dir, unsigned *ret_index,
+                            char **ret_path) {
+  guint pos = 0;
+  const DomainXNode *x;
+  for (unsigned idx = 0; (x = next_channel(def->xdevices, &pos)); idx++) {
+    const DomainXNode *src = domain_xnode_child(x, "source");
+    if (!domain_xnode_is(x, "type", "unix") || domain_xnode_is(src, "mode", "connect") ||
+        !domain_xnode_is(domain_xnode_child(x, "target"), "name", QGA_CHANNEL_NAME))
+      continue;
+    const char *path = domain_xnode_attr(src, "path");
+    *ret_index = idx;
+    *ret_path = path ? g_strdup(path) : channel_auto_path(run_dir, idx);
+    return 0;
+  }
+  return -ENOENT;
+}
+
 /* <channel>: a virtio-serial port named for the guest (the QEMU guest
  * agent's org.qemu.guest_agent.0, SPICE's com.redhat.spice.0), backed by a
  * unix socket (without a path: channelN.sock in the domain's run
@@ -135,12 +169,9 @@ void qargv_build_channels(Builder *b) {
         x->address.controller == 0 && x->address.vs_port < 32)
       used |= 1u << x->address.vs_port;
   }
-  unsigned n = 0;
-  for (guint i = 0; xs && i < xs->len; i++) {
-    const DomainXNode *x = xs->pdata[i];
-    if (strcmp(x->name, "channel") != 0)
-      continue;
-    unsigned idx = n++;
+  guint pos = 0;
+  const DomainXNode *x;
+  for (unsigned idx = 0; (x = next_channel(xs, &pos)); idx++) {
     g_autofree char *label = g_strdup_printf("channel %u", idx);
     g_autofree char *chr = g_strdup_printf("charchannel%u", idx);
     const char *type = domain_xnode_attr(x, "type");
@@ -153,8 +184,7 @@ void qargv_build_channels(Builder *b) {
       g_autofree char *auto_path = NULL;
       if (!path) {
         g_autofree char *dir = g_path_get_dirname(b->cfg->qmp_socket_path);
-        g_autofree char *file = g_strdup_printf("channel%u.sock", idx);
-        path = auto_path = g_build_filename(dir, file, NULL);
+        path = auto_path = channel_auto_path(dir, idx);
       }
       s = opts_new("socket");
       qemu_opt_append(s, "id", chr);

@@ -132,6 +132,10 @@ QemuDomain *qemu_domain_new(QemuDriver *driver, Obj *obj, const DomainDef *def) 
   dom->reason = g_strdup("starting");
   dom->starting = true;
   dom->console_fd = -1;
+  dom->agent_fd = -1;
+  dom->agent_buf = g_string_new(NULL);
+  g_mutex_init(&dom->agent_lock);
+  g_cond_init(&dom->agent_cond);
   g_cond_init(&dom->changed);
   g_mutex_init(&dom->console_write_lock);
   dom->taps = g_ptr_array_new_with_free_func(g_free);
@@ -151,6 +155,11 @@ void qemu_domain_unref(QemuDomain *dom) {
     qmp_client_unref(dom->qmp);
   if (dom->console_fd >= 0)
     close(dom->console_fd);
+  if (dom->agent_fd >= 0)
+    close(dom->agent_fd);
+  g_string_free(dom->agent_buf, TRUE);
+  g_mutex_clear(&dom->agent_lock);
+  g_cond_clear(&dom->agent_cond);
   domain_def_free(dom->live_def);
   g_ptr_array_unref(dom->taps);
   if (dom->screen)

@@ -249,3 +249,30 @@ int qemu_domain_screendump(QemuDriver *driver, Obj *obj, GBytes **ret_png, char 
  * QMP query-vnc); -ENOENT when the running domain has no VNC server. */
 int qemu_domain_display_address(QemuDriver *driver, Obj *obj, char **ret_address,
                                 char **ret_error);
+
+/* ---- the QEMU guest agent (qemu_agent.c) ----
+ * Requests go to qemu-ga over the domain's org.qemu.guest_agent.0 channel
+ * on the calling thread, one at a time per domain. Each, the wait behind
+ * another request of the same domain included, ends within this time. */
+#define QEMU_AGENT_TIMEOUT_MS 3000
+
+typedef enum {
+  QEMU_GUEST_STATE,
+  QEMU_GUEST_ADDRESSES,
+  QEMU_GUEST_OS,
+  QEMU_GUEST_USERS,
+  QEMU_GUEST_FILESYSTEMS,
+  QEMU_GUEST_TIME,
+} QemuGuestFile;
+
+/* The text of guest/FILE (qga_codec.h gives the formats). Without an
+ * answering agent: -EBUSY (the domain is not running), -ENOTCONN (no agent
+ * channel, or nothing in the guest opened it; at once), -ETIMEDOUT (the
+ * agent did not answer in time), -EIO (it refused). QEMU_GUEST_STATE never
+ * fails: it says "connected: no" with the reason instead. */
+int qemu_guest_read(QemuDriver *driver, Obj *obj, QemuGuestFile file, GString *out,
+                    char **ret_error);
+/* One line of guest/ctl (qga_ctl_parse), sent to the agent; for
+ * set-password, "set-password USER\nPASSWORD" (the password is wiped
+ * here after use and never part of a sentence). */
+int qemu_guest_ctl(QemuDriver *driver, Obj *obj, const char *line, char **ret_error);

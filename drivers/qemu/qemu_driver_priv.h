@@ -74,6 +74,14 @@ typedef struct QemuDomain {
   GPtrArray *taps;          /* names of taps opened for this run */
   GBytes *screen;           /* the last screendump (PNG), or NULL */
   int64_t screen_us;        /* when it was taken (monotonic) */
+  /* The guest agent (qemu_agent.c): one request at a time, by the thread
+   * that set agent_busy under agent_lock; only that thread uses agent_fd
+   * (-1: not connected) and agent_buf (bytes received, not yet read). */
+  GMutex agent_lock;
+  GCond agent_cond;
+  bool agent_busy;
+  int agent_fd;
+  GString *agent_buf;
 } QemuDomain;
 
 struct QemuDriver {
@@ -142,6 +150,14 @@ void qemu_console_disconnect(QemuDomain *dom);
 /* Builds the cloud-init seed of a starting domain and adds its disk to
  * live_def; nothing when its cloud-init/ is empty (qemu_seed.c). */
 int qemu_seed_prepare(QemuDomain *dom, char **ret_error);
+
+/* One guest agent command (qemu_agent.c), within QEMU_AGENT_TIMEOUT_MS.
+ * `args` is borrowed. `no_reply`: the agent answers only on failure
+ * (guest-shutdown); done once sent. -ENOTCONN when the domain has no agent
+ * channel or the guest has not opened it, -ETIMEDOUT, -EIO when the agent
+ * refused (its sentence in *ret_error), -EPROTO for a bad reply. */
+int qemu_agent_command(QemuDriver *driver, Obj *obj, const char *command, JsonNode *args,
+                       bool no_reply, JsonNode **ret_value, char **ret_error);
 
 /* Writes the live definition and id to the run dir. */
 void qemu_save_live(QemuDomain *dom);

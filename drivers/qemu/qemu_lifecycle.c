@@ -14,6 +14,7 @@
 #include "drivers/qemu/qemu_firmware.h"
 #include "drivers/qemu/qemu_save.h"
 #include "drivers/qemu/qemu_tpm.h"
+#include "drivers/qemu/qga_codec.h"
 #include "objects/log.h"
 
 #define QEMU_LOG_TAIL_LINES 4
@@ -610,16 +611,35 @@ int qemu_domain_shutdown(QemuDriver *d, Obj *obj, char **ret_error) {
   return qemu_qmp_sync(dom, "system_powerdown", NULL, NULL, ret_error);
 }
 
+/* Asks the guest agent to power the guest off (guest-shutdown), for
+ * guests that ignore the ACPI power button. 0 once sent; -ENOTCONN at once
+ * when the domain has no agent or nothing in the guest opened its port. */
+static int agent_shutdown(QemuDomain *dom, char **ret_error) {
+  g_autoptr(JsonNode) args = json_node_new(JSON_NODE_OBJECT);
+  json_node_take_object(args, json_object_new());
+  json_object_set_string_member(json_node_get_object(args), "mode", "powerdown");
+  int r = qemu_agent_command(dom->driver, dom->obj, QGA_CMD_SHUTDOWN, args, true, NULL, ret_error);
+  if (r == 0) {
+    g_autofree char *name = obj_dup_name(dom->obj);
+    log_info("domain '%s': the guest did not react to the power button; asked its guest agent "
+             "to power off", name);
+  }
+  return r;
+}
+
 /* Waits until QEMU is gone, pressing the power button again every
  * QEMU_POWER_BUTTON_RETRY_MS while the guest shows no reaction (no
  * SHUTDOWN event: one still in its firmware or early boot lost the first
- * press), for at most timeout_ms; -EINTR as soon as `cancel` says so. */
+ * press), for at most timeout_ms; -EINTR as soon as `cancel` says so.
+ * From the second press on, the guest agent is also asked (once it
+ * answers), for guests that ignore the button. */
 static int wait_powered_off(QemuDomain *dom, int timeout_ms, const QemuCancel *cancel) {
   Obj *obj = dom->obj;
   int64_t now = g_get_monotonic_time();
   int64_t deadline = now + (int64_t)timeout_ms * 1000;
   int64_t next_press = now + QEMU_POWER_BUTTON_RETRY_MS * 1000;
   int r = 0;
+  bool agent_asked = false;
   g_mutex_lock(&obj->lock);
   guint seen = dom->shutdown_events;
   while (!dom->gone) {
@@ -636,8 +656,12 @@ static int wait_powered_off(QemuDomain *dom, int timeout_ms, const QemuCancel *c
       bool reacted = dom->shutdown_events != seen || dom->quitting;
       g_mutex_unlock(&obj->lock);
       g_autofree char *error = NULL;
-      if (!reacted)
+      if (!reacted) {
         qemu_qmp_sync(dom, "system_powerdown", NULL, NULL, &error);
+        g_autofree char *agent_error = NULL;
+        if (!agent_asked)
+          agent_asked = agent_shutdown(dom, &agent_error) == 0;
+      }
       g_mutex_lock(&obj->lock);
       next_press = g_get_monotonic_time() + QEMU_POWER_BUTTON_RETRY_MS * 1000;
       continue;
@@ -782,8 +806,18 @@ int qemu_domain_set_state(QemuDriver *d, Obj *obj, DomainState target, int timeo
     int r = qemu_get_active(obj, &dom, ret_error);
     if (r < 0)
       return 0; /* went away meanwhile: that is shutoff */
-    if ((r = qemu_domain_shutdown(d, obj, ret_error)) < 0)
+    if ((r = qemu_domain_shutdown(d, obj, ret_error)) == -EOPNOTSUPP) {
+      /* No ACPI: the guest agent may still power it off. */
+      g_autofree char *agent_error = NULL;
+      if (agent_shutdown(dom, &agent_error) < 0) {
+        g_autofree char *acpi_error = g_steal_pointer(ret_error);
+        *ret_error = g_strdup_printf("%s; the guest agent cannot either: %s", acpi_error,
+                                     agent_error);
+        return r;
+      }
+    } else if (r < 0) {
       return r;
+    }
     r = wait_powered_off(dom, timeout_ms, cancel);
     if (r == -EINTR)
       *ret_error = g_strdup("interrupted while waiting for the guest to power off (the power "

@@ -216,7 +216,12 @@ int qga_render_users(JsonNode *value, GString *out, char **ret_error) {
     }
     g_string_append_c(out, ' ');
     double login = json_object_get_double_member_with_default(u, "login-time", 0);
-    append_time(out, (gint64)(login * G_USEC_PER_SEC));
+    /* A time no clock gives (negative, NaN, after 9999) is "?": it would
+     * not even convert to an integer. */
+    if (login >= 0 && login < 253402300800.0)
+      append_time(out, (gint64)(login * G_USEC_PER_SEC));
+    else
+      g_string_append_c(out, '?');
     g_string_append_c(out, '\n');
   }
   return 0;
@@ -254,5 +259,21 @@ int qga_render_time(JsonNode *value, GString *out, char **ret_error) {
   gint64 ns = json_node_get_int(value);
   append_time(out, ns / 1000);
   g_string_append_printf(out, " %" G_GINT64_FORMAT "\n", ns);
+  return 0;
+}
+
+int qga_render_state(JsonNode *info, JsonNode *freeze_status, GString *out, char **ret_error) {
+  JsonObject *o = info && JSON_NODE_HOLDS_OBJECT(info) ? json_node_get_object(info) : NULL;
+  JsonNode *v = o ? json_object_get_member(o, "version") : NULL;
+  if (!v || !JSON_NODE_HOLDS_VALUE(v) || json_node_get_value_type(v) != G_TYPE_STRING)
+    return bad_reply(QGA_CMD_INFO, ret_error);
+  if (!freeze_status || !JSON_NODE_HOLDS_VALUE(freeze_status) ||
+      json_node_get_value_type(freeze_status) != G_TYPE_STRING)
+    return bad_reply(QGA_CMD_FSFREEZE_STATUS, ret_error);
+  g_string_append(out, "connected: yes\nversion: ");
+  append_clean(out, json_node_get_string(v));
+  g_string_append(out, "\nfilesystems: ");
+  append_clean(out, json_node_get_string(freeze_status));
+  g_string_append_c(out, '\n');
   return 0;
 }

@@ -4,8 +4,7 @@
  * the agent's replies. Pure, like qmp_codec.h, whose framing it reuses:
  * the agent speaks QMP's JSON lines ({"execute": ...} / {"return": ...} /
  * {"error": ...}), so lines are built with qmp_command_build() and parsed
- * with qmp_message_parse(). Not yet wired to a channel: see the note of
- * issue 15. */
+ * with qmp_message_parse(). The transport is qemu_agent.c. */
 #pragma once
 
 #include <glib.h>
@@ -14,6 +13,8 @@
 #include <sys/types.h>
 
 #define QGA_CMD_SYNC_DELIMITED "guest-sync-delimited"
+#define QGA_CMD_INFO "guest-info"
+#define QGA_CMD_FSFREEZE_STATUS "guest-fsfreeze-status"
 #define QGA_CMD_NETWORK_GET_INTERFACES "guest-network-get-interfaces"
 #define QGA_CMD_GET_OSINFO "guest-get-osinfo"
 #define QGA_CMD_GET_HOST_NAME "guest-get-host-name"
@@ -70,3 +71,6 @@ int qga_render_users(JsonNode *value, GString *out, char **ret_error);
 int qga_render_filesystems(JsonNode *value, GString *out, char **ret_error);
 /* time: the guest's clock, "ISO-8601 NANOSECONDS". */
 int qga_render_time(JsonNode *value, GString *out, char **ret_error);
+/* state, while the agent answers: "connected: yes", "version: V" (from
+ * guest-info) and "filesystems: thawed|frozen" (guest-fsfreeze-status). */
+int qga_render_state(JsonNode *info, JsonNode *freeze_status, GString *out, char **ret_error);

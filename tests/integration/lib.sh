@@ -187,7 +187,7 @@ XML
 # ---- the test guest (tests/guest/README.md) ----
 
 # ensure_guest: builds (once, cached in the build dir) the tiny guest and
-# sets GUEST_KERNEL and GUEST_INITRD.
+# sets GUEST_KERNEL, GUEST_INITRD and GUEST_INITRD_AGENT.
 ensure_guest() {
   local dir="$VIRTFS_BUILD_ROOT/guest"
   if ! "$VIRTFS_SOURCE_ROOT/scripts/build-guest.sh" "$dir" >"$WORK/build-guest.log" 2>&1; then
@@ -196,6 +196,7 @@ ensure_guest() {
   fi
   GUEST_KERNEL="$dir/vmlinux"
   GUEST_INITRD="$dir/initrd.img"
+  GUEST_INITRD_AGENT="$dir/initrd-agent.img" # with qemu-ga (tests/guest/README.md)
 }
 
 GUEST_CMDLINE="console=ttyS0 quiet cryptomgr.notests"

@@ -25,12 +25,12 @@ in_man_page() { # PAGE FILE
     man_section "$1" | grep -qxF ".SS $2"
 }
 
-check_dir() { # DIR PAGE
+check_dir() { # DIR PAGE [HEADING_PREFIX]
   local f
   for f in $(ls "$1"); do
     [[ -d "$1/$f" && "$f" != volumes && "$f" != history ]] && continue
-    check "$(basename "$1")/$f is documented in docs/$2" documented "$2" "$f"
-    check "$(basename "$1")/$f is in virtfs(5)" in_man_page "$2" "$f"
+    check "$(basename "$1")/$f is documented in docs/$2" documented "$2" "${3:-}$f"
+    check "$(basename "$1")/$f is in virtfs(5)" in_man_page "$2" "${3:-}$f"
   done
 }
 
@@ -42,6 +42,7 @@ check "virtfs(5) has the events stream" grep -q '^\.\\" page: events.md' "$DOCS/
 mkdir "$MNT/domains/docvm"
 check_dir "$MNT/domains/docvm" domains.md
 check_dir "$MNT/domains/docvm/cloud-init" domains.md
+check_dir "$MNT/domains/docvm/guest" domains.md guest/
 check_dir "$MNT/node" node.md
 if [[ -d "$MNT/networks/default" ]]; then check_dir "$MNT/networks/default" networks.md; fi
 if [[ -d "$MNT/pools/default" ]]; then

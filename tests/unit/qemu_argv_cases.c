@@ -174,6 +174,8 @@ const QemuArgvCase qemu_argv_cases[] = {
   {"corpus-debian11-spice-printed", XML, false, false, NO_TAPS, NULL},
   {"corpus-win10-bios-printed", XML, false, false, NO_TAPS, NULL},
   {"libvirt-extras", XML, false, false, NO_TAPS, NVRAM_SKIP},
+  {"guest-agent-channels", XML, false, false, NO_TAPS,
+   "a channel connects to a socket nobody serves (test_guest_agent starts the agent channel)"},
   {"memory-iothreads", XML, false, false, NO_TAPS, NULL},
   /* <tpm>: QEMU connects to the swtpm the daemon starts (qemu_tpm.h) */
   {"tpm-tis", XML, false, false, NO_TAPS, "needs the swtpm the daemon starts (test_corpus starts it)"},

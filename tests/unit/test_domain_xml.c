@@ -242,6 +242,9 @@ static void test_default(void **state) {
     assert_fixed_point("default", out, false);
     assert_non_null(strstr(out, kvm ? "<domain type='kvm'>" : "<domain type='qemu'>"));
     assert_non_null(strstr(out, "<target type='serial' port='0'/>"));
+    /* the guest agent's channel, as virt-install adds it */
+    assert_non_null(strstr(out, "<channel type='unix'>"));
+    assert_non_null(strstr(out, "<target type='virtio' name='org.qemu.guest_agent.0'/>"));
   }
   g_autoptr(DomainDef) a = domain_def_new_default("a", false);
   g_autoptr(DomainDef) b = domain_def_new_default("b", false);

@@ -458,6 +458,45 @@ static void test_pci_slots_run_out(void **state) {
   assert_int_equal(qemu_argv_build(def, &cfg, &argv, &error), 0);
 }
 
+/* The agent's channel as the argv builder gives it to QEMU: the first
+ * listening unix channel named org.qemu.guest_agent.0, by its index among
+ * all channels, at its own path or channelN.sock in the run dir. */
+static void test_agent_channel(void **state) {
+  (void)state;
+  const QemuArgvCase c = {.name = "guest-agent-channels"};
+  g_autoptr(DomainDef) def = qemu_argv_case_def(&c);
+  unsigned idx = 99;
+  g_autofree char *path = NULL;
+  assert_int_equal(qemu_argv_agent_channel(def, "/run/virtfs/test", &idx, &path), 0);
+  assert_int_equal(idx, 2); /* 0 is a pty, 1 connects out */
+  assert_string_equal(path, "/run/virtfs/test/channel2.sock");
+
+  /* with a path of its own (commas included: QEMU gets it escaped) */
+  DomainXNode *x = def->xdevices->pdata[2];
+  DomainXNode *src = domain_xnode_new("source");
+  g_ptr_array_add(src->attrs, g_strdup("path"));
+  g_ptr_array_add(src->attrs, g_strdup("/srv/a,b/qga.sock"));
+  g_ptr_array_add(x->children, src);
+  g_clear_pointer(&path, g_free);
+  assert_int_equal(qemu_argv_agent_channel(def, "/run/virtfs/test", &idx, &path), 0);
+  assert_string_equal(path, "/srv/a,b/qga.sock");
+  QemuArgvConfig cfg;
+  qemu_argv_case_config(&c, &cfg);
+  g_auto(GStrv) argv = NULL;
+  g_autofree char *error = NULL;
+  assert_int_equal(qemu_argv_build(def, &cfg, &argv, &error), 0);
+  bool seen = false;
+  for (char **a = argv; *a; a++)
+    seen |= strcmp(*a, "socket,id=charchannel2,path=/srv/a,,b/qga.sock,server=on,wait=off") == 0;
+  assert_true(seen);
+
+  /* none: no channel, or only ones the daemon cannot connect to */
+  g_ptr_array_remove_index(def->xdevices, 2);
+  assert_int_equal(qemu_argv_agent_channel(def, "/run/virtfs/test", &idx, &path), -ENOENT);
+  g_autoptr(DomainDef) minimal = qemu_argv_minimal_def("minimal");
+  assert_int_equal(qemu_argv_agent_channel(minimal, "/run/virtfs/test", &idx, &path), -ENOENT);
+}
+
 int main(void) {
   GArray *tests = g_array_new(FALSE, TRUE, sizeof(struct CMUnitTest));
   const struct CMUnitTest fixed[] = {
@@ -471,6 +510,7 @@ int main(void) {
     cmocka_unit_test(test_outputs_untouched_on_error),
     cmocka_unit_test(test_config_errors),
     cmocka_unit_test(test_pci_slots_run_out),
+    cmocka_unit_test(test_agent_channel),
   };
   g_array_append_vals(tests, fixed, G_N_ELEMENTS(fixed));
   for (size_t i = 0; i < qemu_argv_n_cases; i++) {

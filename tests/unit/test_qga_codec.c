@@ -101,6 +101,12 @@ static void test_render(void **state) {
   g_string_truncate(out, 0);
   assert_int_equal(qga_render_users(users, out, &err), 0);
   assert_string_equal(out->str, "ops 2023-11-14T22:13:20Z\n");
+  /* a login time no clock gives (found by fuzz_qga: 1.7e26 overflowed) */
+  g_autoptr(JsonNode) odd = reply("{\"return\": [{\"user\": \"a\", \"login-time\": 1.7e26},"
+                                  " {\"user\": \"b\", \"login-time\": -5}]}");
+  g_string_truncate(out, 0);
+  assert_int_equal(qga_render_users(odd, out, &err), 0);
+  assert_string_equal(out->str, "a ?\nb ?\n");
   g_autoptr(JsonNode) fs = reply("{\"return\": [{\"name\": \"vda1\", \"mountpoint\": \"/\", \"type\": \"ext4\","
                                  " \"used-bytes\": 1000, \"total-bytes\": 4000, \"disk\": []},"
                                  " {\"name\": \"tmpfs\", \"mountpoint\": \"/run\", \"type\": \"tmpfs\", \"disk\": []}]}");
@@ -121,6 +127,16 @@ static void test_render(void **state) {
   assert_int_equal(qga_render_users(mixed, out, &e3), -EPROTO);
   assert_int_equal(qga_render_addresses(inner, out, &e4), -EPROTO);
   assert_int_equal(qga_render_filesystems(mixed, out, &e5), -EPROTO);
+  /* state: guest-info's version and guest-fsfreeze-status */
+  g_autoptr(JsonNode) info = reply("{\"return\": {\"version\": \"7.2.\\u001b1\","
+                                   " \"supported_commands\": []}}");
+  g_autoptr(JsonNode) frozen = reply("{\"return\": \"frozen\"}");
+  g_string_truncate(out, 0);
+  assert_int_equal(qga_render_state(info, frozen, out, &err), 0);
+  assert_string_equal(out->str, "connected: yes\nversion: 7.2.?1\nfilesystems: frozen\n");
+  g_autofree char *e6 = NULL, *e7 = NULL;
+  assert_int_equal(qga_render_state(frozen, frozen, out, &e6), -EPROTO);
+  assert_int_equal(qga_render_state(info, info, out, &e7), -EPROTO);
 }
 
 int main(void) {
