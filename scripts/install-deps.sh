@@ -20,6 +20,7 @@ test_pkgs=(
   ansible-core rsync vim-nox python3 xz-utils zstd kmod
   libvirt0 libxml2-utils jq
   qemu-guest-agent # copied into the test guest (scripts/build-guest.sh)
+  isc-dhcp-client # a DHCPv6 client on a network's bridge (test_networks)
   prometheus prometheus-node-exporter
 )
 

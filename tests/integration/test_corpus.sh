@@ -241,13 +241,15 @@ XML
 done
 check "cp plugs a disk into the running q35 guest" cp "$WORK/q35-vdb.xml" "$D/uefi/devices/vdb.xml"
 check_contains "behind a root port: a bus of its own, slot 0" "slot='0x00'" "$(cat "$D/uefi/devices/vdb.xml")"
-check_eq "the guest reads the disk" "VIRTFS-Q35-PLUG" "$(ask uefi "head -c 15 /dev/vdb")"
+check_eq "the guest reads the disk" "VIRTFS-Q35-PLUG" \
+  "$(ask uefi "i=0; while [ ! -b /dev/vdb ] && [ \$i -lt 200 ]; do sleep 0.1; i=\$((i+1)); done; head -c 15 /dev/vdb")"
 check "a second one takes the other root port" cp "$WORK/q35-vdc.xml" "$D/uefi/devices/vdc.xml"
 err=$(stderr_of cp "$WORK/q35-vdd.xml" "$D/uefi/devices/vdd.xml")
 check_contains "a third finds none free (ENOSPC)" "No space left" "$err"
 check_contains "error says what to add" "pcie-root-port" "$(cat "$D/uefi/error")"
 check "rm unplugs it" rm "$D/uefi/devices/vdb.xml"
-check_eq "the guest let it go" "gone" "$(ask uefi "test -e /dev/vdb && echo here || echo gone")"
+check_eq "the guest let it go" "gone" \
+  "$(ask uefi "i=0; while [ -e /dev/vdb ] && [ \$i -lt 100 ]; do sleep 0.1; i=\$((i+1)); done; test -e /dev/vdb && echo here || echo gone")"
 check "its root port takes a disk again" cp "$WORK/q35-vdd.xml" "$D/uefi/devices/vdd.xml"
 check_eq "the NVRAM is private" "600" "$(stat -c %a "$nvram")"
 ino=$(stat -c %i "$nvram")

@@ -28,6 +28,7 @@ cat > "$WORK/lab.xml" <<XML
       <host mac='52:54:00:77:00:02' name='fixed' ip='10.77.0.2'/>
     </dhcp>
   </ip>
+  <ip family='ipv6' address='fd77::1' prefix='64'/>
 </network>
 XML
 check "define the network" cp "$WORK/lab.xml" "$N/lab/config.xml"
@@ -73,6 +74,12 @@ check "vm2 starts" bash -c "echo running > '$D/vm2/state'"
 check "vm1 gets a lease" wait_console vm1 "VIRTFS-GUEST-IP eth0 10.77.0.1[0-9][0-9]/24" 1 120
 echo "# boot to lease on the console: $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 check "vm2 gets its static address" wait_console vm2 "VIRTFS-GUEST-IP eth0 10.77.0.2/24" 1 120
+# IPv6 without <dhcp>: dnsmasq's router advertisements (ra-only), from
+# which the guest's kernel makes its own address (SLAAC)
+console_cmd vm1 "i=0; while ! ip -6 addr show dev eth0 | grep -q 'inet6 fd77:' && [ \$i -lt 150 ]; do sleep 0.2; i=\$((i+1)); done; ip -6 addr show dev eth0 | grep -o 'inet6 fd77:[0-9a-f:]*' | sed 's/^inet6 /SLAAC-/'"
+check "vm1 gets an IPv6 address from the network's router advertisements" wait_console vm1 "SLAAC-fd77:" 1 60
+console_cmd vm1 "ping6 -c 1 -W 5 fd77::1 >/dev/null && echo PING6-\$((1+1))-OK"
+check "and reaches the bridge over IPv6" wait_console vm1 "PING6-2-OK" 1 30
 ip1=$(grep -o "VIRTFS-GUEST-IP eth0 [0-9.]*" "$MNT/domains/vm1/console.log" | head -1 | awk '{print $3}')
 check "the lease shows in leases with the domain's MAC" bash -c "for i in \$(seq 50); do grep -q '$mac1 $ip1 vm1' '$N/lab/leases' && exit 0; sleep 0.2; done; exit 1"
 echo "# lease visible in leases: $(( ($(date +%s%N) - t0) / 1000000 )) ms after start"

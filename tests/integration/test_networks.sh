@@ -244,6 +244,32 @@ mcns="vfs$$m"
 ip -n "$mcns" addr add "$DHCP_IP/24" dev "vc${mcns: -6}"
 check_eq "multi: dnsmasq answers the TXT record" "yes" \
   "$(in_netns "$mcns" busybox nslookup -type=txt info.multi.test "${DHCP_IP%.*}.1" 2>/dev/null | grep -q 'virtfs, txt' && echo yes)"
+# DHCPv6 from the IPv6 range, to a real client (ISC dhclient -6) on the
+# bridge: it needs its link-local address first (duplicate detection).
+if command -v dhclient >/dev/null; then
+  vc="vc${mcns: -6}" dh6_out="$WORK/dh6.out"
+  printf '#!/bin/sh\n[ -n "$new_ip6_address" ] && echo "$new_ip6_address" > %q\nexit 0\n' "$dh6_out" > "$WORK/dh6.sh"
+  chmod +x "$WORK/dh6.sh"
+  for i in $(seq 50); do
+    in_netns "$mcns" ip -6 addr show dev "$vc" scope link | grep -q 'inet6' &&
+      ! in_netns "$mcns" ip -6 addr show dev "$vc" | grep -q tentative && break
+    sleep 0.2
+  done
+  in_netns "$mcns" timeout 40 dhclient -6 -d -1 -sf "$WORK/dh6.sh" -lf "$WORK/dh6.leases" \
+    -pf "$WORK/dh6.pid" "$vc" >"$WORK/dh6.log" 2>&1 &
+  dh6_pid=$!
+  for i in $(seq 200); do [[ -s $dh6_out ]] && break; sleep 0.2; done
+  kill "$dh6_pid" 2>/dev/null; wait "$dh6_pid" 2>/dev/null
+  check "multi: a DHCPv6 client on the bridge gets an address from the IPv6 range" \
+    grep -Eq '^fd81::1[0-9a-f][0-9a-f]$' "$dh6_out"
+  dh6_ip=$(cat "$dh6_out" 2>/dev/null)
+  check "multi: leases shows the DHCPv6 lease" \
+    bash -c "for i in \$(seq 50); do grep -q -- '${dh6_ip:-none}' '$N/multi/leases' && exit 0; sleep 0.2; done; exit 1"
+elif [[ "${CI:-}" == "true" ]]; then
+  fail "multi: no dhclient under CI (scripts/install-deps.sh --test installs it)"
+else
+  echo "# no dhclient: the DHCPv6 client check is left out"
+fi
 # Interfaces in port groups: <source portgroup='fast'> gets that group's
 # bandwidth on its tap, an interface naming none the default group's.
 D="$MNT/domains"
