@@ -11,6 +11,7 @@
 
 #include "drivers/qemu/qemu_argv.h"
 #include "drivers/qemu/qemu_firmware.h"
+#include "drivers/qemu/qemu_migrate.h"
 #include "drivers/qemu/qemu_save.h"
 #include "objects/log.h"
 
@@ -18,7 +19,7 @@
 
 /* The last lines QEMU wrote to its log since `offset`: its own reason for
  * failing, for the domain's error file. NULL when it wrote nothing. */
-static char *log_tail(const char *log_path, goffset offset) {
+char *qemu_log_tail(const char *log_path, goffset offset) {
   g_autofree char *data = NULL;
   gsize len = 0;
   if (!g_file_get_contents(log_path, &data, &len, NULL) || (goffset)len <= offset)
@@ -275,6 +276,11 @@ static int start_locked_out(QemuDomain *dom, bool paused, char **ret_error) {
   int r = qemu_save_prepare_restore(d, dom->live_def, &restore, ret_error);
   if (r < 0)
     return r;
+  if (restore && dom->incoming_uri) {
+    *ret_error = g_strdup("the domain has a saved state: start it, or discard it first "
+                          "(echo discard-saved > ctl), to take a migration in");
+    return -EBUSY;
+  }
   r = prepare_resources(dom, &res, ret_error);
   if (r < 0)
     return r;
@@ -303,7 +309,8 @@ static int start_locked_out(QemuDomain *dom, bool paused, char **ret_error) {
     .n_volumes = vols->len,
     .tap_fds = (const int *)(void *)res.tap_fds->data,
     .n_tap_fds = res.tap_fds->len,
-    .incoming = restore ? "defer" : NULL,
+    .incoming = restore || dom->incoming_uri ? "defer" : NULL,
+    .incoming_autostart = dom->incoming_uri != NULL,
   };
   g_auto(GStrv) argv = NULL;
   if ((r = qemu_argv_build(dom->live_def, &cfg, &argv, ret_error)) < 0)
@@ -311,6 +318,10 @@ static int start_locked_out(QemuDomain *dom, bool paused, char **ret_error) {
   g_autofree char *log_path = NULL;
   goffset log_offset = 0;
   open_log(d, dom->live_def, &log_path, &log_offset, argv);
+  g_mutex_lock(&dom->obj->lock);
+  dom->log_path = g_strdup(log_path);
+  dom->log_offset = log_offset;
+  g_mutex_unlock(&dom->obj->lock);
   pid_t pid = 0;
   r = qemu_process_spawn((const char *const *)argv, log_path,
                          (const QemuProcessFd *)(void *)res.spawn_fds->data,
@@ -323,7 +334,7 @@ static int start_locked_out(QemuDomain *dom, bool paused, char **ret_error) {
   g_autofree char *attach_error = NULL;
   if ((r = qemu_attach(dom, &attach_error)) < 0) {
     abort_start(dom);
-    g_autofree char *tail = log_tail(log_path, log_offset);
+    g_autofree char *tail = qemu_log_tail(log_path, log_offset);
     /* A QEMU that exits ends the wait at once (its exit closes the QMP
      * client), so a timeout means a process that lived but never spoke
      * QMP: a hung or wrong emulator, which abort_start killed. */
@@ -338,6 +349,10 @@ static int start_locked_out(QemuDomain *dom, bool paused, char **ret_error) {
     return -EIO;
   }
   learn_ptys(dom);
+  if (dom->incoming_uri && (r = qemu_migrate_start_incoming(dom, ret_error)) < 0) {
+    abort_start(dom);
+    return r;
+  }
   if (restore) {
     if ((r = qemu_save_restore_incoming(dom, ret_error)) < 0) {
       abort_start(dom);
@@ -345,7 +360,7 @@ static int start_locked_out(QemuDomain *dom, bool paused, char **ret_error) {
     }
     dom->restored = true;
   }
-  if (!restore && dom->live_def->current_memory_kib < dom->live_def->memory_kib &&
+  if (!restore && !dom->incoming_uri && dom->live_def->current_memory_kib < dom->live_def->memory_kib &&
       dom->live_def->memballoon.present && dom->live_def->memballoon.model == MEMBALLOON_VIRTIO) {
     JsonNode *args = NULL;
     if (qmp_args_balloon(dom->live_def->current_memory_kib * 1024, &args) == 0) {
@@ -360,7 +375,9 @@ static int start_locked_out(QemuDomain *dom, bool paused, char **ret_error) {
   dom->id = id;
   g_mutex_unlock(&dom->obj->lock);
   qemu_save_live(dom);
-  if (!paused && (r = qemu_qmp_sync(dom, "cont", NULL, NULL, ret_error)) < 0) {
+  /* A migration target runs the guest by itself once it arrived (no -S). */
+  if (!paused && !dom->incoming_uri &&
+      (r = qemu_qmp_sync(dom, "cont", NULL, NULL, ret_error)) < 0) {
     abort_start(dom);
     return r;
   }
@@ -368,6 +385,11 @@ static int start_locked_out(QemuDomain *dom, bool paused, char **ret_error) {
 }
 
 int qemu_domain_start(QemuDriver *d, Obj *obj, bool paused, char **ret_error) {
+  return qemu_domain_start_full(d, obj, paused, NULL, ret_error);
+}
+
+int qemu_domain_start_full(QemuDriver *d, Obj *obj, bool paused, const char *incoming_uri,
+                           char **ret_error) {
   /* The runtime is reserved under the registry's write lock: undefine and
    * rename check "no runtime" and then act on the store under that lock,
    * so a start slipping in between would leave a running QEMU whose
@@ -391,6 +413,7 @@ int qemu_domain_start(QemuDriver *d, Obj *obj, bool paused, char **ret_error) {
     return -EOPNOTSUPP;
   }
   QemuDomain *dom = qemu_domain_new(d, obj, def);
+  dom->incoming_uri = g_strdup(incoming_uri);
   obj->runtime = dom;
   g_mutex_unlock(&obj->lock);
   registry_write_unlock(d->registry);
@@ -418,6 +441,20 @@ int qemu_domain_start(QemuDriver *d, Obj *obj, bool paused, char **ret_error) {
   }
   g_mutex_lock(&obj->lock);
   dom->starting = false;
+  if (dom->incoming_uri) {
+    /* Nothing ran yet: the guest arrives later (qemu_migrate.c). A
+     * stream that came in whole meanwhile has set the state already. */
+    bool waiting = dom->state == DOMAIN_STATE_PAUSED && g_strcmp0(dom->reason, "starting") == 0;
+    g_autofree char *address = g_strdup(dom->incoming_address);
+    if (waiting)
+      qemu_set_state_locked(dom, DOMAIN_STATE_INCOMING, "incoming");
+    dom->record->state = DOMAIN_STATE_SHUTOFF;
+    g_clear_pointer(&dom->record->reason, g_free);
+    g_mutex_unlock(&obj->lock);
+    if (waiting)
+      qemu_emit(dom, "incoming", address);
+    return 0;
+  }
   dom->ran = dom->ran || !paused;
   const char *how = dom->restored ? "restored" : paused ? "paused" : "booted";
   qemu_set_state_locked(dom, paused ? DOMAIN_STATE_PAUSED : DOMAIN_STATE_RUNNING, how);
@@ -502,7 +539,8 @@ static int reattach_one(QemuDriver *d, Obj *obj) {
   g_mutex_unlock(&obj->lock);
   log_info("domain '%s': reattached to QEMU pid %d (%s)", def->name, pid,
            status ? status : "unknown");
-  qemu_save_recover(dom, status);
+  if (!qemu_migrate_recover(dom, status))
+    qemu_save_recover(dom, status);
   /* A guest that powered off while no daemon watched is still paused in
    * QEMU (-no-shutdown): finish what the daemon would have done. */
   if (g_strcmp0(status, "shutdown") == 0) {
@@ -755,6 +793,8 @@ int qemu_domain_set_state(QemuDriver *d, Obj *obj, DomainState target, int timeo
     return qemu_domain_start(d, obj, true, ret_error);
   case DOMAIN_STATE_SAVED:
     return qemu_domain_save(d, obj, ret_error);
+  case DOMAIN_STATE_INCOMING:
+    return qemu_domain_incoming(d, obj, NULL, ret_error);
   case DOMAIN_STATE_SHUTOFF: {
     if (now == DOMAIN_STATE_SAVED) {
       *ret_error = g_strdup("the domain is saved; start it to resume, or discard its saved "
@@ -781,7 +821,8 @@ int qemu_domain_set_state(QemuDriver *d, Obj *obj, DomainState target, int timeo
     return r;
   }
   default:
-    *ret_error = g_strdup_printf("'%s' cannot be asked for: write running, paused or shutoff",
+    *ret_error = g_strdup_printf("'%s' cannot be asked for: write running, paused, shutoff, "
+                                 "saved or incoming",
                                  domain_state_to_string(target));
     return -EINVAL;
   }
