@@ -174,6 +174,19 @@ check_contains "naming the signal" "signal 9" "$(cat "$A/error")"
 check "A shows shutoff" state_is "$A" shutoff 10
 check_contains "B's events: migration-failed" "domain g migration-failed" "$(cat "$WORK/events-b.txt")"
 
+# --- B -> A into a definition that cannot take the guest (other memory):
+# the target fails to load it, the guest stays on B
+echo 128M > "$A/memory"
+echo 'incoming tcp:127.0.0.1:0' > "$A/ctl"
+addr=$(cat "$A/incoming")
+echo "migrate $addr" > "$B/ctl"
+check "a target with another <memory> fails" state_is "$A" shutoff 30
+check "so does the source's migration" bash -c "for i in \$(seq 100); do [[ \$(awk '/^status:/ {print \$2}' '$B/job') == failed ]] && exit 0; sleep 0.1; done; exit 1"
+check_eq "B still runs" "running" "$(cat "$B/state")"
+check "the count goes on on B" count_grows "$B"
+check_contains "A's error has QEMU's words" "incoming migration failed: QEMU exited with status 1: " "$(cat "$A/error")"
+echo 256M > "$A/memory"
+
 # --- B -> A for real
 : > "$A/error"
 echo 'incoming tcp:127.0.0.1:0' > "$A/ctl"
@@ -181,6 +194,24 @@ addr=$(cat "$A/incoming")
 move "$B" "$A" "B->A"
 check_eq "A booted the guest only once" 1 "$(grep -ac VIRTFS-GUEST-READY "$A/console.log")"
 check_eq "A's error stayed empty" "" "$(cat "$A/error")"
-echo destroy > "$A/ctl"
+
+# --- A -> B with A's daemon killed right after the migrate write and
+# started again: the new daemon takes the migration up (or finds QEMU
+# migrated away) and ends A's QEMU, never resumes it: the guest runs on B
+# only.
+echo incoming > "$B/state"
+addr=$(cat "$B/incoming")
+before=$(last_count "$A")
+check "migrate A -> B at 16 MiB/s" bash -c "echo 'migrate $addr bandwidth=16' > '$A/ctl'"
+kill_daemon
+check "A's daemon comes back" start_daemon --migration-address 127.0.0.1
+check "B runs the guest" state_is "$B" running 60
+check "A shows shutoff" state_is "$A" shutoff 30
+check_eq "A's reason is migrated" "migrated" "$(field "$A/info" reason)"
+check_eq "A's QEMU is gone" "-1" "$(field "$A/info" pid)"
+check "the count goes on on B" count_grows "$B"
+check "past where it was on A" bash -c "(( $(last_count "$B") > $before ))"
+echo "# after A's restart, its daemon said: $(grep -h "domain 'g'.*\(reattached\|migrat\)" "$DAEMON_LOG" | tail -2 | sed 's/.*domain .g.: //' | paste -sd'|')"
+echo destroy > "$B/ctl"
 stop_second_daemon
 finish
