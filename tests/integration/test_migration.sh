@@ -6,10 +6,13 @@
 # keeps counting without a reboot. A cancelled migration, and one whose
 # target QEMU is killed, leave the guest running on the source. Addresses
 # that could smuggle QEMU options in are refused. Figures (total time and
-# downtime of a 256 MiB guest) are printed as '#' lines.
+# downtime of a 256 MiB guest) are printed as '#' lines. Last,
+# scripts/virtfs-migrate moves it through a private sshd on 127.0.0.1 that
+# reaches the other daemon, as it would reach another host.
 . "$(dirname "$0")/lib.sh"
 need_root
 need_cmd qemu-system-x86_64 qemu-img
+. "$(dirname "$0")/sshd_lib.sh"
 ensure_guest
 # Both daemons listen for migrations on 127.0.0.1 only.
 start_daemon --migration-address 127.0.0.1 || exit 1
@@ -212,6 +215,40 @@ check_eq "A's QEMU is gone" "-1" "$(field "$A/info" pid)"
 check "the count goes on on B" count_grows "$B"
 check "past where it was on A" bash -c "(( $(last_count "$B") > $before ))"
 echo "# after A's restart, its daemon said: $(grep -h "domain 'g'.*\(reattached\|migrat\)" "$DAEMON_LOG" | tail -2 | sed 's/.*domain .g.: //' | paste -sd'|')"
-echo destroy > "$B/ctl"
+# --- scripts/virtfs-migrate B -> A over ssh (B is "here", A the remote host)
+sshd_start || exit 1
+sshd_add_key root
+MIGRATE=("$VIRTFS_SOURCE_ROOT/scripts/virtfs-migrate" --root "$MNT2" --target-root "$MNT"
+  --ssh "ssh $(ssh_client_opts root)")
+out=$("${MIGRATE[@]}" --bandwidth 1 --timeout 2 -q g root@127.0.0.1 2>&1)
+check_eq "virtfs-migrate that times out fails" 1 $?
+[[ $out == *kex_* ]] && tail -20 "$SSHD_LOG" | sed 's/^/# sshd: /' 
+check_contains "it says the guest stays" "did not move; it runs here (running)" "$out"
+check_contains "with the target's reason" "incoming migration failed" "$out"
+check_eq "B still runs" "running" "$(cat "$B/state")"
+check "the count goes on on B" count_grows "$B"
+check "A's waiting QEMU ended" state_is "$A" shutoff 10
+mkdir "$MNT/domains/other" && sed "s|<name>g</name>|<name>other</name>|; /<uuid>/d" "$WORK/g.xml" > "$WORK/other.xml"
+cp "$WORK/other.xml" "$MNT/domains/other/config.xml"
+other_uuid=$(cat "$MNT/domains/other/uuid")
+mv "$MNT/domains/g" "$MNT/domains/g-old" && mv "$MNT/domains/other" "$MNT/domains/g"
+out=$("${MIGRATE[@]}" -q g root@127.0.0.1 2>&1)
+check_eq "virtfs-migrate onto a same-named domain with another UUID fails" 1 $?
+check_contains "saying so" "another UUID" "$out"
+check_eq "which keeps its UUID" "$other_uuid" "$(cat "$MNT/domains/g/uuid")"
+check_eq "B still runs" "running" "$(cat "$B/state")"
+rmdir "$MNT/domains/g" && mv "$MNT/domains/g-old" "$MNT/domains/g"
+before=$(last_count "$B")
+out=$("${MIGRATE[@]}" g root@127.0.0.1 2>"$WORK/progress.txt")
+check_eq "virtfs-migrate g root@127.0.0.1 succeeds" 0 $?
+check_contains "it reports the figures" "g: migrated to root@127.0.0.1 in " "$out"
+check_contains "and showed the progress" "g: active, " "$(cat "$WORK/progress.txt")"
+echo "# virtfs-migrate B->A: $out"
+check_eq "A runs the guest" "running" "$(cat "$A/state")"
+check "the count goes on on A" count_grows "$A"
+check "past where it was on B" bash -c "(( $(last_count "$A") > $before ))"
+check "B's definition is gone" test ! -e "$B"
+check_fails "the script refuses a domain that is not running here" "${MIGRATE[@]}" g root@127.0.0.1
+echo destroy > "$A/ctl"
 stop_second_daemon
 finish
