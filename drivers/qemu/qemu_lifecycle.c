@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <glib/gstdio.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -17,14 +18,29 @@
 
 #define QEMU_LOG_TAIL_LINES 4
 
+/* At most this much of the end of a log is read: the last lines are what
+ * counts, and the log of a domain grows with each of its starts (the main
+ * loop reads it when an incoming migration fails). */
+#define QEMU_LOG_TAIL_MAX (16 * 1024)
+
 /* The last lines QEMU wrote to its log since `offset`: its own reason for
  * failing, for the domain's error file. NULL when it wrote nothing. */
 char *qemu_log_tail(const char *log_path, goffset offset) {
-  g_autofree char *data = NULL;
-  gsize len = 0;
-  if (!g_file_get_contents(log_path, &data, &len, NULL) || (goffset)len <= offset)
+  FILE *f = fopen(log_path, "re");
+  if (!f)
     return NULL;
-  g_auto(GStrv) lines = g_strsplit(data + offset, "\n", 0);
+  g_autofree char *data = g_malloc0(QEMU_LOG_TAIL_MAX + 1);
+  size_t len = 0;
+  if (fseeko(f, 0, SEEK_END) == 0) {
+    off_t end = ftello(f);
+    off_t from = MAX((off_t)offset, end - QEMU_LOG_TAIL_MAX);
+    if (from < end && fseeko(f, from, SEEK_SET) == 0)
+      len = fread(data, 1, QEMU_LOG_TAIL_MAX, f);
+  }
+  fclose(f);
+  if (len == 0)
+    return NULL;
+  g_auto(GStrv) lines = g_strsplit(data, "\n", 0);
   g_autoptr(GPtrArray) kept = g_ptr_array_new();
   for (guint i = 0; lines[i]; i++) {
     g_strstrip(lines[i]);

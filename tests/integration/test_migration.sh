@@ -106,6 +106,8 @@ check "incoming shows tcp:127.0.0.1:PORT as QEMU bound it" bash -c "[[ '$addr' =
 check "B's QEMU listens there" bash -c "ss -Hltn 'sport = :${addr##*:}' | grep -q 127.0.0.1"
 check_contains "B's job shows the incoming side" "job: incoming" "$(cat "$B/job")"
 check "writing incoming again changes nothing" bash -c "echo incoming > '$B/state'"
+check_fails "no snapshot while waiting (the disks are the source's)" mkdir "$B/snapshots/s1"
+check_fails "no rmdir while waiting" rmdir "$B"
 # move SRC DST LABEL: migrates the guest from SRC to DST (waiting on $addr)
 # and checks it arrived without a reboot, counting on from where it was;
 # prints the figures.
