@@ -200,6 +200,22 @@ move "$B" "$A" "B->A"
 check_eq "A booted the guest only once" 1 "$(grep -ac VIRTFS-GUEST-READY "$A/console.log")"
 check_eq "A's error stayed empty" "" "$(cat "$A/error")"
 
+# --- a paused guest arrives paused (and goes on when resumed), then back
+echo paused > "$A/state"
+echo incoming > "$B/state"
+addr=$(cat "$B/incoming")
+echo "migrate $addr" > "$A/ctl"
+check "a paused guest arrives paused" state_is "$B" paused 60
+check_eq "reason migrated" "migrated" "$(field "$B/info" reason)"
+check "A shows shutoff" state_is "$A" shutoff 30
+check "resumed on B" bash -c "echo running > '$B/state'"
+check "it counts on on B" count_grows "$B"
+echo 'incoming tcp:127.0.0.1:0' > "$A/ctl"
+addr=$(cat "$A/incoming")
+echo "migrate $addr" > "$B/ctl"
+check "and back on A" state_is "$A" running 60
+check "B shut off" state_is "$B" shutoff 30
+
 # --- A -> B with A's daemon killed right after the migrate write and
 # started again: the new daemon takes the migration up (or finds QEMU
 # migrated away) and ends A's QEMU, never resumes it: the guest runs on B
