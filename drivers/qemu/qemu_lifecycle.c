@@ -376,7 +376,8 @@ static int start_locked_out(QemuDomain *dom, bool paused, char **ret_error) {
     }
     dom->restored = true;
   }
-  if (!restore && !dom->incoming_uri && dom->live_def->current_memory_kib < dom->live_def->memory_kib &&
+  if (!restore && !dom->incoming_uri &&
+      dom->live_def->current_memory_kib < dom->live_def->memory_kib &&
       dom->live_def->memballoon.present && dom->live_def->memballoon.model == MEMBALLOON_VIRTIO) {
     JsonNode *args = NULL;
     if (qmp_args_balloon(dom->live_def->current_memory_kib * 1024, &args) == 0) {

@@ -99,11 +99,13 @@ static const char *const source_active =
   "\"total-time\": 2120, \"ram\": {\"total\": 268967936, \"postcopy-requests\": 0, "
   "\"dirty-sync-count\": 1, \"multifd-bytes\": 0, \"pages-per-second\": 256, "
   "\"downtime-bytes\": 0, \"page-size\": 4096, \"remaining\": 230686720, "
-  "\"postcopy-bytes\": 0, \"mbps\": 8.4, \"transferred\": 2238464, \"dirty-sync-missed-zero-copy\": 0, "
+  "\"postcopy-bytes\": 0, \"mbps\": 8.4, \"transferred\": 2238464, "
+  "\"dirty-sync-missed-zero-copy\": 0, "
   "\"precopy-bytes\": 2238464, \"duplicate\": 300, \"dirty-pages-rate\": 10, \"skipped\": 0, "
   "\"normal-bytes\": 2195456, \"normal\": 536}}";
 static const char *const source_failed =
-  "{\"status\": \"failed\", \"error-desc\": \"Unable to write to socket: Connection reset by peer\"}";
+  "{\"status\": \"failed\", "
+  "\"error-desc\": \"Unable to write to socket: Connection reset by peer\"}";
 static const char *const target_setup =
   "{\"status\": \"setup\", \"socket-address\": [{\"port\": \"41234\", \"ipv6\": false, "
   "\"host\": \"127.0.0.1\", \"type\": \"inet\"}]}";
