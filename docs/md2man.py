@@ -31,6 +31,7 @@ PAGES_5 = [
     ("domains.md", "DOMAINS"),
     ("domain-xml.md", "DOMAIN XML"),
     ("snapshots.md", "SNAPSHOTS"),
+    ("migration.md", "LIVE MIGRATION AND FLEETS"),
     ("networks.md", "NETWORKS"),
     ("pools.md", "POOLS"),
     ("volumes.md", "VOLUMES"),

@@ -115,12 +115,14 @@ int fs_qemu_verbs_dispatch(FsContext *ctx, Obj *obj, const FsQemuVerb *verbs, si
   for (size_t i = 0; i < n; i++) {
     if (strcmp(words[0], verbs[i].verb) != 0)
       continue;
-    if (nwords != 1) {
+    if (nwords != 1 && !verbs[i].func_arg) {
       *ret_error = g_strdup_printf("ctl: '%s' takes no argument", verbs[i].verb);
       return -EINVAL;
     }
     g_autofree char *error = NULL;
-    int r = verbs[i].func(ctx->qemu, obj, &error);
+    g_autofree char *arg = g_strstrip(g_strdup(line + strlen(words[0])));
+    int r = verbs[i].func_arg ? verbs[i].func_arg(ctx->qemu, obj, arg, &error)
+                              : verbs[i].func(ctx->qemu, obj, &error);
     if (r < 0)
       *ret_error = g_strdup_printf("ctl %s: %s", line, error ? error : g_strerror(-r));
     return r;

@@ -23,14 +23,17 @@ int fs_error_write(FsContext *ctx, Obj *obj, const char *data, size_t len, char 
  * copies up to `size` bytes of `bytes` from `offset`. Returns the count. */
 ssize_t fs_bytes_pread(GBytes *bytes, char *buf, size_t size, off_t offset);
 
-/* A ctl verb without argument acting through the QEMU driver, and the
- * dispatch of a ctl line over a table of them (domains, snapshots): the
- * verb is looked up, its argument count checked, and a failure becomes
- * "ctl LINE: sentence". Reading ctl lists the verbs. */
+/* A ctl verb acting through the QEMU driver, and the dispatch of a ctl
+ * line over a table of them (domains, snapshots): the verb is looked up,
+ * its argument count checked, and a failure becomes "ctl LINE: sentence".
+ * Reading ctl lists the verbs. A verb has `func` (no argument) or
+ * `func_arg`, which gets the rest of the line after the verb, trimmed (""
+ * when there is none; the handler checks it). */
 typedef struct QemuDriver QemuDriver;
 typedef struct {
   const char *verb;
   int (*func)(QemuDriver *driver, Obj *obj, char **ret_error);
+  int (*func_arg)(QemuDriver *driver, Obj *obj, const char *arg, char **ret_error);
 } FsQemuVerb;
 int fs_qemu_verbs_read(const FsQemuVerb *verbs, size_t n, GString *out);
 int fs_qemu_verbs_dispatch(FsContext *ctx, Obj *obj, const FsQemuVerb *verbs, size_t n,

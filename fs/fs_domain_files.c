@@ -10,6 +10,7 @@
 #include "drivers/qemu/qemu_driver.h"
 #include "drivers/qemu/qemu_firmware.h"
 #include "drivers/qemu/qemu_tpm.h"
+#include "drivers/qemu/qemu_migrate.h"
 #include "drivers/qemu/qemu_save.h"
 #include "fs/fs_cloud_init_files.h"
 #include "fs/fs_guest_files.h"
@@ -147,7 +148,8 @@ static bool caller_gave_up(void *data) {
 static int state_write(FsContext *ctx, Obj *obj, const char *data, size_t len, char **ret_error) {
   DomainState target;
   if (domain_state_from_string(data, &target) < 0 || target == DOMAIN_STATE_CRASHED) {
-    *ret_error = g_strdup_printf("state: '%s' is not running, paused, shutoff or saved", data);
+    *ret_error = g_strdup_printf("state: '%s' is not running, paused, shutoff, saved or incoming",
+                                 data);
     return -EINVAL;
   }
   g_autofree char *error = NULL;
@@ -162,6 +164,11 @@ static int start_verb(QemuDriver *driver, Obj *obj, char **ret_error) {
   return qemu_domain_start(driver, obj, false, ret_error);
 }
 
+/* incoming [ADDRESS]: without an address, as `echo incoming > state`. */
+static int incoming_verb(QemuDriver *driver, Obj *obj, const char *arg, char **ret_error) {
+  return qemu_domain_incoming(driver, obj, *arg ? arg : NULL, ret_error);
+}
+
 /* The verbs of ctl: what docs/domains.md documents. Each takes no
  * argument; the state checks are the driver's. */
 static const FsQemuVerb domain_verbs[] = {
@@ -173,6 +180,9 @@ static const FsQemuVerb domain_verbs[] = {
   {"suspend", qemu_domain_suspend},
   {"resume", qemu_domain_resume},
   {"discard-saved", qemu_domain_discard_saved},
+  {"incoming", .func_arg = incoming_verb},
+  {"migrate", .func_arg = qemu_domain_migrate},
+  {"cancel", qemu_domain_migrate_cancel},
 };
 
 static int ctl_read(FsContext *ctx, Obj *obj, GString *out) {
@@ -182,6 +192,17 @@ static int ctl_read(FsContext *ctx, Obj *obj, GString *out) {
 static int ctl_write(FsContext *ctx, Obj *obj, const char *data, size_t len, char **ret_error) {
   return fs_qemu_verbs_dispatch(ctx, obj, domain_verbs, G_N_ELEMENTS(domain_verbs), data,
                                 ret_error);
+}
+
+static int incoming_read(FsContext *ctx, Obj *obj, GString *out) {
+  g_autofree char *address = qemu_domain_incoming_address(obj);
+  if (address)
+    g_string_append_printf(out, "%s\n", address);
+  return 0;
+}
+
+static int job_read(FsContext *ctx, Obj *obj, GString *out) {
+  return qemu_domain_job_read(ctx->qemu, obj, out);
 }
 
 static int id_read(FsContext *ctx, Obj *obj, GString *out) {
@@ -355,6 +376,8 @@ static const FsFile domain_files[] = {
   {"state", FS_FILE_VALUE, 0644, state_read, state_write},
   {"ctl", FS_FILE_CTL, 0644, ctl_read, ctl_write},
   {"id", FS_FILE_VALUE, 0444, id_read, NULL},
+  {"incoming", FS_FILE_VALUE, 0444, incoming_read, NULL},
+  {"job", FS_FILE_VALUE, 0444, job_read, NULL},
   {"live.xml", FS_FILE_DOCUMENT, 0444, live_xml_read, NULL},
   {"stats", FS_FILE_VALUE, 0444, stats_read, NULL},
   {"console", FS_FILE_STREAM, 0600, NULL, NULL, &console_ops},

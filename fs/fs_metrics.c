@@ -58,6 +58,7 @@ static int libvirt_state_code(DomainState s) {
   case DOMAIN_STATE_SHUTOFF: return 5;
   case DOMAIN_STATE_CRASHED: return 6;
   case DOMAIN_STATE_SAVED: return 5; /* libvirt: shut off, reason saved */
+  case DOMAIN_STATE_INCOMING: return 3; /* libvirt: paused, reason migration */
   }
   return 0;
 }
@@ -237,7 +238,7 @@ static void gather_domain(gpointer data, gpointer user_data) {
 
 static void add_domain(FsContext *ctx, MetricsText *m, const DomainFigures *f) {
   const char *name = f->def->name;
-  for (DomainState s = DOMAIN_STATE_SHUTOFF; s <= DOMAIN_STATE_SAVED; s++)
+  for (DomainState s = DOMAIN_STATE_SHUTOFF; s <= DOMAIN_STATE_INCOMING; s++)
     metrics_sample(m, "libvirt_domain_info_state", s == f->state, "domain", name, "state",
                    domain_state_to_string(s), NULL);
   metrics_sample(m, "libvirt_domain_info_vstate", libvirt_state_code(f->state), "domain", name,

@@ -18,6 +18,7 @@
 
 #include "drivers/bridge/network_manager.h"
 #include "drivers/qemu/qemu_driver.h"
+#include "drivers/qemu/qemu_migrate.h"
 #include "drivers/qemu/qemu_snapshot.h"
 #include "fs/fs_context.h"
 #include "fs/fs_domain_hooks.h"
@@ -46,6 +47,7 @@ typedef struct {
   int max_threads;
   int qmp_timeout_s;
   char *dnsmasq;
+  char *migration_address;
   bool lvm_no_dm;
   int history_max;
 } Options;
@@ -56,6 +58,7 @@ static void options_clear(Options *o) {
   g_clear_pointer(&o->run_dir, g_free);
   g_clear_pointer(&o->group, g_free);
   g_clear_pointer(&o->dnsmasq, g_free);
+  g_clear_pointer(&o->migration_address, g_free);
   g_clear_pointer(&o->mountpoint, g_free);
 }
 /* Every return from main, early ones included, frees the options (a leak
@@ -67,6 +70,7 @@ static void usage(FILE *out) {
           "usage: virtfs [-f] [-d] [-o OPTIONS] [--state-dir DIR] [--run-dir DIR]\n"
           "              [--group GROUP] [--state-timeout SECONDS] [--max-threads N]\n"
           "              [--qmp-timeout SECONDS] [--dnsmasq PATH] [--history N]\n"
+          "              [--migration-address HOST]\n"
           "              [SOURCE] MOUNTPOINT\n"
           "\n"
           "  -f                    stay in the foreground (log to stderr)\n"
@@ -75,7 +79,7 @@ static void usage(FILE *out) {
           "                        options below also work here as state_dir=DIR,\n"
           "                        run_dir=DIR, group=GROUP, state_timeout=SECS,\n"
           "                        max_threads=N, qmp_timeout=SECS, dnsmasq=PATH,\n"
-          "                        history=N\n"
+          "                        history=N, migration_address=HOST\n"
           "                        (for fstab, through mount.fuse3)\n"
           "  --state-dir DIR       definitions (default /var/lib/virtfs as root,\n"
           "                        $XDG_DATA_HOME/virtfs otherwise)\n"
@@ -90,6 +94,8 @@ static void usage(FILE *out) {
           "                        from PATH, /usr/sbin or /sbin)\n"
           "  --history N           past definitions kept per object in history/\n"
           "                        (default 50; 0 keeps none)\n"
+          "  --migration-address HOST  where `echo incoming > state` listens for a\n"
+          "                        migration (default 0.0.0.0: every address)\n"
           "  --lvm-without-device-mapper  let logical pools change LVM metadata on a\n"
           "                        kernel without device-mapper (volumes hold no data)\n"
           "  -h, --help            this text\n"
@@ -111,6 +117,15 @@ static int set_option(Options *o, const char *name, const char *value) {
     target = &o->group;
   else if (strcmp(key, "dnsmasq") == 0)
     target = &o->dnsmasq;
+  else if (strcmp(key, "migration-address") == 0) {
+    g_autofree char *uri = g_strdup_printf(strchr(value, ':') ? "tcp:[%s]:0" : "tcp:%s:0", value);
+    g_autofree char *canonical = NULL, *error = NULL;
+    if (qemu_migrate_parse_address(uri, true, &canonical, &error) < 0) {
+      fprintf(stderr, "virtfs: %s: '%s' is not an IP address or a host name\n", name, value);
+      return -EINVAL;
+    }
+    target = &o->migration_address;
+  }
   if (target) {
     if (!*value) {
       fprintf(stderr, "virtfs: %s needs a value\n", name);
@@ -184,7 +199,7 @@ static int add_mount_options(Options *o, const char *list) {
 
 static int parse_options(int argc, char **argv, Options *o) {
   enum { OPT_STATE_DIR = 256, OPT_RUN_DIR, OPT_GROUP, OPT_STATE_TIMEOUT, OPT_MAX_THREADS,
-         OPT_QMP_TIMEOUT, OPT_DNSMASQ, OPT_LVM_NO_DM, OPT_HISTORY };
+         OPT_QMP_TIMEOUT, OPT_DNSMASQ, OPT_LVM_NO_DM, OPT_HISTORY, OPT_MIGRATION_ADDRESS };
   static const struct option longopts[] = {
     {"state-dir", required_argument, NULL, OPT_STATE_DIR},
     {"run-dir", required_argument, NULL, OPT_RUN_DIR},
@@ -195,6 +210,7 @@ static int parse_options(int argc, char **argv, Options *o) {
     {"dnsmasq", required_argument, NULL, OPT_DNSMASQ},
     {"lvm-without-device-mapper", no_argument, NULL, OPT_LVM_NO_DM},
     {"history", required_argument, NULL, OPT_HISTORY},
+    {"migration-address", required_argument, NULL, OPT_MIGRATION_ADDRESS},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {0},
@@ -220,6 +236,7 @@ static int parse_options(int argc, char **argv, Options *o) {
     case OPT_QMP_TIMEOUT:
     case OPT_DNSMASQ:
     case OPT_HISTORY:
+    case OPT_MIGRATION_ADDRESS:
       if (set_option(o, longopts[index].name, optarg) < 0)
         return -EINVAL;
       break;
@@ -418,6 +435,7 @@ int main(int argc, char **argv) {
     .kvm_unavailable_reason = ctx.kvm_reason,
     .qmp_timeout_ms = o.qmp_timeout_s * 1000,
     .main_context = main_context,
+    .migration_host = o.migration_address,
   };
   fs_domain_hooks_fill(&ctx, &qcfg.hooks);
   g_clear_pointer(&error, g_free);

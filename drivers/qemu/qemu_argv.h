@@ -119,6 +119,10 @@ typedef struct {
   const char *tpm_socket_path;
   /* -incoming VALUE ("defer" to restore a saved state), NULL = none. */
   const char *incoming;
+  /* With `incoming`: no -S, so QEMU runs the guest when a migration stream
+   * is complete if it ran on the source (a live migration's target; the
+   * vCPUs cannot start before a stream arrives). */
+  bool incoming_autostart;
 } QemuArgvConfig;
 
 /* Builds QEMU's argv (argv[0] is the binary) for `def`. Returns 0 and a

@@ -456,7 +456,8 @@ void qargv_build_global(Builder *b) {
   arg_opts(b, "-name", s);
 
   /* Paused until the daemon has attached to QMP and the console. */
-  arg(b, "-S");
+  if (!cfg->incoming || !cfg->incoming_autostart)
+    arg(b, "-S");
   if (cfg->incoming) {
     arg(b, "-incoming");
     arg(b, cfg->incoming);

@@ -15,10 +15,11 @@
 #include "objects/log.h"
 
 ENUM_TABLE_IMPL(domain_state, DomainState, "shutoff", "running", "paused", "crashed",
-                "saved")
+                "saved", "incoming")
 
 static void record_free(QemuRecord *r) {
   g_free(r->reason);
+  g_free(r->last_migration);
   console_ring_free(r->console);
   g_free(r);
 }
@@ -35,6 +36,7 @@ int qemu_driver_new(Registry *registry, const QemuDriverConfig *cfg, QemuDriver 
   d->qmp_timeout_ms = cfg->qmp_timeout_ms > 0 ? cfg->qmp_timeout_ms : QEMU_QMP_TIMEOUT_MS;
   d->main_context = g_main_context_ref(cfg->main_context);
   d->hooks = cfg->hooks;
+  d->migration_host = g_strdup(cfg->migration_host ? cfg->migration_host : "0.0.0.0");
   g_mutex_init(&d->lock);
   g_mutex_init(&d->hotplug_lock);
   d->records = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)record_free);
@@ -78,6 +80,7 @@ void qemu_driver_free(QemuDriver *d) {
   g_free(d->run_dir);
   g_free(d->qemu_binary);
   g_free(d->kvm_unavailable_reason);
+  g_free(d->migration_host);
   g_free(d);
 }
 
@@ -171,6 +174,10 @@ void qemu_domain_unref(QemuDomain *dom) {
   g_free(dom->uuid);
   g_free(dom->dir);
   g_free(dom->reason);
+  g_free(dom->incoming_uri);
+  g_free(dom->incoming_address);
+  g_free(dom->migrate_uri);
+  g_free(dom->log_path);
   g_free(dom);
 }
 
@@ -298,7 +305,10 @@ void qemu_on_qmp_event(QmpClient *client, const QmpMessage *event, gpointer user
   }
   switch (event->event) {
   case QMP_EVENT_STOP:
-    if (!dom->starting && !dom->shutdown_seen && dom->state == DOMAIN_STATE_RUNNING) {
+    if (dom->migrating && dom->state == DOMAIN_STATE_RUNNING) {
+      /* The last pass of a migration out: not a pause anyone asked for. */
+      qemu_set_state_locked(dom, DOMAIN_STATE_PAUSED, "migrating");
+    } else if (!dom->starting && !dom->shutdown_seen && dom->state == DOMAIN_STATE_RUNNING) {
       qemu_set_state_locked(dom, DOMAIN_STATE_PAUSED, "paused");
       emit = "suspended";
       detail = "paused";
@@ -307,7 +317,17 @@ void qemu_on_qmp_event(QmpClient *client, const QmpMessage *event, gpointer user
   case QMP_EVENT_RESUME:
     dom->shutdown_seen = false;
     dom->ran = true;
-    if (!dom->starting && dom->state != DOMAIN_STATE_RUNNING) {
+    if (dom->state == DOMAIN_STATE_INCOMING) {
+      /* The guest arrived and runs here now. */
+      g_clear_pointer(&dom->incoming_address, g_free);
+      qemu_set_state_locked(dom, DOMAIN_STATE_RUNNING, "migrated");
+      emit = "started";
+      detail = "migrated";
+    } else if (g_strcmp0(dom->reason, "migrating") == 0) {
+      /* A migration out failed after its last pass: QEMU resumed the
+       * guest, which was never paused for anyone (no event either way). */
+      qemu_set_state_locked(dom, DOMAIN_STATE_RUNNING, "unpaused");
+    } else if (!dom->starting && dom->state != DOMAIN_STATE_RUNNING) {
       bool was_reboot = g_strcmp0(dom->reason, "rebooting") == 0;
       qemu_set_state_locked(dom, DOMAIN_STATE_RUNNING, was_reboot ? "rebooted" : "unpaused");
       if (!was_reboot) {
@@ -355,18 +375,22 @@ void qemu_on_qmp_event(QmpClient *client, const QmpMessage *event, gpointer user
     break;
   }
   bool quit = event->event == QMP_EVENT_GUEST_PANICKED && dom->quitting;
+  bool migration = event->event == QMP_EVENT_UNKNOWN &&
+                   g_strcmp0(event->event_name, "MIGRATION") == 0;
   g_mutex_unlock(&obj->lock);
   if (emit)
     qemu_emit(dom, emit, detail);
   if (quit)
     send_async(dom, "quit");
+  if (migration)
+    qemu_migrate_on_event(dom, event->value);
 }
 
 /* ---- main loop: QEMU is gone ---- */
 
 static void remove_run_files(const char *dir) {
   static const char *const files[] = {"qmp.sock", "console.sock", "qemu.pid", "live.xml", "id",
-                                      "devices", "hotplug"};
+                                      "devices", "hotplug", "migrate-out", "incoming"};
   for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
     g_autofree char *p = g_build_filename(dir, files[i], NULL);
     g_unlink(p);
@@ -397,10 +421,23 @@ void qemu_on_process_exit(pid_t pid, int status, void *user_data) {
   remove_run_files(dom->dir);
   console_ring_close(dom->record->console);
 
+  g_autofree char *incoming_error = NULL;
   g_mutex_lock(&obj->lock);
-  if (dom->destroying)
+  if (dom->migrated)
+    reason = g_strdup("migrated");
+  else if (dom->destroying)
     reason = g_strdup("destroyed");
-  else if (dom->starting)
+  else if (dom->state == DOMAIN_STATE_INCOMING && !dom->quitting) {
+    /* QEMU ends itself when an incoming stream breaks or does not load. */
+    reason = g_strdup("migration-failed");
+    g_autofree char *tail = dom->log_path ? qemu_log_tail(dom->log_path, dom->log_offset) : NULL;
+    g_autofree char *how = status >= 0 && WIFSIGNALED(status)
+                               ? g_strdup_printf("killed by signal %d", WTERMSIG(status))
+                               : g_strdup_printf("exited with status %d",
+                                                 status >= 0 ? WEXITSTATUS(status) : -1);
+    incoming_error = g_strdup_printf("the incoming migration failed: QEMU %s%s%s", how,
+                                     tail ? ": " : "", tail ? tail : "");
+  } else if (dom->starting)
     reason = g_strdup("failed");
   else if (dom->state == DOMAIN_STATE_CRASHED) {
     final = DOMAIN_STATE_CRASHED;
@@ -428,6 +465,8 @@ void qemu_on_process_exit(pid_t pid, int status, void *user_data) {
   g_mutex_unlock(&obj->lock);
 
   log_info("domain '%s': QEMU (pid %d) is gone: %s", obj->name, (int)pid, reason);
+  if (incoming_error)
+    obj_set_error(obj, "%s", incoming_error);
   qemu_emit(dom, event, reason);
   qemu_domain_unref(dom); /* the reference Obj.runtime held */
 }

@@ -41,6 +41,7 @@ typedef enum {
   DOMAIN_STATE_PAUSED,
   DOMAIN_STATE_CRASHED,
   DOMAIN_STATE_SAVED,     /* inactive, its memory in a saved state (qemu_save.h) */
+  DOMAIN_STATE_INCOMING,  /* QEMU waits for a migration stream (qemu_migrate.h) */
 } DomainState;
 ENUM_TABLE_DECL(domain_state, DomainState)
 
@@ -73,6 +74,8 @@ typedef struct {
                                    QEMU_QMP_TIMEOUT_MS (10 s) */
   GMainContext *main_context;   /* the daemon's main loop (running in its own thread) */
   QemuDriverHooks hooks;
+  const char *migration_host;   /* where `echo incoming > state` listens; NULL =
+                                   0.0.0.0 */
 } QemuDriverConfig;
 
 /* Creates the driver. Copies the config. Registers nothing yet. */

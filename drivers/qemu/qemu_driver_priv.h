@@ -41,6 +41,9 @@ typedef struct {
    * progress in bytes, for `info`. Protected by QemuDriver.lock. */
   const char *job;
   uint64_t job_done, job_total;
+  /* The `job` file's text of the last migration out or in that ended
+   * (qemu_migrate.c), or NULL. Protected by QemuDriver.lock. */
+  char *last_migration;
 } QemuRecord;
 
 typedef struct QemuDomain {
@@ -82,6 +85,14 @@ typedef struct QemuDomain {
   bool agent_busy;
   int agent_fd;
   GString *agent_buf;
+  /* Live migration (qemu_migrate.c). */
+  char *incoming_uri;       /* target: the address asked for at the start */
+  char *incoming_address;   /* target: where QEMU listens, while incoming */
+  char *migrate_uri;        /* source: where the guest goes, while migrating */
+  bool migrating;           /* source: a migration out runs */
+  bool migrated;            /* source: it completed; QEMU's exit is `migrated` */
+  char *log_path;           /* QEMU's log, and its size when this run began */
+  goffset log_offset;
 } QemuDomain;
 
 struct QemuDriver {
@@ -97,6 +108,7 @@ struct QemuDriver {
   GMutex lock;
   GHashTable *records;      /* uuid -> QemuRecord* */
   GMutex hotplug_lock;      /* serializes device hot plug (qemu_hotplug.c) */
+  char *migration_host;     /* where `echo incoming > state` listens */
   int next_id;
 };
 
@@ -170,6 +182,23 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(QemuDomain, qemu_domain_unref)
 
 /* Attaches watch + QMP + console to a running QEMU (start and reattach). */
 int qemu_attach(QemuDomain *dom, char **ret_error);
+
+/* ---- live migration (qemu_migrate.c) ---- */
+/* The start of a target (dom->incoming_uri set): capabilities,
+ * migrate-incoming, and the address QEMU bound. Before `cont`. */
+int qemu_migrate_start_incoming(QemuDomain *dom, char **ret_error);
+/* After a reattach (qemu_lifecycle.c), with QEMU's run status: takes up a
+ * migration the daemon was in when it stopped. True when it dealt with
+ * the QEMU (one that migrated away is quit; a waiting target stays
+ * `incoming`), so the saved-state recovery must leave it alone. */
+bool qemu_migrate_recover(QemuDomain *dom, const char *status);
+/* Main loop, no lock held: a MIGRATION event (its data). */
+void qemu_migrate_on_event(QemuDomain *dom, JsonNode *data);
+/* The last lines QEMU wrote to its log during this run, or NULL. */
+char *qemu_log_tail(const char *log_path, goffset offset);
+/* Starts the domain; with `incoming_uri`, as a migration target. */
+int qemu_domain_start_full(QemuDriver *driver, Obj *obj, bool paused, const char *incoming_uri,
+                           char **ret_error);
 
 /* ---- long jobs (qemu_job.c) ----
  * One job per domain at a time, announced in its record so `info` shows

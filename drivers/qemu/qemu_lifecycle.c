@@ -6,12 +6,14 @@
 #include <fcntl.h>
 #include <glib/gstdio.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "drivers/qemu/qemu_argv.h"
 #include "drivers/qemu/qemu_cpuset.h"
 #include "drivers/qemu/qemu_firmware.h"
+#include "drivers/qemu/qemu_migrate.h"
 #include "drivers/qemu/qemu_save.h"
 #include "drivers/qemu/qemu_tpm.h"
 #include "drivers/qemu/qga_codec.h"
@@ -19,14 +21,29 @@
 
 #define QEMU_LOG_TAIL_LINES 4
 
+/* At most this much of the end of a log is read: the last lines are what
+ * counts, and the log of a domain grows with each of its starts (the main
+ * loop reads it when an incoming migration fails). */
+#define QEMU_LOG_TAIL_MAX (16 * 1024)
+
 /* The last lines QEMU wrote to its log since `offset`: its own reason for
  * failing, for the domain's error file. NULL when it wrote nothing. */
-static char *log_tail(const char *log_path, goffset offset) {
-  g_autofree char *data = NULL;
-  gsize len = 0;
-  if (!g_file_get_contents(log_path, &data, &len, NULL) || (goffset)len <= offset)
+char *qemu_log_tail(const char *log_path, goffset offset) {
+  FILE *f = fopen(log_path, "re");
+  if (!f)
     return NULL;
-  g_auto(GStrv) lines = g_strsplit(data + offset, "\n", 0);
+  g_autofree char *data = g_malloc0(QEMU_LOG_TAIL_MAX + 1);
+  size_t len = 0;
+  if (fseeko(f, 0, SEEK_END) == 0) {
+    off_t end = ftello(f);
+    off_t from = MAX((off_t)offset, end - QEMU_LOG_TAIL_MAX);
+    if (from < end && fseeko(f, from, SEEK_SET) == 0)
+      len = fread(data, 1, QEMU_LOG_TAIL_MAX, f);
+  }
+  fclose(f);
+  if (len == 0)
+    return NULL;
+  g_auto(GStrv) lines = g_strsplit(data, "\n", 0);
   g_autoptr(GPtrArray) kept = g_ptr_array_new();
   for (guint i = 0; lines[i]; i++) {
     g_strstrip(lines[i]);
@@ -278,6 +295,11 @@ static int start_locked_out(QemuDomain *dom, bool paused, char **ret_error) {
   int r = qemu_save_prepare_restore(d, dom->live_def, &restore, ret_error);
   if (r < 0)
     return r;
+  if (restore && dom->incoming_uri) {
+    *ret_error = g_strdup("the domain has a saved state: start it, or discard it first "
+                          "(echo discard-saved > ctl), to take a migration in");
+    return -EBUSY;
+  }
   r = prepare_resources(dom, &res, ret_error);
   if (r < 0)
     return r;
@@ -307,7 +329,8 @@ static int start_locked_out(QemuDomain *dom, bool paused, char **ret_error) {
     .n_volumes = vols->len,
     .tap_fds = (const int *)(void *)res.tap_fds->data,
     .n_tap_fds = res.tap_fds->len,
-    .incoming = restore ? "defer" : NULL,
+    .incoming = restore || dom->incoming_uri ? "defer" : NULL,
+    .incoming_autostart = dom->incoming_uri != NULL,
     .tpm_socket_path = tpm_path,
   };
   g_auto(GStrv) argv = NULL;
@@ -320,6 +343,10 @@ static int start_locked_out(QemuDomain *dom, bool paused, char **ret_error) {
   g_autofree char *log_path = NULL;
   goffset log_offset = 0;
   open_log(d, dom->live_def, &log_path, &log_offset, argv);
+  g_mutex_lock(&dom->obj->lock);
+  dom->log_path = g_strdup(log_path);
+  dom->log_offset = log_offset;
+  g_mutex_unlock(&dom->obj->lock);
   pid_t pid = 0;
   r = qemu_process_spawn((const char *const *)argv, log_path,
                          (const QemuProcessFd *)(void *)res.spawn_fds->data,
@@ -332,7 +359,7 @@ static int start_locked_out(QemuDomain *dom, bool paused, char **ret_error) {
   g_autofree char *attach_error = NULL;
   if ((r = qemu_attach(dom, &attach_error)) < 0) {
     abort_start(dom);
-    g_autofree char *tail = log_tail(log_path, log_offset);
+    g_autofree char *tail = qemu_log_tail(log_path, log_offset);
     /* A QEMU that exits ends the wait at once (its exit closes the QMP
      * client), so a timeout means a process that lived but never spoke
      * QMP: a hung or wrong emulator, which abort_start killed. */
@@ -352,6 +379,10 @@ static int start_locked_out(QemuDomain *dom, bool paused, char **ret_error) {
     return r;
   }
   learn_ptys(dom);
+  if (dom->incoming_uri && (r = qemu_migrate_start_incoming(dom, ret_error)) < 0) {
+    abort_start(dom);
+    return r;
+  }
   if (restore) {
     if ((r = qemu_save_restore_incoming(dom, ret_error)) < 0) {
       abort_start(dom);
@@ -359,7 +390,8 @@ static int start_locked_out(QemuDomain *dom, bool paused, char **ret_error) {
     }
     dom->restored = true;
   }
-  if (!restore && dom->live_def->current_memory_kib < dom->live_def->memory_kib &&
+  if (!restore && !dom->incoming_uri &&
+      dom->live_def->current_memory_kib < dom->live_def->memory_kib &&
       dom->live_def->memballoon.present && dom->live_def->memballoon.model == MEMBALLOON_VIRTIO) {
     JsonNode *args = NULL;
     if (qmp_args_balloon(dom->live_def->current_memory_kib * 1024, &args) == 0) {
@@ -374,7 +406,9 @@ static int start_locked_out(QemuDomain *dom, bool paused, char **ret_error) {
   dom->id = id;
   g_mutex_unlock(&dom->obj->lock);
   qemu_save_live(dom);
-  if (!paused && (r = qemu_qmp_sync(dom, "cont", NULL, NULL, ret_error)) < 0) {
+  /* A migration target runs the guest by itself once it arrived (no -S). */
+  if (!paused && !dom->incoming_uri &&
+      (r = qemu_qmp_sync(dom, "cont", NULL, NULL, ret_error)) < 0) {
     abort_start(dom);
     return r;
   }
@@ -383,6 +417,11 @@ static int start_locked_out(QemuDomain *dom, bool paused, char **ret_error) {
 }
 
 int qemu_domain_start(QemuDriver *d, Obj *obj, bool paused, char **ret_error) {
+  return qemu_domain_start_full(d, obj, paused, NULL, ret_error);
+}
+
+int qemu_domain_start_full(QemuDriver *d, Obj *obj, bool paused, const char *incoming_uri,
+                           char **ret_error) {
   /* The runtime is reserved under the registry's write lock: undefine and
    * rename check "no runtime" and then act on the store under that lock,
    * so a start slipping in between would leave a running QEMU whose
@@ -406,6 +445,7 @@ int qemu_domain_start(QemuDriver *d, Obj *obj, bool paused, char **ret_error) {
     return -EOPNOTSUPP;
   }
   QemuDomain *dom = qemu_domain_new(d, obj, def);
+  dom->incoming_uri = g_strdup(incoming_uri);
   obj->runtime = dom;
   g_mutex_unlock(&obj->lock);
   registry_write_unlock(d->registry);
@@ -433,6 +473,20 @@ int qemu_domain_start(QemuDriver *d, Obj *obj, bool paused, char **ret_error) {
   }
   g_mutex_lock(&obj->lock);
   dom->starting = false;
+  if (dom->incoming_uri) {
+    /* Nothing ran yet: the guest arrives later (qemu_migrate.c). A
+     * stream that came in whole meanwhile has set the state already. */
+    bool waiting = dom->state == DOMAIN_STATE_PAUSED && g_strcmp0(dom->reason, "starting") == 0;
+    g_autofree char *address = g_strdup(dom->incoming_address);
+    if (waiting)
+      qemu_set_state_locked(dom, DOMAIN_STATE_INCOMING, "incoming");
+    dom->record->state = DOMAIN_STATE_SHUTOFF;
+    g_clear_pointer(&dom->record->reason, g_free);
+    g_mutex_unlock(&obj->lock);
+    if (waiting)
+      qemu_emit(dom, "incoming", address);
+    return 0;
+  }
   dom->ran = dom->ran || !paused;
   const char *how = dom->restored ? "restored" : paused ? "paused" : "booted";
   qemu_set_state_locked(dom, paused ? DOMAIN_STATE_PAUSED : DOMAIN_STATE_RUNNING, how);
@@ -517,7 +571,8 @@ static int reattach_one(QemuDriver *d, Obj *obj) {
   g_mutex_unlock(&obj->lock);
   log_info("domain '%s': reattached to QEMU pid %d (%s)", def->name, pid,
            status ? status : "unknown");
-  qemu_save_recover(dom, status);
+  if (!qemu_migrate_recover(dom, status))
+    qemu_save_recover(dom, status);
   qemu_hotplug_recover(d, dom);
   /* A guest that powered off while no daemon watched is still paused in
    * QEMU (-no-shutdown): finish what the daemon would have done. */
@@ -794,6 +849,8 @@ int qemu_domain_set_state(QemuDriver *d, Obj *obj, DomainState target, int timeo
     return qemu_domain_start(d, obj, true, ret_error);
   case DOMAIN_STATE_SAVED:
     return qemu_domain_save(d, obj, ret_error);
+  case DOMAIN_STATE_INCOMING:
+    return qemu_domain_incoming(d, obj, NULL, ret_error);
   case DOMAIN_STATE_SHUTOFF: {
     if (now == DOMAIN_STATE_SAVED) {
       *ret_error = g_strdup("the domain is saved; start it to resume, or discard its saved "
@@ -830,7 +887,8 @@ int qemu_domain_set_state(QemuDriver *d, Obj *obj, DomainState target, int timeo
     return r;
   }
   default:
-    *ret_error = g_strdup_printf("'%s' cannot be asked for: write running, paused or shutoff",
+    *ret_error = g_strdup_printf("'%s' cannot be asked for: write running, paused, shutoff, "
+                                 "saved or incoming",
                                  domain_state_to_string(target));
     return -EINVAL;
   }

@@ -500,6 +500,12 @@ static int check_domain_state(QemuDriver *d, Obj *dom, DomainState *ret_state,
                           "it, or discard the saved state (echo discard-saved > ctl)");
     return -EBUSY;
   }
+  if (s == DOMAIN_STATE_INCOMING) {
+    /* Its disks are the source's until the guest arrived. */
+    *ret_error = g_strdup("the domain waits for a migration: its disks are in use on the "
+                          "source host");
+    return -EBUSY;
+  }
   *ret_state = s;
   return 0;
 }

@@ -155,6 +155,31 @@ kill_daemon() {
   DAEMON_PID=""
 }
 
+# A second daemon, for tests of two hosts on one machine (migration): its
+# own mount point, state dir, run dir and log under $WORK/b, as
+# $MNT2 $STATE2 $RUN2 $DAEMON2_LOG. start_second_daemon [EXTRA ARGS...]
+# mounts it (stopped at exit); stop_second_daemon unmounts it and checks
+# its log like stop_daemon.
+MNT2="$WORK/b/mnt"
+STATE2="$WORK/b/state"
+RUN2="$WORK/b/run"
+DAEMON2_LOG="$WORK/b/daemon.log"
+DAEMON2_PID=""
+as_second_daemon() { # COMMAND...: runs a command of this file on the second daemon
+  local m=$MNT s=$STATE r=$RUN p=$DAEMON_PID l=$DAEMON_LOG rc=0
+  MNT=$MNT2 STATE=$STATE2 RUN=$RUN2 DAEMON_PID=$DAEMON2_PID DAEMON_LOG=$DAEMON2_LOG
+  "$@" || rc=$?
+  DAEMON2_PID=$DAEMON_PID
+  MNT=$m STATE=$s RUN=$r DAEMON_PID=$p DAEMON_LOG=$l
+  return $rc
+}
+start_second_daemon() {
+  mkdir -p "$MNT2"
+  [[ " ${cleanup_hooks[*]} " == *" stop_second_daemon "* ]] || on_exit stop_second_daemon
+  as_second_daemon start_daemon "$@"
+}
+stop_second_daemon() { as_second_daemon stop_daemon; }
+
 # as_user UID GID [SUPPLEMENTARY_GID] -- COMMAND...: runs a command as an
 # unprivileged user without creating accounts.
 as_user() {
