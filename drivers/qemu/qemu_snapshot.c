@@ -676,13 +676,12 @@ static int revert(QemuDriver *d, Obj *dom, const SnapshotDef *snap, char **ret_e
     *ret_error = g_strdup("the snapshot has no definition");
     return -EINVAL;
   }
-  DomainDef *def = NULL;
+  g_autoptr(DomainDef) def = NULL;
   g_autofree char *error = NULL;
   if ((r = domain_def_parse(snap->domain_xml, strlen(snap->domain_xml), &def, &error)) < 0) {
     *ret_error = g_strdup_printf("the snapshot's definition does not parse any more: %s", error);
     return r;
   }
-  g_autoptr(DomainDef) owned = def;
   g_autoptr(DomainDef) current = copy_def(dom);
   /* The domain may have been renamed since: the name is not part of what
    * goes back. */
