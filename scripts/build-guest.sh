@@ -21,6 +21,7 @@ guest_modules=(
   af_packet e1000
   button evdev # ACPI power button -> KEY_POWER on /dev/input for acpid
   vfat nls_cp437 nls_ascii nls_utf8 # the cloud-init seed (a vfat disk)
+  virtio_scsi sd_mod sr_mod ahci # SCSI disks and SATA CD-ROMs plugged in (test_devices)
 )
 
 die() { echo "build-guest: $*" >&2; exit 1; }

@@ -24,7 +24,11 @@ qemu-img create -q -f raw "$WORK/q.raw" 8M
 printf 'VIRTFS-PATTERN-QCOW-13' | dd of="$WORK/q.raw" conv=notrunc status=none
 qemu-img convert -q -f raw -O qcow2 "$WORK/q.raw" "$IMG_QCOW"
 qemu-img create -q -f raw "$WORK/cd1.iso" 1M
+printf 'VIRTFS-CD-ONE' | dd of="$WORK/cd1.iso" conv=notrunc status=none
 qemu-img create -q -f raw "$WORK/cd2.iso" 1M
+printf 'VIRTFS-CD-TWO' | dd of="$WORK/cd2.iso" conv=notrunc status=none
+qemu-img create -q -f raw "$WORK/scsi.img" 8M
+printf 'VIRTFS-PATTERN-SCSI-13' | dd of="$WORK/scsi.img" conv=notrunc status=none
 
 disk_xml() { # TARGET PATH [FORMAT] [BUS]
   cat <<XML
@@ -38,7 +42,8 @@ XML
 }
 
 # --- a shut-off domain: the fragments are a view of config.xml
-define_guest g1 "    <disk type='file' device='cdrom'>
+define_guest g1 "    <controller type='scsi' model='virtio-scsi'/>
+    <disk type='file' device='cdrom'>
       <driver name='qemu' type='raw'/>
       <source file='$WORK/cd1.iso'/>
       <target dev='sdc' bus='sata'/>
@@ -148,6 +153,13 @@ check "the guest reads the qcow2 image's pattern" grep -q "VIRTFS-PATTERN-QCOW-1
 slot_b=$(grep -o "slot='0x[0-9a-f]*'" "$D/g1/devices/vdb.xml")
 slot_c=$(grep -o "slot='0x[0-9a-f]*'" "$D/g1/devices/vdc.xml")
 check "the two disks have different slots" test "$slot_b" != "$slot_c"
+disk_xml sdd "$WORK/scsi.img" raw scsi > "$WORK/sdd.xml"
+check "a SCSI disk is plugged into the virtio-scsi controller" cp "$WORK/sdd.xml" "$D/g1/devices/sdd.xml"
+guest "i=0; while [ ! -b /dev/sda ] && [ \$i -lt 200 ]; do sleep 0.1; i=\$((i+1)); done; echo SCSI-\$(head -c 22 /dev/sda)"
+check "the guest reads it as a SCSI disk (/dev/sda)" grep -q "SCSI-VIRTFS-PATTERN-SCSI-13" "$D/g1/console.log"
+check "rm unplugs the SCSI disk" rm "$D/g1/devices/sdd.xml"
+guest "i=0; while [ -b /dev/sda ] && [ \$i -lt 100 ]; do sleep 0.1; i=\$((i+1)); done; [ -b /dev/sda ] && echo SDA-STILL || echo SDA-GONE"
+check "the guest no longer has it" grep -q "SDA-GONE" "$D/g1/console.log"
 disk_xml hdd "$WORK/ide.img" raw ide > "$WORK/ide.xml"
 qemu-img create -q -f raw "$WORK/ide.img" 1M
 err=$(stderr_of cp "$WORK/ide.xml" "$D/g1/devices/hdd.xml")
@@ -171,11 +183,20 @@ guest "ls /sys/class/net | sed 's/^/NIC-/'"
 if grep -q "NIC-eth0" "$D/g1/console.log"; then fail "eth0 is gone from the guest"; else pass "eth0 is gone from the guest"; fi
 check_fails "and from config.xml" grep -q "<interface" "$D/g1/config.xml"
 
-# --- media of the running CD-ROM (QEMU side; the guest has no SATA driver)
+# --- media of the running CD-ROM (SATA), read by the guest from /dev/sr0
+cdread() { # PATTERN: waits until the guest reads PATTERN from its CD-ROM
+  guest "i=0; while ! head -c 13 /dev/sr0 2>/dev/null | grep -q $1 && [ \$i -lt 100 ]; do sleep 0.2; i=\$((i+1)); done; echo CD-\$(head -c 13 /dev/sr0 2>/dev/null)-READ"
+}
+cdread VIRTFS-CD-TWO
+check "the guest reads the CD-ROM's medium" grep -q "CD-VIRTFS-CD-TWO-READ" "$D/g1/console.log"
 check "echo to .media swaps the running CD-ROM's medium" bash -c "echo '$WORK/cd1.iso' > '$D/g1/devices/sdc.media'"
 check_contains "live.xml has the new medium" "$WORK/cd1.iso" "$(cat "$D/g1/live.xml")"
+cdread VIRTFS-CD-ONE
+check "the guest reads the new medium" grep -q "CD-VIRTFS-CD-ONE-READ" "$D/g1/console.log"
 check "an empty line ejects" bash -c "echo > '$D/g1/devices/sdc.media'"
 check_eq "the medium is empty" "" "$(cat "$D/g1/devices/sdc.media")"
+guest "i=0; while head -c 1 /dev/sr0 >/dev/null 2>&1 && [ \$i -lt 100 ]; do sleep 0.2; i=\$((i+1)); done; head -c 1 /dev/sr0 >/dev/null 2>&1 && echo CD-STILL-THERE || echo CD-NO-MEDIUM"
+check "the guest finds no medium" grep -q "CD-NO-MEDIUM" "$D/g1/console.log"
 sed "s/type='raw'/type='qcow2'/" "$D/g1/devices/sdc.xml" > "$WORK/sdc-changed.xml"
 check_fails "changing more than the medium of a running disk is refused" cp "$WORK/sdc-changed.xml" "$D/g1/devices/sdc.xml"
 
