@@ -469,3 +469,51 @@ void domain_def_inherit_generated(DomainDef *def, const DomainDef *old) {
     g_hash_table_add(taken, g_strdup(iface->mac));
   }
 }
+
+/* The PCI buses the devices of `def` sit on (bit N: bus N, N < 32). */
+static guint32 pci_buses_in_use(const DomainDef *def) {
+  guint32 used = 0;
+  for (guint i = 0; i < def->disks->len; i++) {
+    const DeviceAddress *a = &((DomainDisk *)def->disks->pdata[i])->address;
+    if (a->type == DEVICE_ADDRESS_PCI && a->bus < 32)
+      used |= 1u << a->bus;
+  }
+  for (guint i = 0; i < def->interfaces->len; i++) {
+    const DeviceAddress *a = &((DomainInterface *)def->interfaces->pdata[i])->address;
+    if (a->type == DEVICE_ADDRESS_PCI && a->bus < 32)
+      used |= 1u << a->bus;
+  }
+  for (guint i = 0; i < def->controllers->len; i++) {
+    const DeviceAddress *a = &((DomainController *)def->controllers->pdata[i])->address;
+    if (a->type == DEVICE_ADDRESS_PCI && a->bus < 32)
+      used |= 1u << a->bus;
+  }
+  return used;
+}
+
+unsigned domain_def_add_spare_root_ports(DomainDef *def, unsigned want) {
+  if (!def->os.machine || !strstr(def->os.machine, "q35"))
+    return 0;
+  guint32 used = pci_buses_in_use(def), taken = 1; /* index 0: the root */
+  unsigned spare = 0;
+  for (guint i = 0; i < def->controllers->len; i++) {
+    const DomainController *c = def->controllers->pdata[i];
+    if (c->type != CONTROLLER_PCI || c->index >= 32)
+      continue;
+    taken |= 1u << c->index;
+    if (g_strcmp0(c->model, "pcie-root-port") == 0 && !(used & (1u << c->index)))
+      spare++;
+  }
+  unsigned added = 0;
+  for (unsigned idx = 1; spare + added < want && idx < 32; idx++) {
+    if (taken & (1u << idx))
+      continue;
+    DomainController *c = g_new0(DomainController, 1);
+    c->type = CONTROLLER_PCI;
+    c->index = idx;
+    c->model = g_strdup("pcie-root-port");
+    g_ptr_array_add(def->controllers, c);
+    added++;
+  }
+  return added;
+}

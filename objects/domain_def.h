@@ -366,6 +366,16 @@ char *domain_def_format(const DomainDef *def, bool live, int id);
 /* Deep copy, including uuid_generated and mac_generated. */
 DomainDef *domain_def_copy(const DomainDef *def);
 
+/* Free pcie-root-ports for hot plug, the way virt-install adds them: on a
+ * q35 definition, appends pcie-root-port controllers (the lowest free
+ * indexes below 32, where QEMU's bus numbers go) until `want` root ports
+ * have no device behind them. Returns how many were added (0 on other
+ * machines). Called when a user writes a definition, not when virtfs
+ * stores one it changed (a hot plug), so a running guest's saved state
+ * still matches its definition. */
+#define DOMAIN_SPARE_ROOT_PORTS 4
+unsigned domain_def_add_spare_root_ports(DomainDef *def, unsigned want);
+
 /* Keeps identities the parser had to invent stable across redefinitions:
  * writing a definition without <uuid> (or an <interface> without <mac>) over
  * an existing domain `old` must not give the domain a new UUID or its NICs

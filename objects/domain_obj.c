@@ -6,8 +6,11 @@ static char *format(const void *def) {
   return domain_def_format(def, false, -1);
 }
 
+/* A definition the user wrote (config.xml): keep what the current one
+ * generated, and give a q35 machine its spare root ports. */
 static void inherit(void *new_def, const void *old_def) {
   domain_def_inherit_generated(new_def, old_def);
+  domain_def_add_spare_root_ports(new_def, DOMAIN_SPARE_ROOT_PORTS);
 }
 
 OBJ_TYPE_ADAPTERS(domain, DomainDef)

@@ -226,10 +226,11 @@ check_eq "the UEFI guest runs again" "running" "$(cat "$D/uefi/state")"
 check_eq "with the memory of the snapshot" "U41EFI" "$(ask uefi "cat /tmp/marker")"
 check "rmdir the snapshot" rmdir "$D/uefi/snapshots/u1"
 check_fails "it is gone from the NVRAM" grep -q u1 <(qemu-img snapshot -U -l "$nvram")
-# --- hot plug on q35 (issue 13): behind a free pcie-root-port of the definition
+# --- hot plug on q35 (issue 13): slot 0 behind a free pcie-root-port. The
+# definition written had two; virtfs added spare ones until four are free.
 qemu-img create -q -f raw "$WORK/q35-data.img" 8M
 printf 'VIRTFS-Q35-PLUG' | dd of="$WORK/q35-data.img" conv=notrunc status=none
-for t in vdb vdc vdd; do
+for t in vdb vdc vdd vde vdf; do
   cat > "$WORK/q35-$t.xml" <<XML
 <disk type='file' device='disk'>
   <driver name='qemu' type='raw'/>
@@ -239,18 +240,22 @@ for t in vdb vdc vdd; do
 </disk>
 XML
 done
+check_eq "the definition got two spare root ports, four in all" "4" "$(grep -c "model='pcie-root-port'" "$D/uefi/config.xml")"
+check_eq "the running q35 guest has them" "4" "$(grep -c "model='pcie-root-port'" "$D/uefi/live.xml")"
 check "cp plugs a disk into the running q35 guest" cp "$WORK/q35-vdb.xml" "$D/uefi/devices/vdb.xml"
 check_contains "behind a root port: a bus of its own, slot 0" "slot='0x00'" "$(cat "$D/uefi/devices/vdb.xml")"
 check_eq "the guest reads the disk" "VIRTFS-Q35-PLUG" \
   "$(ask uefi "i=0; while [ ! -b /dev/vdb ] && [ \$i -lt 200 ]; do sleep 0.1; i=\$((i+1)); done; head -c 15 /dev/vdb")"
-check "a second one takes the other root port" cp "$WORK/q35-vdc.xml" "$D/uefi/devices/vdc.xml"
-err=$(stderr_of cp "$WORK/q35-vdd.xml" "$D/uefi/devices/vdd.xml")
-check_contains "a third finds none free (ENOSPC)" "No space left" "$err"
+check "a second disk" cp "$WORK/q35-vdc.xml" "$D/uefi/devices/vdc.xml"
+check "a third, behind a spare port" cp "$WORK/q35-vdd.xml" "$D/uefi/devices/vdd.xml"
+check "a fourth" cp "$WORK/q35-vde.xml" "$D/uefi/devices/vde.xml"
+err=$(stderr_of cp "$WORK/q35-vdf.xml" "$D/uefi/devices/vdf.xml")
+check_contains "a fifth finds none free (ENOSPC)" "No space left" "$err"
 check_contains "error says what to add" "pcie-root-port" "$(cat "$D/uefi/error")"
-check "rm unplugs it" rm "$D/uefi/devices/vdb.xml"
+check "rm unplugs one" rm "$D/uefi/devices/vdb.xml"
 check_eq "the guest let it go" "gone" \
   "$(ask uefi "i=0; while [ -e /dev/vdb ] && [ \$i -lt 100 ]; do sleep 0.1; i=\$((i+1)); done; test -e /dev/vdb && echo here || echo gone")"
-check "its root port takes a disk again" cp "$WORK/q35-vdd.xml" "$D/uefi/devices/vdd.xml"
+check "its root port takes a disk again" cp "$WORK/q35-vdf.xml" "$D/uefi/devices/vdf.xml"
 check_eq "the NVRAM is private" "600" "$(stat -c %a "$nvram")"
 ino=$(stat -c %i "$nvram")
 
@@ -291,6 +296,7 @@ check "the restored guest's TPM answers without a new TPM2_Startup" \
 echo destroy > "$D/uefi/ctl"; wait_state uefi shutoff 30
 check "swtpm ends with QEMU" swtpm_gone "$tpmstate"
 check "it starts again" bash -c "echo running > '$D/uefi/state'"
+check_contains "with the disks plugged before, behind their ports" "dev='vdf'" "$(cat "$D/uefi/live.xml")"
 check_eq "the same NVRAM is used (not copied again)" "$ino" "$(stat -c %i "$nvram")"
 check_eq "a new swtpm serves the kept TPM state" 1 "$(swtpm_pids "$tpmstate" | wc -l)"
 tpm_pid=$(swtpm_pids "$tpmstate")

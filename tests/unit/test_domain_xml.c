@@ -519,11 +519,48 @@ static void test_format_many_devices(void **state) {
   }
 }
 
+/* q35 definitions a user writes get free pcie-root-ports for hot plug;
+ * ports with a device behind them do not count; other machines get none. */
+static void test_spare_root_ports(void **state) {
+  const char *q35 =
+      "<domain type='qemu'><name>p</name><memory>65536</memory><os><type machine='q35'>hvm"
+      "</type></os><devices>"
+      "<controller type='pci' index='0' model='pcie-root'/>"
+      "<controller type='pci' index='1' model='pcie-root-port'/>"
+      "<controller type='pci' index='2' model='pcie-root-port'/>"
+      "<disk type='file' device='disk'><source file='/a.img'/><target dev='vda' bus='virtio'/>"
+      "<address type='pci' domain='0x0000' bus='0x01' slot='0x00' function='0x0'/></disk>"
+      "</devices></domain>";
+  DomainDef *def = parse_ok("q35", q35);
+  assert_int_equal(domain_def_add_spare_root_ports(def, 4), 3); /* port 2 is free */
+  unsigned ports = 0, max = 0;
+  for (guint i = 0; i < def->controllers->len; i++) {
+    const DomainController *c = def->controllers->pdata[i];
+    if (c->type == CONTROLLER_PCI && g_strcmp0(c->model, "pcie-root-port") == 0) {
+      ports++;
+      max = MAX(max, c->index);
+    }
+  }
+  assert_int_equal(ports, 5);
+  assert_int_equal(max, 5); /* the lowest free indexes: 3, 4, 5 */
+  assert_int_equal(domain_def_add_spare_root_ports(def, 4), 0); /* a fixed point */
+  g_autofree char *xml = domain_def_format(def, false, -1);
+  DomainDef *again = parse_ok("q35 again", xml);
+  assert_int_equal(domain_def_add_spare_root_ports(again, 4), 0);
+  domain_def_free(again);
+  domain_def_free(def);
+  DomainDef *pc = parse_ok("pc", "<domain type='qemu'><name>p</name><memory>65536</memory>"
+                                 "<os><type machine='pc'>hvm</type></os></domain>");
+  assert_int_equal(domain_def_add_spare_root_ports(pc, 4), 0);
+  domain_def_free(pc);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_golden_and_fixed_point),
     cmocka_unit_test(test_corpus),
     cmocka_unit_test(test_rejects),
+    cmocka_unit_test(test_spare_root_ports),
     cmocka_unit_test(test_oversized),
     cmocka_unit_test(test_canonical_oversized),
     cmocka_unit_test(test_not_nul_terminated),
