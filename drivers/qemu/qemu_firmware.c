@@ -1,6 +1,7 @@
 /* qemu_firmware.c — choosing UEFI firmware from QEMU's descriptors and
  * giving each domain its NVRAM; the rules are in qemu_firmware.h. */
 #include "drivers/qemu/qemu_firmware.h"
+#include "drivers/qemu/qemu_tool.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -206,23 +207,17 @@ static int convert_to_qcow2(const char *from, const char *from_format, const cha
   g_autofree char *tmp = g_strdup_printf("%s.tmp", to);
   const char *argv[] = {"qemu-img", "convert", "-f", from_format, "-O", "qcow2", from, tmp,
                         NULL};
-  g_autofree char *err = NULL;
-  g_autoptr(GError) gerr = NULL;
-  gint status = 0;
+  g_autofree char *why = NULL;
   g_unlink(tmp);
-  bool ok = g_spawn_sync(NULL, (char **)argv, NULL,
-                         G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
-                         &err, &status, &gerr) &&
-            g_spawn_check_wait_status(status, NULL);
-  int e = ok && (chmod(tmp, 0600) < 0 || rename(tmp, to) < 0) ? errno : 0;
-  if (!ok || e) {
+  int r = qemu_tool_run(argv, NULL, &why);
+  if (r == 0 && (chmod(tmp, 0600) < 0 || rename(tmp, to) < 0)) {
+    why = g_strdup(g_strerror(errno));
+    r = -EIO;
+  }
+  if (r < 0) {
     g_unlink(tmp);
     if (ret_error)
-      *ret_error = g_strdup_printf("cannot create the NVRAM file %s from %s: %s", to, from,
-                                   gerr ? gerr->message
-                                   : e  ? g_strerror(e)
-                                   : err && *err ? g_strstrip(err)
-                                                 : "qemu-img convert failed");
+      *ret_error = g_strdup_printf("cannot create the NVRAM file %s from %s: %s", to, from, why);
     return -EIO;
   }
   return 0;

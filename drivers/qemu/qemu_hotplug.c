@@ -649,19 +649,27 @@ int qemu_domain_detach_interface(QemuDriver *d, Obj *obj, const char *mac, char 
 
 /* ---- after a daemon was killed in the middle of an operation ---- */
 
-/* Whether the stored definition has the device of `kind` and `key`. */
+/* Removes the device of `key` (an interface's MAC, else a disk's target)
+ * from `def`; whether it had one. */
+static bool remove_by_key(DomainDef *def, bool nic, const char *key) {
+  GPtrArray *list = nic ? def->interfaces : def->disks;
+  for (guint i = 0; i < list->len; i++) {
+    const char *k = nic ? ((DomainInterface *)list->pdata[i])->mac
+                        : ((DomainDisk *)list->pdata[i])->target_dev;
+    if (g_ascii_strcasecmp(k, key) == 0) {
+      g_ptr_array_remove_index(list, i);
+      return true;
+    }
+  }
+  return false;
+}
+
+/* Whether the stored definition has the device of `key`. */
 static bool config_has(Obj *obj, bool nic, const char *key) {
   g_mutex_lock(&obj->lock);
-  const DomainDef *def = obj->def;
-  bool has = false;
-  if (nic) {
-    for (guint i = 0; i < def->interfaces->len && !has; i++)
-      has = g_ascii_strcasecmp(((DomainInterface *)def->interfaces->pdata[i])->mac, key) == 0;
-  } else {
-    has = domain_def_find_disk(def, key) >= 0;
-  }
+  g_autoptr(DomainDef) def = domain_def_copy(obj->def);
   g_mutex_unlock(&obj->lock);
-  return has;
+  return remove_by_key(def, nic, key);
 }
 
 /* Takes the device of `key` out of the live definition and the ids file,
@@ -680,13 +688,7 @@ static void forget_device(QemuDriver *d, QemuDomain *dom, bool nic, const char *
   g_hash_table_remove(ids, key);
   save_ids(dom, ids);
   g_mutex_lock(&dom->obj->lock);
-  GPtrArray *list = nic ? dom->live_def->interfaces : dom->live_def->disks;
-  for (guint i = 0; i < list->len; i++) {
-    const char *k = nic ? ((DomainInterface *)list->pdata[i])->mac
-                        : ((DomainDisk *)list->pdata[i])->target_dev;
-    if (g_ascii_strcasecmp(k, key) == 0)
-      g_ptr_array_remove_index(list, i--);
-  }
+  remove_by_key(dom->live_def, nic, key);
   g_mutex_unlock(&dom->obj->lock);
   qemu_save_live(dom);
 }
@@ -696,13 +698,7 @@ static void drop_from_config(QemuDriver *d, Obj *obj, bool nic, const char *key)
   g_mutex_lock(&obj->lock);
   DomainDef *def = domain_def_copy(obj->def);
   g_mutex_unlock(&obj->lock);
-  GPtrArray *list = nic ? def->interfaces : def->disks;
-  for (guint i = 0; i < list->len; i++) {
-    const char *k = nic ? ((DomainInterface *)list->pdata[i])->mac
-                        : ((DomainDisk *)list->pdata[i])->target_dev;
-    if (g_ascii_strcasecmp(k, key) == 0)
-      g_ptr_array_remove_index(list, i--);
-  }
+  remove_by_key(def, nic, key);
   g_autofree char *error = NULL;
   if (registry_update(d->registry, obj, (void **)&def, &error) < 0) {
     log_warning("cannot store the definition after an unplug: %s", error);

@@ -12,6 +12,7 @@
 #include "drivers/qemu/qemu_driver_priv.h"
 #include "drivers/qemu/qemu_firmware.h"
 #include "drivers/qemu/qemu_save.h"
+#include "drivers/qemu/qemu_tool.h"
 #include "objects/log.h"
 #include "objects/names.h"
 #include "objects/snapshot_def.h"
@@ -48,24 +49,6 @@ static char *dom_uuid(Obj *dom) {
 
 /* ---- qemu-img ---- */
 
-static int run_qemu_img(const char *const *argv, char **ret_stdout, char **ret_error) {
-  g_autofree char *out = NULL, *err = NULL;
-  gint status = 0;
-  g_autoptr(GError) gerr = NULL;
-  if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err,
-                    &status, &gerr)) {
-    *ret_error = g_strdup_printf("cannot run qemu-img: %s", gerr->message);
-    return gerr->code == G_SPAWN_ERROR_NOENT ? -ENOENT : -EIO;
-  }
-  if (!g_spawn_check_wait_status(status, NULL)) {
-    *ret_error = g_strdup_printf("qemu-img %s failed: %s", argv[1], g_strstrip(err));
-    return -EIO;
-  }
-  if (ret_stdout)
-    *ret_stdout = g_steal_pointer(&out);
-  return 0;
-}
-
 /* qemu-img snapshot -OP NAME on one image (OP: c, a, d). */
 static int image_snapshot(const char *op, const char *name, const char *path, char **ret_error) {
   g_autofree char *flag = g_strdup_printf("-%s", op);
@@ -78,7 +61,7 @@ static int image_snapshot(const char *op, const char *name, const char *path, ch
       g_string_append_c(opts, ',');
   }
   const char *argv[] = {QEMU_IMG, "snapshot", "-q", "--image-opts", flag, name, opts->str, NULL};
-  return run_qemu_img(argv, NULL, ret_error);
+  return qemu_tool_run(argv, NULL, ret_error);
 }
 
 int qemu_img_snapshots_parse(const char *json, size_t len, GPtrArray **ret_snapshots,
@@ -124,7 +107,7 @@ int qemu_img_snapshots_parse(const char *json, size_t len, GPtrArray **ret_snaps
 static int image_snapshots(const char *path, GPtrArray **ret_snapshots, char **ret_error) {
   const char *argv[] = {QEMU_IMG, "info", "-U", "--output=json", "-f", "qcow2", path, NULL};
   g_autofree char *out = NULL;
-  int r = run_qemu_img(argv, &out, ret_error);
+  int r = qemu_tool_run(argv, &out, ret_error);
   if (r < 0)
     return r;
   return qemu_img_snapshots_parse(out, strlen(out), ret_snapshots, ret_error);
