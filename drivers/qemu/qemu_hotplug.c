@@ -649,27 +649,32 @@ int qemu_domain_detach_interface(QemuDriver *d, Obj *obj, const char *mac, char 
 
 /* ---- after a daemon was killed in the middle of an operation ---- */
 
-/* Removes the device of `key` (an interface's MAC, else a disk's target)
- * from `def`; whether it had one. */
-static bool remove_by_key(DomainDef *def, bool nic, const char *key) {
+/* The index of the device of `key` (an interface's MAC, else a disk's
+ * target) in `def`'s list, or -1. */
+static int find_by_key(const DomainDef *def, bool nic, const char *key) {
   GPtrArray *list = nic ? def->interfaces : def->disks;
   for (guint i = 0; i < list->len; i++) {
     const char *k = nic ? ((DomainInterface *)list->pdata[i])->mac
                         : ((DomainDisk *)list->pdata[i])->target_dev;
-    if (g_ascii_strcasecmp(k, key) == 0) {
-      g_ptr_array_remove_index(list, i);
-      return true;
-    }
+    if (g_ascii_strcasecmp(k, key) == 0)
+      return (int)i;
   }
-  return false;
+  return -1;
+}
+
+/* Removes the device of `key` from `def`. */
+static void remove_by_key(DomainDef *def, bool nic, const char *key) {
+  int i = find_by_key(def, nic, key);
+  if (i >= 0)
+    g_ptr_array_remove_index(nic ? def->interfaces : def->disks, (guint)i);
 }
 
 /* Whether the stored definition has the device of `key`. */
 static bool config_has(Obj *obj, bool nic, const char *key) {
   g_mutex_lock(&obj->lock);
-  g_autoptr(DomainDef) def = domain_def_copy(obj->def);
+  bool has = find_by_key(obj->def, nic, key) >= 0;
   g_mutex_unlock(&obj->lock);
-  return remove_by_key(def, nic, key);
+  return has;
 }
 
 /* Takes the device of `key` out of the live definition and the ids file,

@@ -14,7 +14,9 @@ int qemu_tool_run(const char *const *argv, char **ret_stdout, char **ret_error) 
     return gerr->code == G_SPAWN_ERROR_NOENT ? -ENOENT : -EIO;
   }
   if (!g_spawn_check_wait_status(status, NULL)) {
-    *ret_error = g_strdup_printf("%s %s failed: %s", argv[0], argv[1], g_strstrip(err));
+    g_strstrip(err);
+    *ret_error = *err ? g_strdup_printf("%s %s failed: %s", argv[0], argv[1], err)
+                      : g_strdup_printf("%s %s failed", argv[0], argv[1]);
     return -EIO;
   }
   if (ret_stdout)
